@@ -1,0 +1,177 @@
+"""Build the illustrative example council's returns (examples/example-council/returns/).
+
+The figures are invented, shaped like a metropolitan borough council's own operations (about
+12,000 t CO2e in 2019/20): gas and electricity per building per month, unmetered street lighting,
+fleet diesel and gas oil per month, business mileage per quarter, water, waste and refrigerant
+top-ups per year, homeworking from 2022/23. They are not any real council's data.
+
+Run from the repository root: ``python examples/make_example_council.py``. The output is
+deterministic (fixed random seed), so re-running it reproduces the committed files.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import random
+from pathlib import Path
+
+OUTPUT = Path(__file__).parent / "example-council" / "returns"
+TITLE = "ILLUSTRATIVE EXAMPLE DATA - invented figures for the example council, not a real council's"
+HEADER = ["department", "site", "activity", "quantity", "unit", "period_start", "period_end",
+          "data_quality", "notes"]
+START_YEARS = range(2019, 2025)
+
+# Month weights from April to March.
+GAS_PROFILE = [0.08, 0.05, 0.03, 0.03, 0.03, 0.05, 0.09, 0.12, 0.14, 0.14, 0.12, 0.12]
+ELECTRICITY_PROFILE = [0.08, 0.08, 0.075, 0.075, 0.075, 0.08, 0.085, 0.09, 0.095, 0.09, 0.085, 0.09]
+LIGHTING_PROFILE = [0.06, 0.045, 0.04, 0.045, 0.06, 0.08, 0.1, 0.115, 0.125, 0.12, 0.1, 0.11]
+
+# (department, site, annual gas kWh, annual electricity kWh, kind) in 2019/20.
+BUILDINGS = [
+    ("Corporate Resources", "North Town Hall", 1_400_000, 650_000, "office"),
+    ("Corporate Resources", "South Town Hall", 1_200_000, 520_000, "office"),
+    ("Corporate Resources", "Civic Offices", 900_000, 1_100_000, "office"),
+    ("Corporate Resources", "Riverside House", 600_000, 800_000, "office"),
+    ("Communities", "Central Library", 260_000, 140_000, "library"),
+    ("Communities", "Northway Library", 170_000, 85_000, "library"),
+    ("Communities", "Seafront Library", 150_000, 80_000, "library"),
+    ("Communities", "Parkside Library", 160_000, 82_000, "library"),
+    ("Communities", "Marsh Lane Library", 140_000, 75_000, "library"),
+    ("Communities", "Old Village Library", 120_000, 70_000, "library"),
+    ("Communities", "Central Leisure Centre (50 m pool)", 3_800_000, 1_600_000, "leisure"),
+    ("Communities", "Dunes Leisure Centre", 2_600_000, 1_100_000, "leisure"),
+    ("Communities", "Meadows Leisure Centre", 1_500_000, 700_000, "leisure"),
+    ("Communities", "Northfield Activity Centre", 1_200_000, 600_000, "leisure"),
+    ("Adult Social Care", "Beechwood Care Home", 650_000, 250_000, "care"),
+    ("Adult Social Care", "Oakfield Care Home", 620_000, 240_000, "care"),
+    ("Adult Social Care", "Willow Court Care Home", 680_000, 260_000, "care"),
+    ("Operational In-House Services", "Hawthorn Road Depot", 450_000, 300_000, "depot"),
+    ("Operational In-House Services", "Southside Depot", 420_000, 280_000, "depot"),
+]
+
+# Use in each year relative to 2019/20, by kind of building (closures in 2020/21, then efficiency).
+GAS_TREND = {"office": [1, 0.82, 0.9, 0.86, 0.84, 0.81], "library": [1, 0.7, 0.92, 0.9, 0.88, 0.86],
+             "leisure": [1, 0.55, 0.88, 0.9, 0.89, 0.87], "care": [1, 1.02, 1.0, 0.97, 0.96, 0.95],
+             "depot": [1, 0.95, 0.97, 0.93, 0.9, 0.88]}
+ELECTRICITY_TREND = {"office": [1, 0.78, 0.86, 0.85, 0.83, 0.8],
+                     "library": [1, 0.72, 0.93, 0.9, 0.87, 0.85],
+                     "leisure": [1, 0.6, 0.9, 0.92, 0.9, 0.88], "care": [1, 1.01, 1.0, 0.98, 0.97, 0.96],
+                     "depot": [1, 0.96, 0.98, 0.95, 0.92, 0.9]}
+STREET_LIGHTING_KWH = [9_500_000, 8_700_000, 6_650_000, 4_950_000, 4_560_000, 4_470_000]
+FLEET_DIESEL_LITRES = [850_000, 815_000, 840_000, 825_000, 805_000, 790_000]
+GAS_OIL_LITRES = [40_000, 36_000, 38_000, 35_000, 33_000, 31_000]
+# Business mileage per department in 2019/20 [miles], and its trend (pandemic, then hybrid working).
+MILEAGE = {"Corporate Resources": 160_000, "Adult Social Care": 420_000, "Communities": 90_000,
+           "Operational In-House Services": 30_000}
+MILEAGE_TREND = [1, 0.35, 0.6, 0.75, 0.78, 0.8]
+HOMEWORKING_FTE_HOURS = {2022: 700_000, 2023: 650_000, 2024: 600_000}
+RAIL_PASSENGER_KM = [60_000, 6_000, 20_000, 35_000, 38_000, 40_000]
+WATER_M3 = {"North Town Hall": 9_000, "South Town Hall": 7_500, "Civic Offices": 6_000,
+            "Central Leisure Centre (50 m pool)": 21_000, "Dunes Leisure Centre": 15_000,
+            "Meadows Leisure Centre": 8_000, "Beechwood Care Home": 4_500, "Oakfield Care Home": 4_200,
+            "Willow Court Care Home": 4_800}
+WASTE_TONNES = {"waste_landfill": [310, 260, 240, 190, 150, 120],
+                "waste_combustion": [420, 380, 420, 450, 470, 480]}
+REFRIGERANT_KG = {"refrigerant_r410a": [12, 6, 9, 14, 7, 8], "refrigerant_r134a": [5, 4, 5, 6, 4, 5],
+                  "refrigerant_r404a": [8, 0, 6, 4, 5, 0], "refrigerant_r32": [0, 0, 0, 2, 3, 3]}
+
+
+def month_periods(start_year: int) -> list[tuple[dt.date, dt.date]]:
+    """The twelve calendar months of a financial year, April to March."""
+    periods = []
+    for offset in range(12):
+        year, month = start_year + (3 + offset) // 12, (3 + offset) % 12 + 1
+        first = dt.date(year, month, 1)
+        following = dt.date(year + month // 12, month % 12 + 1, 1)
+        periods.append((first, following - dt.timedelta(days=1)))
+    return periods
+
+
+def quarter_periods(start_year: int) -> list[tuple[dt.date, dt.date]]:
+    months = month_periods(start_year)
+    return [(months[q * 3][0], months[q * 3 + 2][1]) for q in range(4)]
+
+
+def year_period(start_year: int) -> tuple[dt.date, dt.date]:
+    return dt.date(start_year, 4, 1), dt.date(start_year + 1, 3, 31)
+
+
+def build_year(start_year: int, rng: random.Random) -> dict[str, list[list[object]]]:
+    index = start_year - START_YEARS[0]
+    months = month_periods(start_year)
+    returns: dict[str, list[list[object]]] = {}
+
+    def add(department, site, activity, quantity, unit, period, quality="actual", notes=""):
+        returns.setdefault(department, []).append(
+            [department, site, activity, quantity, unit, period[0].isoformat(), period[1].isoformat(),
+             quality, notes])
+
+    for department, site, gas, electricity, kind in BUILDINGS:
+        for month, period in enumerate(months):
+            noise = 1 + rng.gauss(0, 0.04)
+            add(department, site, "natural_gas",
+                round(gas * GAS_TREND[kind][index] * GAS_PROFILE[month] * noise), "kWh", period)
+            estimated = kind == "library" and month == 11
+            add(department, site, "electricity",
+                round(electricity * ELECTRICITY_TREND[kind][index] * ELECTRICITY_PROFILE[month]
+                      * (1 + rng.gauss(0, 0.03))), "kWh", period,
+                "estimated" if estimated else "actual", "meter not read: supplier estimate" if estimated else "")
+    lighting_total = sum(LIGHTING_PROFILE)
+    for month, period in enumerate(months):
+        add("Highways and Public Protection", "Street lighting (unmetered)", "electricity",
+            round(STREET_LIGHTING_KWH[index] * LIGHTING_PROFILE[month] / lighting_total), "kWh", period,
+            "estimated", "unmetered supply: deemed consumption from the inventory")
+        add("Operational In-House Services", "Hawthorn Road Depot", "diesel",
+            round(FLEET_DIESEL_LITRES[index] / 12 * (1 + rng.gauss(0, 0.05))), "litres", period,
+            notes="fuel card and bunkered diesel, refuse and highways fleet")
+        add("Operational In-House Services", "Southside Depot", "gas_oil",
+            round(GAS_OIL_LITRES[index] / 12 * (1 + rng.gauss(0, 0.1))), "litres", period,
+            notes="plant and generators")
+    for department, miles in MILEAGE.items():
+        for period in quarter_periods(start_year):
+            add(department, "", "business_travel_car",
+                round(miles * MILEAGE_TREND[index] / 4 * (1 + rng.gauss(0, 0.05))), "miles", period,
+                notes="mileage claims")
+    for period in quarter_periods(start_year):
+        add("Corporate Resources", "", "national_rail", round(RAIL_PASSENGER_KM[index] / 4),
+            "passenger.km", period, notes="rail warrants from the travel booking system")
+    whole_year = year_period(start_year)
+    if start_year in HOMEWORKING_FTE_HOURS:
+        add("Corporate Resources", "", "homeworking", HOMEWORKING_FTE_HOURS[start_year], "FTE hours",
+            whole_year, "estimated", "HR estimate: contracted hours x share of days at home")
+    for site, cubic_metres in WATER_M3.items():
+        department = next(b[0] for b in BUILDINGS if b[1] == site)
+        volume = round(cubic_metres * (0.7 if index == 1 else 1.0) * (1 + rng.gauss(0, 0.05)))
+        add(department, site, "water_supply", volume, "m3", whole_year)
+        add(department, site, "water_treatment", round(volume * 0.95), "m3", whole_year,
+            notes="95% of supply returned to sewer")
+    for activity, tonnes in WASTE_TONNES.items():
+        add("Operational In-House Services", "Hawthorn Road Depot", activity, tonnes[index], "tonnes",
+            whole_year, notes="council buildings' commercial waste, contractor's weighbridge tickets")
+    for activity, kilograms in REFRIGERANT_KG.items():
+        if kilograms[index]:
+            add("Operational In-House Services", "Hawthorn Road Depot", activity, kilograms[index], "kg",
+                whole_year, notes="top-ups from the air-conditioning maintenance log")
+    return returns
+
+
+def slug(text: str) -> str:
+    return "-".join(text.lower().replace("&", "and").split())
+
+
+def main() -> None:
+    rng = random.Random(2030)
+    for start_year in START_YEARS:
+        folder = OUTPUT / f"{start_year}-{(start_year + 1) % 100:02d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for department, rows in build_year(start_year, rng).items():
+            with open(folder / f"{slug(department)}.csv", "w", newline="", encoding="utf-8") as stream:
+                writer = csv.writer(stream, lineterminator="\n")
+                writer.writerow([TITLE])
+                writer.writerow(HEADER)
+                writer.writerows(rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+"""The ``sefton-carbon`` command line: each command parses options, calls one library function and
+prints the result. Data goes to stdout, messages to stderr.
+
+Exit codes: 0 success; 2 usage error; 3 data problems found (rows rejected or a file unreadable).
+Heavy modules (pandas, pint) are imported inside commands so that ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .errors import SeftonCarbonError
+
+EXIT_OK, EXIT_USAGE, EXIT_DATA = 0, 2, 3
+MAX_REJECTED_ON_SCREEN = 50
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="Greenhouse-gas accounting for a UK council's own operations, on the UK "
+                       "Government (DESNZ) conversion factors.")
+factors_app = typer.Typer(no_args_is_help=True, help="Import, list and show emission factors.")
+app.add_typer(factors_app, name="factors")
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+FactorsDirOption = Annotated[Optional[Path], typer.Option(
+    "--factors-dir", help="Folder of factor tables written by 'factors import --output DIR'; they "
+                          "replace the bundled tables for their years.")]
+FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
+
+
+def _say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _report_rejected(rejected, rejected_file: Optional[Path]) -> None:
+    """Tell the user about rejected rows on stderr, listing them unless they went to a file."""
+    if rejected.empty:
+        return
+    _say(f"{len(rejected):,} input row(s) or file(s) rejected")
+    if rejected_file is not None:
+        _say(f"every rejected row is listed in {rejected_file}")
+        return
+    for record in rejected.head(MAX_REJECTED_ON_SCREEN).itertuples(index=False):
+        place = ", ".join(str(part) for part in (
+            record.source_file, f"sheet '{record.source_sheet}'" if record.source_sheet else "",
+            f"row {record.source_row}" if record.source_row is not None and str(record.source_row) != "<NA>" else "",
+            f"column '{record.column}'" if record.column else "") if part)
+        _say(f"  {place}: {record.reason}")
+    if len(rejected) > MAX_REJECTED_ON_SCREEN:
+        _say(f"  ... and {len(rejected) - MAX_REJECTED_ON_SCREEN:,} more: use --rejected FILE to "
+             "list them all")
+
+
+@app.command()
+def inventory(
+    paths: Annotated[list[Path], typer.Argument(help="Activity files (.csv, .xlsx, .xls) or folders.")],
+    year: Annotated[str, typer.Option("--year", "-y", help="Reporting year, e.g. 2023/24.")],
+    factor_year: Annotated[Optional[int], typer.Option(
+        help="Publication year of the factors (default: the year the reporting year starts).")] = None,
+    output_format: FormatOption = OutputFormat.table,
+    ledger: Annotated[Optional[Path], typer.Option(help="Write the audited ledger (CSV) here.")] = None,
+    rejected: Annotated[Optional[Path], typer.Option(help="Write the rejected rows (CSV) here.")] = None,
+    factors_dir: FactorsDirOption = None,
+) -> None:
+    """Compute the inventory of one reporting year from activity files."""
+    from .inventory import compute_inventory
+    from .reports import format_table, summary_json, summary_rows, write_csv
+
+    result = compute_inventory(paths, year, factor_year=factor_year, factors_dir=factors_dir)
+    if ledger is not None:
+        write_csv(result.ledger, ledger)
+        _say(f"ledger: {len(result.ledger):,} lines written to {ledger}")
+    if rejected is not None:
+        write_csv(result.rejected, rejected)
+    if output_format is OutputFormat.json:
+        typer.echo(summary_json(result))
+    elif output_format is OutputFormat.csv:
+        typer.echo(summary_rows(result).to_csv(index=False, lineterminator="\n"), nl=False)
+    else:
+        typer.echo(format_table(result))
+    _report_rejected(result.rejected, rejected)
+    raise typer.Exit(EXIT_DATA if len(result.rejected) else EXIT_OK)
+
+
+@factors_app.command("import")
+def factors_import(
+    file: Annotated[Path, typer.Argument(help="DESNZ flat file: .xlsx, .xls, or its CSV export.")],
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", help="Folder to write the table into (default: the bundled tables).")] = None,
+) -> None:
+    """Import a DESNZ conversion factors flat file into a normalised table."""
+    from .factors import import_flat_file, resources
+
+    table = import_flat_file(file, output)
+    metadata = table.metadata
+    skipped = ", ".join(f"{count} {reason.replace('_', ' ')}"
+                        for reason, count in metadata["skipped"].items() if count)
+    _say(f"{file.name}: {table.label}, {metadata['factors']:,} factors from "
+         f"{metadata['rows_read']:,} rows (skipped: {skipped or 'none'})")
+    typer.echo(str(Path(output or resources.factors_dir()) / str(table.year)))
+
+
+@factors_app.command("list")
+def factors_list(
+    year: Annotated[Optional[int], typer.Option(help="Publication year.")] = None,
+    search: Annotated[Optional[str], typer.Option(
+        help="Show factor rows whose labels contain these words instead of the catalogue.")] = None,
+    output_format: FormatOption = OutputFormat.table,
+    factors_dir: FactorsDirOption = None,
+) -> None:
+    """List the activity catalogue, or search the factor rows of the tables."""
+    from .factors import load_factors
+    from .catalogue import load_catalogue
+    import pandas as pd
+
+    library = load_factors(factors_dir)
+    if search is not None:
+        frame = library.search(search, year)[
+            ["factor_year", "desnz_id", "scope", "level_1", "level_2", "level_3", "level_4",
+             "column_text", "uom", "kgco2e"]]
+    else:
+        catalogue = load_catalogue()
+        frame = pd.DataFrame([{
+            "activity": name, "scope": entry.scope, "category": entry.category or "",
+            "units": ", ".join(catalogue.accepted_units(name)), "label": entry.label}
+            for name, entry in catalogue.activities.items()])
+        _say(f"factor years available: {', '.join(map(str, library.years))}")
+    _print_frame(frame, output_format)
+
+
+@factors_app.command("show")
+def factors_show(
+    name: Annotated[str, typer.Argument(help="Catalogue activity (e.g. natural_gas) or desnz:<ID>.")],
+    year: Annotated[int, typer.Option(help="Publication year.")],
+    output_format: FormatOption = OutputFormat.table,
+    factors_dir: FactorsDirOption = None,
+) -> None:
+    """Show the factor rows an activity uses in one year, with their values and sources."""
+    from .catalogue import explain_activity
+    from .factors import load_factors
+
+    frame = explain_activity(name, year, load_factors(factors_dir))
+    _print_frame(frame, output_format)
+
+
+@app.command()
+def demo(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the outputs.")] = Path("out"),
+) -> None:
+    """Run the inventory of the bundled example council for every year and write its outputs."""
+    from .demo import run_demo
+
+    typer.echo(run_demo(output))
+
+
+def _print_frame(frame, output_format: OutputFormat) -> None:
+    if output_format is OutputFormat.json:
+        typer.echo(frame.to_json(orient="records", indent=2))
+    elif output_format is OutputFormat.csv:
+        from .reports import defuse_frame
+
+        typer.echo(defuse_frame(frame).to_csv(index=False, lineterminator="\n"), nl=False)
+    else:
+        typer.echo(frame.to_string(index=False))
+
+
+def main() -> None:
+    """Entry point: run the app, turning expected errors into one line and an exit code.
+
+    Typer itself reports usage errors (exit code 2) and ends the process; the errors that reach here
+    are this package's own, or defects.
+    """
+    try:
+        app()
+        code = EXIT_OK
+    except SeftonCarbonError as error:
+        _say(f"error: {error}")
+        code = error.exit_code
+    except Exception as error:  # a defect, not bad input: one line unless debugging
+        if os.environ.get("SEFTON_CARBON_DEBUG"):
+            raise
+        _say(f"internal error: {type(error).__name__}: {error} (set SEFTON_CARBON_DEBUG=1 for details)")
+        code = 1
+    sys.exit(code)

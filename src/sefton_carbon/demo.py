@@ -1,0 +1,57 @@
+"""The demonstration run: every year of the bundled example council, with its outputs written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import resources
+from .factors import load_factors
+from .inventory import Inventory, compute_inventory
+from .reports import format_table, write_inventory_outputs
+from .years import ReportingYear
+
+EXAMPLE_COUNCIL = "example-council"
+
+
+def example_returns() -> dict[ReportingYear, Path]:
+    """The example council's returns folder per reporting year (folders named ``2023-24``)."""
+    root = resources.examples_dir() / EXAMPLE_COUNCIL / "returns"
+    return {ReportingYear.parse(folder.name): folder
+            for folder in sorted(root.iterdir()) if folder.is_dir()}
+
+
+def run_example_council() -> dict[ReportingYear, Inventory]:
+    """The example council's inventory for every year it has returns for."""
+    factors = load_factors()
+    return {year: compute_inventory(folder, year, factors=factors)
+            for year, folder in example_returns().items()}
+
+
+def year_on_year_table(inventories: dict[ReportingYear, Inventory]) -> str:
+    """Totals per year by scope [t CO2e], with the change against the first year."""
+    first = next(iter(inventories.values())).total_tco2e
+    lines = [f"{'Year':<9}{'Factors':>9}{'Scope 1':>11}{'Scope 2':>11}{'Scope 3':>11}{'Total':>11}"
+             f"{'vs first':>10}"]
+    for year, inventory in inventories.items():
+        scopes = inventory.by_scope()
+        lines.append(f"{year.label:<9}{inventory.factor_year:>9}{scopes['scope_1']:>11,.0f}"
+                     f"{scopes['scope_2']:>11,.0f}{scopes['scope_3']:>11,.0f}"
+                     f"{inventory.total_tco2e:>11,.0f}{inventory.total_tco2e / first - 1:>+10.1%}")
+    return "\n".join(lines)
+
+
+def run_demo(output_dir: str | Path = "out") -> str:
+    """Compute every year of the example council, write its outputs, and return what to print."""
+    output_dir = Path(output_dir)
+    inventories = run_example_council()
+    for year, inventory in inventories.items():
+        write_inventory_outputs(inventory, output_dir / year.label.replace("/", "-"))
+    latest = inventories[max(inventories)]
+    return "\n".join([
+        "Example council (illustrative data bundled with sefton-carbon)", "",
+        format_table(latest), "",
+        "Year on year, t CO2e (each year on its own factor year: see docs/methodology.md)",
+        year_on_year_table(inventories), "",
+        f"Outputs (ledger.csv, rejected.csv, files.csv, summary.json per year) written under "
+        f"{output_dir.resolve()}",
+    ])

@@ -1,0 +1,138 @@
+"""Reports: the inventory as a readable table, CSV and JSON, and the files an auditor checks.
+
+Figures are rounded here and only here, when presented; the ledger keeps full precision.
+Every text cell written to CSV is defused against formula injection (see `defuse_text`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from .inventory import Inventory
+
+#: GHG Protocol Corporate Value Chain (Scope 3) Standard, Table 5.3: the fifteen categories.
+SCOPE_3_CATEGORIES = {
+    1: "Purchased goods and services",
+    2: "Capital goods",
+    3: "Fuel- and energy-related activities",
+    4: "Upstream transportation and distribution",
+    5: "Waste generated in operations",
+    6: "Business travel",
+    7: "Employee commuting (and homeworking)",
+    8: "Upstream leased assets",
+    9: "Downstream transportation and distribution",
+    10: "Processing of sold products",
+    11: "Use of sold products",
+    12: "End-of-life treatment of sold products",
+    13: "Downstream leased assets",
+    14: "Franchises",
+    15: "Investments",
+}
+SCOPE_NAMES = {"scope_1": "Scope 1 (direct)", "scope_2": "Scope 2 (electricity, location-based)",
+               "scope_3": "Scope 3 (other indirect)"}
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def defuse_text(value: object) -> object:
+    """Text that a spreadsheet would run as a formula, made inert with a leading apostrophe.
+
+    Cells starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return are prefixed (OWASP CSV
+    injection guidance). Numbers are left alone.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def defuse_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of a table with every text column defused; numeric columns untouched."""
+    safe = frame.copy()
+    for column in safe.columns:
+        series = safe[column]
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            safe[column] = series.cat.rename_categories(
+                [defuse_text(str(c)) if isinstance(c, str) else c for c in series.cat.categories])
+        elif series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
+            safe[column] = series.map(defuse_text)
+    return safe
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write a table as UTF-8 CSV, safe to open in a spreadsheet, with full numeric precision."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    defuse_frame(frame).to_csv(path, index=False, lineterminator="\n", date_format="%Y-%m-%d")
+    return path
+
+
+def summary_json(inventory: Inventory) -> str:
+    """The inventory summary as JSON text (unrounded figures)."""
+    return json.dumps(inventory.summary(), indent=2, sort_keys=False, default=str)
+
+
+def summary_rows(inventory: Inventory) -> pd.DataFrame:
+    """The summary as a long table: group, name, t CO2e (the ``--format csv`` output)."""
+    records = [("total", "total", inventory.total_tco2e)]
+    records += [("scope", name, value) for name, value in inventory.by_scope().items()]
+    records += [("scope_3_category", str(number), value)
+                for number, value in inventory.by_scope_3_category().items()]
+    records += [("department", name, value) for name, value in inventory.by("department").items()]
+    records += [("activity", name, value) for name, value in inventory.by("activity").items()]
+    return pd.DataFrame(records, columns=["group", "name", "tco2e"])
+
+
+def _figure(value: float) -> str:
+    return f"{value:,.2f}"
+
+
+def _section(title: str, items: list[tuple[str, float]], total: float, width: int) -> list[str]:
+    lines = [f"{title:<{width}} {'t CO2e':>14} {'share':>7}"]
+    for name, value in items:
+        share = f"{value / total:.1%}" if total else "-"
+        lines.append(f"  {name:<{width - 2}} {_figure(value):>14} {share:>7}")
+    return lines + [""]
+
+
+def format_table(inventory: Inventory) -> str:
+    """A readable summary: by scope (with Scope 3 categories), department and activity."""
+    total = inventory.total_tco2e
+    width = 52
+    lines = [
+        f"Greenhouse gas inventory {inventory.reporting_year.label} "
+        f"(1 April {inventory.reporting_year.start_year} to 31 March {inventory.reporting_year.start_year + 1})",
+        f"Factors: {inventory.summary()['factor_set']}; GWP basis: "
+        f"{inventory.factor_metadata.get('gwp_basis')}",
+        f"Rows: {inventory.rows_read:,} read = {inventory.rows_accounted:,} accounted "
+        f"+ {inventory.rows_rejected:,} rejected",
+        "",
+    ]
+    scope_items = []
+    for key, value in inventory.by_scope().items():
+        scope_items.append((SCOPE_NAMES[key], value))
+        if key == "scope_3":
+            scope_items += [(f"  cat {number} {SCOPE_3_CATEGORIES[number]}", category_total)
+                            for number, category_total in inventory.by_scope_3_category().items()]
+    lines += _section("By scope", scope_items, total, width)
+    lines += _section("By department", list(inventory.by("department").items()), total, width)
+    lines += _section("By activity", list(inventory.by("activity").items()), total, width)
+    lines.append(f"{'Total':<{width}} {_figure(total):>14}")
+    for note in inventory.notes:
+        lines.append(f"Note: {note}")
+    return "\n".join(lines)
+
+
+def write_inventory_outputs(inventory: Inventory, output_dir: str | Path) -> dict[str, Path]:
+    """Write ledger.csv, rejected.csv, files.csv and summary.json into a folder."""
+    folder = Path(output_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = {
+        "ledger": write_csv(inventory.ledger, folder / "ledger.csv"),
+        "rejected": write_csv(inventory.rejected, folder / "rejected.csv"),
+        "files": write_csv(inventory.files, folder / "files.csv"),
+    }
+    (folder / "summary.json").write_text(summary_json(inventory) + "\n", encoding="utf-8")
+    written["summary"] = folder / "summary.json"
+    return written

@@ -1,0 +1,81 @@
+"""Reading the rows of CSV and Excel files as they arrive, without evaluating anything.
+
+Excel files (.xlsx, .xlsm, .xls, .ods) are read with python-calamine, which returns the values Excel
+last stored in each cell: formulas are never evaluated. CSV text is decoded as UTF-8 (with or without
+a byte-order mark), UTF-16 when it starts with a UTF-16 byte-order mark, and otherwise Windows-1252,
+the encoding Excel on Windows uses for "CSV" exports.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+from pathlib import Path
+
+from .errors import DataError
+
+SPREADSHEET_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"})
+CSV_SUFFIXES = frozenset({".csv", ".txt"})
+
+
+def decode_text(path: Path) -> str:
+    """The text of a CSV file, decoded as described in the module docstring."""
+    raw = Path(path).read_bytes()
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")
+    if b"\x00" in raw[:4096]:
+        raise DataError("is not a text file (it contains NUL bytes): save it as CSV or .xlsx",
+                        file=str(path))
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
+
+
+def read_csv_rows(path: Path) -> list[list[str]]:
+    """All rows of a CSV file as lists of strings."""
+    return list(csv.reader(io.StringIO(decode_text(path), newline="")))
+
+
+def sheet_names(path: Path) -> list[str]:
+    """The names of the sheets of a workbook."""
+    import python_calamine
+
+    try:
+        return python_calamine.CalamineWorkbook.from_path(str(path)).sheet_names
+    except Exception as error:  # calamine raises several types for files that are not workbooks
+        raise DataError(f"cannot be read as a workbook ({error})", file=str(path)) from None
+
+
+def read_sheet_rows(path: Path, sheet: str) -> list[list[object]]:
+    """All rows of one sheet, as the stored cell values (str, float, int, bool, date, datetime)."""
+    import python_calamine
+
+    try:
+        workbook = python_calamine.CalamineWorkbook.from_path(str(path))
+        return workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+    except Exception as error:  # calamine raises several types for files that are not workbooks
+        raise DataError(f"cannot read sheet '{sheet}' ({error})", file=str(path)) from None
+
+
+def cell_text(value: object) -> str:
+    """A cell value as the text a person would read in it.
+
+    Whole numbers lose their ``.0``; other floats keep their shortest exact representation; dates
+    become ISO dates.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)

@@ -1,0 +1,193 @@
+"""Units: one pint registry for the project, and the spellings of units found in council data.
+
+Design decisions a reader should know:
+
+* Council returns spell units many ways (``kWh``, ``KWH``, ``kwh``, ``cubic metres``...). They are matched
+  against an explicit allow-list (`SPELLINGS`), never guessed. Each spelling maps to one canonical unit
+  name (``kWh``, ``m3``, ``uk_gallon``...), and each canonical name to a pint expression.
+* Bare ``gallons`` is refused: pint's ``gallon`` is the US gallon (3.785411784 l), while a UK return
+  almost always means the imperial gallon (4.54609 l). Bare ``ton`` is refused for the same reason
+  (long ton 1016 kg, short ton 907 kg, tonne 1000 kg). ``thermie`` (1 Mcal) is refused because it is
+  easily confused with the gas-billing therm.
+* Conversions are computed once per distinct (reported unit, factor unit) pair by `conversion` and
+  applied to whole columns by the caller: no pint Quantity is ever built per row.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pandas as pd
+import pint
+
+#: The project's single unit registry.
+ureg = pint.UnitRegistry()
+# The UK therm: 100,000 British thermal units (IT) = 105,505,585.257348 J, as defined in the Units of
+# Measurement Regulations 1995 (SI 1995/1804) and used on UK gas bills (1 therm = 29.3071 kWh).
+ureg.define("uk_therm = 105505585.257348 * joule")
+# Activity dimensions that are not physical: a travelling passenger, a hotel room for one night, and
+# one full-time-equivalent working hour (the DESNZ homeworking factor unit).
+ureg.define("passenger = [passenger]")
+ureg.define("room_night = [room_night]")
+ureg.define("fte_hour = [fte_hour]")
+
+#: Canonical unit name -> pint expression.
+PINT_EXPRESSIONS: dict[str, str] = {
+    "kWh": "kilowatt_hour",
+    "MWh": "megawatt_hour",
+    "GWh": "gigawatt_hour",
+    "therm": "uk_therm",
+    "m3": "meter ** 3",
+    "litre": "liter",
+    "uk_gallon": "imperial_gallon",
+    "us_gallon": "gallon",
+    "tonne": "metric_ton",
+    "kg": "kilogram",
+    "km": "kilometer",
+    "mile": "mile",
+    "passenger_km": "passenger * kilometer",
+    "passenger_mile": "passenger * mile",
+    "tonne_km": "metric_ton * kilometer",
+    "fte_hour": "fte_hour",
+    "room_night": "room_night",
+}
+
+#: Canonical unit name -> the spellings accepted for it (compared after `normalise_spelling`).
+SPELLINGS: dict[str, tuple[str, ...]] = {
+    "kWh": ("kwh", "kw h", "kw.h", "kwhr", "kwhs", "kilowatt hour", "kilowatt hours", "kilowatt-hour",
+            "kilowatt-hours", "kwh (gross cv)", "kwh gross cv", "kwh (gross)"),
+    "MWh": ("mwh", "mw h", "megawatt hour", "megawatt hours", "megawatt-hour", "megawatt-hours"),
+    "GWh": ("gwh", "gw h", "gigawatt hour", "gigawatt hours", "gigawatt-hour", "gigawatt-hours"),
+    "therm": ("therm", "therms", "uk therm", "uk therms"),
+    "m3": ("m3", "m^3", "m**3", "cubic metre", "cubic metres", "cubic meter", "cubic meters", "cu m",
+           "cu. m", "cu.m"),
+    "litre": ("l", "litre", "litres", "liter", "liters", "ltr", "ltrs", "lt"),
+    "uk_gallon": ("uk gallon", "uk gallons", "imperial gallon", "imperial gallons", "gallon (uk)",
+                  "gallons (uk)", "gal (uk)", "uk gal", "imp gal", "imp. gal"),
+    "us_gallon": ("us gallon", "us gallons", "gallon (us)", "gallons (us)", "gal (us)", "us gal"),
+    "tonne": ("t", "tonne", "tonnes", "metric ton", "metric tons", "metric tonne", "metric tonnes"),
+    "kg": ("kg", "kgs", "kilogram", "kilograms", "kilogramme", "kilogrammes", "kilo", "kilos"),
+    "km": ("km", "kms", "kilometre", "kilometres", "kilometer", "kilometers"),
+    "mile": ("mile", "miles", "mi"),
+    "passenger_km": ("passenger.km", "passenger km", "passenger-km", "passenger kilometre",
+                     "passenger kilometres", "passenger kilometer", "passenger kilometers", "pkm", "p.km"),
+    "passenger_mile": ("passenger.mile", "passenger.miles", "passenger mile", "passenger miles",
+                       "passenger-mile", "passenger-miles"),
+    "tonne_km": ("tonne.km", "tonne km", "tonne-km", "tkm"),
+    "fte_hour": ("fte hour", "fte hours", "fte working hour", "fte working hours", "per fte working hour",
+                 "fte_hour"),
+    "room_night": ("room night", "room nights", "room per night", "rooms per night", "room-night",
+                   "room-nights"),
+}
+
+#: Spellings that are refused on purpose, with the reason given to the user.
+REFUSED: dict[str, str] = {
+    **dict.fromkeys(("gallon", "gallons", "gal", "gals"),
+                    "is ambiguous: write 'UK gallons' (imperial, 4.54609 litres) or 'US gallons' "
+                    "(3.785411784 litres)"),
+    **dict.fromkeys(("ton", "tons"),
+                    "is ambiguous: write 'tonnes' (1,000 kg); long tons (1,016 kg) and short tons "
+                    "(907 kg) are not accepted"),
+    **dict.fromkeys(("short ton", "short tons", "long ton", "long tons"),
+                    "is not accepted: convert to 'tonnes' (1,000 kg)"),
+    **dict.fromkeys(("thermie", "thermies"),
+                    "is not a gas-billing unit (a thermie is 4.1868 MJ): write 'therms' (UK therm, "
+                    "29.3071 kWh) or 'kWh'"),
+}
+
+_SPELLING_TO_UNIT = {spelling: unit for unit, spellings in SPELLINGS.items() for spelling in spellings}
+
+
+class UnitError(ValueError):
+    """A unit that cannot be used: unknown, ambiguous, or of the wrong dimension."""
+
+
+def normalise_spelling(text: str) -> str:
+    """Lower-case a unit as written, fold white space and superscripts, drop a trailing full stop."""
+    folded = " ".join(str(text).replace("\u00b3", "3").replace("\u00b2", "2").lower().split())
+    return folded.rstrip(".")
+
+
+def parse_unit(text: str) -> str:
+    """Canonical unit name for a unit as written in council data.
+
+    Raises `UnitError` naming the accepted spellings when the text is unknown or ambiguous.
+    """
+    spelling = normalise_spelling(text)
+    if not spelling:
+        raise UnitError("unit is empty")
+    if spelling in _SPELLING_TO_UNIT:
+        return _SPELLING_TO_UNIT[spelling]
+    if spelling in REFUSED:
+        raise UnitError(f"unit '{text}' {REFUSED[spelling]}")
+    close = difflib.get_close_matches(spelling, list(_SPELLING_TO_UNIT), n=1, cutoff=0.75)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    raise UnitError(f"unknown unit '{text}': {hint}accepted units are {', '.join(SPELLINGS)}")
+
+
+def parse_unit_column(units: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse a column of units as written, once per distinct spelling.
+
+    Returns the canonical unit per row (missing where it failed) and the error message per row
+    (missing where it succeeded).
+    """
+    canonical: dict[str, object] = {}
+    errors: dict[str, object] = {}
+    for text in units.dropna().unique():
+        try:
+            canonical[text] = parse_unit(text)
+            errors[text] = None
+        except UnitError as error:
+            canonical[text] = None
+            errors[text] = str(error)
+    return units.map(canonical), units.map(errors)
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """How a quantity in one unit becomes a quantity in a factor's unit.
+
+    ``multiplier`` is dimensionless-in-effect: quantity [from_unit] x multiplier = quantity [to_unit].
+    """
+
+    from_unit: str
+    to_unit: str
+    multiplier: float
+    note: str
+
+
+def _quantity(unit: str) -> pint.Quantity:
+    return ureg.Quantity(1.0, PINT_EXPRESSIONS[unit])
+
+
+def compatible(from_unit: str, to_unit: str) -> bool:
+    """Whether a quantity in ``from_unit`` can be expressed in ``to_unit`` (see `conversion`)."""
+    try:
+        conversion(from_unit, to_unit)
+    except UnitError:
+        return False
+    return True
+
+
+@lru_cache(maxsize=None)
+def conversion(from_unit: str, to_unit: str) -> Conversion:
+    """The multiplier from one canonical unit to another, computed once per pair.
+
+    A plain distance converts to a passenger distance as the journey of one passenger (a member of
+    staff reporting the miles of a train journey travelled them as one passenger).
+    """
+    if from_unit == to_unit:
+        return Conversion(from_unit, to_unit, 1.0, "none")
+    source, target = _quantity(from_unit), _quantity(to_unit)
+    note_suffix = ""
+    if source.dimensionality != target.dimensionality:
+        as_one_passenger = source * ureg.passenger
+        if as_one_passenger.dimensionality == target.dimensionality:
+            source, note_suffix = as_one_passenger, " (one passenger)"
+        else:
+            raise UnitError(f"cannot convert {from_unit} to {to_unit}")
+    multiplier = float(source.to(PINT_EXPRESSIONS[to_unit]).magnitude)
+    return Conversion(from_unit, to_unit, multiplier,
+                      f"1 {from_unit} = {multiplier:.12g} {to_unit}{note_suffix}")
