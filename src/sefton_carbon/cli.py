@@ -166,7 +166,9 @@ def demo(
 
 def _print_frame(frame, output_format: OutputFormat) -> None:
     if output_format is OutputFormat.json:
-        typer.echo(frame.to_json(orient="records", indent=2))
+        from .reports import frame_json
+
+        typer.echo(frame_json(frame))
     elif output_format is OutputFormat.csv:
         from .reports import defuse_frame
 

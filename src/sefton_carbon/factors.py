@@ -268,7 +268,7 @@ def read_factor_table(folder: str | Path) -> FactorTable:
         with open(folder / "metadata.yaml", encoding="utf-8") as stream:
             metadata = yaml.safe_load(stream)
         table = pd.read_csv(
-            folder / "factors.csv", keep_default_na=False, float_precision="round_trip",
+            folder / "factors.csv", keep_default_na=False,
             dtype={column: str for column in ["factor_key", "desnz_id", *LABEL_COLUMNS]},
             na_values={column: [""] for column in VALUE_COLUMNS})
     except (OSError, yaml.YAMLError, pd.errors.ParserError) as error:

@@ -68,6 +68,12 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
     return path
 
 
+def frame_json(frame: pd.DataFrame) -> str:
+    """A table as a JSON list of records, numbers at full precision and missing values as null."""
+    records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+    return json.dumps(records, indent=2, default=str)
+
+
 def summary_json(inventory: Inventory) -> str:
     """The inventory summary as JSON text (unrounded figures)."""
     return json.dumps(inventory.summary(), indent=2, sort_keys=False, default=str)

@@ -1,0 +1,90 @@
+"""Benchmark: the inventory over 1,000,000 synthetic activity rows against pandas reading the CSV.
+
+Run with ``make bench``. Each measurement runs in its own process so that peak memory (max RSS) is
+that measurement's alone. Targets (issue: the core inventory): time ratio at most 2.0, peak memory
+of the inventory under 1.5 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).parent
+ACTIVITIES = [("natural_gas", "kWh", 20_000), ("electricity", "kWh", 15_000), ("diesel", "litres", 3_000),
+              ("business_travel_car", "miles", 400), ("water_supply", "m3", 300), ("gas_oil", "litres", 500),
+              ("electricity", "MWh", 15), ("natural_gas", "therms", 700)]
+
+
+def generate(rows: int, path: Path, seed: int = 1) -> Path:
+    """A synthetic activity table for 2023/24: monthly rows over 40 departments and 2,000 sites."""
+    rng = np.random.default_rng(seed)
+    choice = rng.integers(0, len(ACTIVITIES), rows)
+    month = rng.integers(0, 12, rows)
+    starts = pd.date_range("2023-04-01", periods=12, freq="MS")
+    ends = starts + pd.offsets.MonthEnd(0)
+    frame = pd.DataFrame({
+        "department": pd.Categorical.from_codes(rng.integers(0, 40, rows), [f"Department {i}" for i in range(40)]),
+        "site": pd.Categorical.from_codes(rng.integers(0, 2000, rows), [f"Site {i}" for i in range(2000)]),
+        "activity": np.array([a[0] for a in ACTIVITIES])[choice],
+        "quantity": np.round(rng.gamma(2.0, 1.0, rows) * np.array([a[2] for a in ACTIVITIES])[choice], 1),
+        "unit": np.array([a[1] for a in ACTIVITIES])[choice],
+        "period_start": starts[month].strftime("%Y-%m-%d"),
+        "period_end": ends[month].strftime("%Y-%m-%d"),
+        "data_quality": np.where(rng.random(rows) < 0.1, "estimated", "actual"),
+    })
+    frame.to_csv(path, index=False)
+    return path
+
+
+def measure(kind: str, path: Path) -> dict:
+    """Run one measurement in a child process; return seconds and peak memory [MB]."""
+    code = f"""
+import json, resource, time
+started = time.perf_counter()
+if {kind!r} == "pandas":
+    import pandas as pd
+    rows = len(pd.read_csv({str(path)!r}))
+else:
+    from sefton_carbon import compute_inventory
+    inventory = compute_inventory({str(path)!r}, "2023/24")
+    rows = inventory.rows_accounted
+    assert inventory.rows_rejected == 0
+seconds = time.perf_counter() - started
+print(json.dumps({{"seconds": seconds, "rows": rows,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(result.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3, help="best of N runs")
+    options = parser.parse_args()
+    data = HERE / "data"
+    data.mkdir(exist_ok=True)
+    path = data / f"activity-{options.rows}.csv"
+    if not path.exists():
+        generate(options.rows, path)
+    runs = {kind: [measure(kind, path) for _ in range(options.repeat)] for kind in ("pandas", "inventory")}
+    best = {kind: min(results, key=lambda r: r["seconds"]) for kind, results in runs.items()}
+    ratio = best["inventory"]["seconds"] / best["pandas"]["seconds"]
+    print(f"rows: {options.rows:,} ({path.stat().st_size / 1e6:.0f} MB CSV), best of {options.repeat}")
+    print(f"pandas.read_csv alone : {best['pandas']['seconds']:6.2f} s, peak {best['pandas']['peak_mb']:6.0f} MB")
+    print(f"sefton-carbon inventory: {best['inventory']['seconds']:6.2f} s, peak "
+          f"{best['inventory']['peak_mb']:6.0f} MB")
+    print(f"ratio: {ratio:.2f} (target <= 2.0); peak memory target < 1,500 MB: "
+          f"{'met' if ratio <= 2.0 and best['inventory']['peak_mb'] < 1500 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""Reading activity tables: formats, encodings, headers, and every row accounted for."""
+
+import datetime as dt
+
+import pytest
+
+from sefton_carbon.activity import parse_date, read_activity
+from sefton_carbon.errors import UsageError
+
+from conftest import HEADER, gas_row, write_rows
+
+
+def test_title_rows_and_row_numbers(tmp_path):
+    path = tmp_path / "return.csv"
+    path.write_text("Corporate Resources return 2023/24\n\n" + ",".join(HEADER) + "\n"
+                    "Corporate,Town Hall,natural_gas,100,kWh,2023-04-01,2023-04-30,,\n"
+                    ",,,,,,,,\n"
+                    "Corporate,Town Hall,electricity,50,kWh,2023-04-01,2023-04-30,,\n", encoding="utf-8")
+    data = read_activity(path)
+    assert list(data.rows["source_row"]) == [4, 6]
+    assert list(data.rows["activity"]) == ["natural_gas", "electricity"]
+    assert data.files.iloc[0]["rows_read"] == 2 and data.files.iloc[0]["blank_rows"] == 1
+    assert data.rejected.empty
+
+
+def test_header_synonyms_in_any_case_and_spacing(tmp_path):
+    path = write_rows(tmp_path / "synonyms.csv", [["Adult Social Care", "Oak House", "Natural Gas",
+                                                   "1,234.5", "KWH", "01/04/2023", "30/04/2023"]],
+                      header=["Dept", "Building", "Activity", "Usage", "Units", "From", "To"])
+    row = read_activity(path).rows.iloc[0]
+    assert (row["department"], row["site"], row["activity"], row["quantity"], row["unit"]) == (
+        "Adult Social Care", "Oak House", "natural_gas", 1234.5, "kWh")
+    assert row["period_start"] == dt.datetime(2023, 4, 1) and row["data_quality"] == "actual"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "cp1252", "utf-16"])
+def test_encodings(tmp_path, encoding):
+    note = "Caf\u00e9 \u201cannexe\u201d"  # smart quotes exist in Windows-1252
+    path = write_rows(tmp_path / f"{encoding}.csv", [[*gas_row()[:8], note]], encoding=encoding)
+    data = read_activity(path)
+    assert data.rows.iloc[0]["notes"] == note
+    assert data.rows.iloc[0]["quantity"] == 10000
+
+
+def test_xlsx_with_real_dates_and_numbers(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "Instructions"
+    workbook.active.append(["Fill in the Entry sheet"])
+    sheet = workbook.create_sheet("Entry")
+    sheet.append(["Communities return"])
+    sheet.append(HEADER)
+    sheet.append(["Communities", "Library", "electricity", 1500.5, "kWh", dt.date(2023, 5, 1),
+                  dt.datetime(2023, 5, 31), "estimated", "=1+1"])
+    path = tmp_path / "return.xlsx"
+    workbook.save(path)
+    data = read_activity(path)
+    row = data.rows.iloc[0]
+    assert (row["source_sheet"], row["source_row"], row["quantity"]) == ("Entry", 3, 1500.5)
+    assert row["period_end"] == dt.datetime(2023, 5, 31)
+    assert row["data_quality"] == "estimated"
+    # A formula is never evaluated: calamine reads the value Excel cached, and this file has none.
+    assert row["notes"] == ""
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2023-04-01", dt.date(2023, 4, 1)), ("01/04/2023", dt.date(2023, 4, 1)),
+    ("03/04/2023", dt.date(2023, 4, 3)),  # UK order: 3 April
+    ("2024-02-29", dt.date(2024, 2, 29)), ("45017", dt.date(2023, 4, 1)),
+    ("2023-04-01 00:00:00", dt.date(2023, 4, 1)),
+    ("31/02/2024", None), ("2023-13-01", None), ("April 2023", None), ("", None),
+])
+def test_parse_date(text, expected):
+    assert parse_date(text) == expected
+
+
+@pytest.mark.parametrize("row, column, fragment", [
+    (gas_row(department=""), "department", "department is empty"),
+    (gas_row(activity="natral gas"), "activity", "did you mean 'natural_gas'"),
+    (gas_row(activity=""), "activity", "activity is empty"),
+    (gas_row(quantity=""), "quantity", "quantity is empty"),
+    (gas_row(quantity="12a"), "quantity", "quantity '12a' is not a number"),
+    (gas_row(quantity="1.234,5"), "quantity", "is not a number"),
+    (gas_row(quantity="inf"), "quantity", "not a finite number"),
+    (gas_row(quantity="-5"), "quantity", "quantity -5 is negative"),
+    (gas_row(unit="gallons"), "unit", "write 'UK gallons'"),
+    (gas_row(unit=""), "unit", "unit is empty"),
+    (gas_row(start="31/02/2024"), "period_start", "'31/02/2024' is not a date"),
+    (gas_row(end=""), "period_end", "period_end is empty"),
+    (gas_row(start="2023-04-30", end="2023-04-01"), "period_end", "ends before it starts"),
+    (gas_row(quality="guess"), "data_quality", "write actual or estimated"),
+])
+def test_rejected_rows_name_column_value_and_reason(tmp_path, row, column, fragment):
+    path = write_rows(tmp_path / "bad.csv", [gas_row(), row])
+    data = read_activity(path)
+    assert len(data.rows) == 1 and len(data.rejected) == 1
+    rejected = data.rejected.iloc[0]
+    assert (rejected["source_file"], rejected["source_row"], rejected["column"]) == (str(path), 3, column)
+    assert fragment in rejected["reason"]
+
+
+def test_several_problems_in_one_row_are_all_reported(tmp_path):
+    path = write_rows(tmp_path / "bad.csv", [gas_row(quantity="-1", start="31/02/2024")])
+    reason = read_activity(path).rejected.iloc[0]["reason"]
+    assert "negative" in reason and "'31/02/2024' is not a date" in reason
+
+
+@pytest.mark.parametrize("content, fragment", [
+    (b"", "no header row"),
+    (b"department,site,activity\nA,B,C\n", "no header row"),
+    (b"\x00\x01\x02binary junk\x00", "not a text file"),
+    (",".join(HEADER + ["Quantity"]).encode() + b"\n", "all mean 'quantity'"),
+])
+def test_unreadable_files_are_listed_not_lost(tmp_path, content, fragment):
+    path = tmp_path / "broken.csv"
+    path.write_bytes(content)
+    good = write_rows(tmp_path / "good.csv", [gas_row()])
+    data = read_activity([path, good])
+    assert len(data.rows) == 1
+    assert len(data.rejected) == 1 and fragment in data.rejected.iloc[0]["reason"]
+    assert data.files.set_index("source_file").loc[str(path), "unreadable"]
+
+
+def test_folders_are_read_recursively_in_order(tmp_path):
+    (tmp_path / "b").mkdir()
+    write_rows(tmp_path / "b" / "two.csv", [gas_row(quantity=2)])
+    write_rows(tmp_path / "one.csv", [gas_row(quantity=1)])
+    (tmp_path / "readme.txt").write_text("department\n")  # .txt is read as CSV: no header, listed
+    data = read_activity(tmp_path)
+    assert list(data.rows["quantity"]) == [2.0, 1.0]
+    assert list(data.rows["input_row"]) == [1, 2]
+    assert len(data.rejected) == 1
+
+
+def test_missing_path_is_a_usage_error(tmp_path):
+    with pytest.raises(UsageError, match="no such file or folder"):
+        read_activity(tmp_path / "nope.csv")

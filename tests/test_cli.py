@@ -1,0 +1,104 @@
+"""The command line: exit codes, output shapes, and plain one-line errors."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import DATA, gas_row, write_rows
+
+
+def test_inventory_json_shape_and_exit_0(tmp_path, run_cli):
+    path = write_rows(tmp_path / "a.csv", [gas_row(10000), gas_row(5000, activity="electricity",
+                                                                   department="Highways")])
+    code, out, err = run_cli("inventory", path, "--year", "2023/24", "--format", "json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["reporting_year"] == "2023/24" and summary["factor_year"] == 2023
+    assert isinstance(summary["total_tco2e"], float)
+    assert set(summary["by_scope"]) == {"scope_1", "scope_2", "scope_3"}
+    assert set(summary["by_department"]) == {"Corporate", "Highways"}
+    assert summary["rows"] == {"read": 2, "accounted": 2, "rejected": 0}
+    assert summary["by_scope"]["scope_1"] == pytest.approx(1.8293, abs=5e-5)
+
+
+def test_rejected_rows_give_exit_3_and_still_write_outputs(tmp_path, run_cli):
+    path = write_rows(tmp_path / "a.csv", [gas_row(), gas_row(activity="natral gas"), gas_row(unit="gallons")])
+    ledger, rejected = tmp_path / "ledger.csv", tmp_path / "rejected.csv"
+    code, out, err = run_cli("inventory", path, "--year", "2023/24", "--ledger", ledger,
+                             "--rejected", rejected)
+    assert code == 3
+    assert "Rows: 3 read = 1 accounted + 2 rejected" in out
+    assert "2 input row(s) or file(s) rejected" in err and str(rejected) in err
+    with open(rejected, newline="", encoding="utf-8") as stream:
+        listed = list(csv.DictReader(stream))
+    assert [(r["source_row"], r["column"]) for r in listed] == [("3", "activity"), ("4", "unit")]
+    assert "did you mean 'natural_gas'" in listed[0]["reason"]
+    with open(ledger, newline="", encoding="utf-8") as stream:
+        lines = list(csv.DictReader(stream))
+    assert [line["line"] for line in lines] == ["direct", "well_to_tank"]
+    assert float(lines[0]["tco2e"]) == pytest.approx(1.8293, abs=5e-5)
+
+
+def test_rejected_rows_listed_on_stderr_without_a_file(tmp_path, run_cli):
+    path = write_rows(tmp_path / "a.csv", [gas_row(quantity="-3")])
+    code, out, err = run_cli("inventory", path, "--year", "2023/24", "--format", "csv")
+    assert code == 3
+    assert f"{path}, row 2, column 'quantity': quantity -3 is negative" in err
+    assert out.splitlines()[0] == "group,name,tco2e"
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["inventory", "missing.csv", "--year", "2023/24"], "no such file or folder"),
+    (["inventory", "{good}", "--year", "2023"], "is not a UK financial year"),
+    (["inventory", "{good}", "--year", "2031/32"], "no factor table for 2031"),
+    (["inventory", "{good}"], "Missing option"),
+    (["factors", "show", "natral_gas", "--year", "2023"], "did you mean 'natural_gas'"),
+])
+def test_usage_errors_exit_2(tmp_path, run_cli, args, fragment):
+    good = write_rows(tmp_path / "good.csv", [gas_row()])
+    code, out, err = run_cli(*[arg.format(good=good) for arg in args])
+    assert code == 2
+    assert fragment in err
+    assert "Traceback" not in err
+
+
+def test_factors_list_and_show(run_cli):
+    code, out, err = run_cli("factors", "list", "--format", "json")
+    assert code == 0
+    names = {entry["activity"] for entry in json.loads(out)}
+    assert {"natural_gas", "electricity", "refrigerant_r404a"} <= names
+    code, out, _ = run_cli("factors", "show", "natural_gas", "--year", "2023", "--format", "json")
+    rows = json.loads(out)
+    assert rows[0]["kgco2e_per_unit"] == 0.18292892617449666 and rows[0]["desnz_id"] == "1_100_1004_6"
+    code, out, _ = run_cli("factors", "list", "--search", "hotel stay uk london", "--year", "2024",
+                           "--format", "json")
+    assert [row["kgco2e"] for row in json.loads(out)] == [11.5]
+
+
+def test_factors_import_to_a_folder_then_use_it(tmp_path, run_cli):
+    code, out, err = run_cli("factors", "import", DATA / "flat-file-2016-layout.csv", "--output", tmp_path)
+    assert code == 0, err
+    assert out.strip() == str(tmp_path / "2016")
+    assert "2 factors from 9 rows" in err
+    code, out, _ = run_cli("factors", "list", "--factors-dir", tmp_path, "--year", "2016",
+                           "--search", "gas", "--format", "json")
+    assert [row["kgco2e"] for row in json.loads(out)] == [0.1]
+
+
+def test_bad_input_never_gives_a_traceback_in_a_real_process(tmp_path):
+    junk = tmp_path / "junk.csv"
+    junk.write_bytes(b"\x00\x01PK\x03\x04 not a table")
+    result = subprocess.run([sys.executable, "-m", "sefton_carbon", "inventory", str(junk), "--year",
+                             "2023/24"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 3
+    assert "Traceback" not in result.stderr
+    assert f"{junk}: is not a text file" in result.stderr
+
+
+def test_every_command_has_help(run_cli):
+    for command in (["inventory"], ["factors", "import"], ["factors", "list"], ["factors", "show"], ["demo"]):
+        code, out, _ = run_cli(*command, "--help")
+        assert code == 0 and "Usage" in out and len(out.splitlines()) > 4

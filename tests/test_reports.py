@@ -1,0 +1,49 @@
+"""Reports: CSV outputs are safe to open, and the table presents the figures."""
+
+import csv
+
+import pandas as pd
+import pytest
+
+from sefton_carbon import compute_inventory
+from sefton_carbon.reports import defuse_text, format_table, write_csv, write_inventory_outputs
+
+from conftest import gas_row, write_rows
+
+
+@pytest.mark.parametrize("text, safe", [
+    ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"), ("+1+1", "'+1+1"), ("-2+3", "'-2+3"),
+    ("@SUM(A1)", "'@SUM(A1)"), ("\tcmd", "'\tcmd"), ("Town Hall", "Town Hall"), ("", ""),
+])
+def test_defuse_text(text, safe):
+    assert defuse_text(text) == safe
+
+
+def test_written_csv_has_no_live_formulas_but_keeps_numbers(tmp_path):
+    frame = pd.DataFrame({"site": ["=cmd|' /C calc'!A0", "Library"],
+                          "category": pd.Categorical(["@evil", "ok"]), "tco2e": [-1.5, 2.0]})
+    path = write_csv(frame, tmp_path / "out.csv")
+    with open(path, newline="", encoding="utf-8") as stream:
+        rows = list(csv.DictReader(stream))
+    assert rows[0]["site"] == "'=cmd|' /C calc'!A0" and rows[0]["category"] == "'@evil"
+    assert rows[0]["tco2e"] == "-1.5"
+
+
+def test_inventory_outputs_defuse_text_from_returns(tmp_path):
+    path = write_rows(tmp_path / "a.csv", [gas_row(site="=1+2"), gas_row(department="+Evil", activity="oops")])
+    inventory = compute_inventory(path, "2023/24")
+    written = write_inventory_outputs(inventory, tmp_path / "out")
+    ledger = written["ledger"].read_text(encoding="utf-8")
+    rejected = written["rejected"].read_text(encoding="utf-8")
+    assert ",'=1+2," in ledger and ",=1+2," not in ledger
+    assert "oops" in rejected
+
+
+def test_table_reconciles_and_rounds_only_for_presentation(tmp_path):
+    path = write_rows(tmp_path / "a.csv", [gas_row(10000), gas_row(activity="nope")])
+    inventory = compute_inventory(path, "2023/24")
+    text = format_table(inventory)
+    assert "Rows: 2 read = 1 accounted + 1 rejected" in text
+    assert "Scope 1 (direct)" in text and "1.83" in text
+    assert "cat 3 Fuel- and energy-related activities" in text
+    assert inventory.ledger["tco2e"].iloc[0] == 1.8292892617449666
