@@ -135,3 +135,24 @@ def test_folders_are_read_recursively_in_order(tmp_path):
 def test_missing_path_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError, match="no such file or folder"):
         read_activity(tmp_path / "nope.csv")
+
+
+def test_windows_1252_after_the_first_64_kib(tmp_path):
+    filler = [[*gas_row()[:8], "plain ascii note " * 4] for _ in range(1200)]
+    late = [*gas_row(quantity=7)[:8], "Caf\u00e9 \u201cannexe\u201d"]
+    path = write_rows(tmp_path / "late.csv", filler + [late], encoding="cp1252")
+    assert path.stat().st_size > 65536
+    data = read_activity(path)
+    assert len(data.rows) == 1201 and data.rows.iloc[-1]["notes"] == "Caf\u00e9 \u201cannexe\u201d"
+
+
+def test_rows_with_extra_cells_are_rejected_one_by_one(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text(",".join(HEADER) + "\n" + ",".join(map(str, gas_row())) + "\n"
+                    + ",".join(map(str, gas_row())) + ",surplus\n" + "Corporate,Hall,natural_gas,5,kWh\n",
+                    encoding="utf-8")
+    data = read_activity(path)
+    assert list(data.rejected["source_row"]) == [3, 4]
+    assert "more cells than the header" in data.rejected.iloc[0]["reason"]
+    assert "period_start is empty" in data.rejected.iloc[1]["reason"]
+    assert list(data.rows["source_row"]) == [2]

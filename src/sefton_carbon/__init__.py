@@ -10,16 +10,25 @@ The library mirrors the command line::
     inventory.rejected       # every input row not counted, with its reason
 """
 
-from .activity import ActivityData, read_activity
-from .catalogue import load_catalogue
-from .factors import FactorLibrary, FactorTable, import_flat_file, load_factors, read_flat_file
-from .inventory import Inventory, compute_inventory, price_activity
-from .years import ReportingYear
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "ActivityData", "FactorLibrary", "FactorTable", "Inventory", "ReportingYear", "compute_inventory",
-    "import_flat_file", "load_catalogue", "load_factors", "price_activity", "read_activity",
-    "read_flat_file", "__version__",
-]
+#: Public name -> module that defines it. Imported on first use, so that ``sefton-carbon --help``
+#: does not pay for pandas and pint.
+_EXPORTS = {
+    "ActivityData": "activity", "read_activity": "activity",
+    "load_catalogue": "catalogue",
+    "FactorLibrary": "factors", "FactorTable": "factors", "import_flat_file": "factors",
+    "load_factors": "factors", "read_flat_file": "factors",
+    "Inventory": "inventory", "compute_inventory": "inventory", "price_activity": "inventory",
+    "ReportingYear": "years",
+}
+
+__all__ = [*_EXPORTS, "__version__"]
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -28,9 +28,9 @@ import pandas as pd
 
 from .catalogue import Catalogue, load_catalogue
 from .errors import DataError, UsageError
-from .spreadsheets import CSV_SUFFIXES, SPREADSHEET_SUFFIXES, cell_text, read_sheet_rows, \
-    sheet_names
-from .units import parse_unit_column
+from .spreadsheets import CSV_SUFFIXES, SPREADSHEET_SUFFIXES, cell_text, decode_text, \
+    read_sheet_rows, sheet_names
+from .units import UnitError, parse_unit
 
 REQUIRED_COLUMNS = ["department", "site", "activity", "quantity", "unit", "period_start", "period_end"]
 OPTIONAL_COLUMNS = ["data_quality", "notes"]
@@ -96,34 +96,79 @@ def parse_date(text: str) -> dt.date | None:
     return None
 
 
-def parse_date_column(values: pd.Series) -> pd.Series:
-    """Parse a column of dates once per distinct value; NaT where a value is not a date."""
-    distinct = {text: parse_date(text) for text in values.unique()}
-    return pd.to_datetime(values.map(distinct), errors="coerce")
+def _each_value(column: pd.Series, function) -> pd.Series:
+    """Apply ``function`` once per distinct value of a categorical column; the result is categorical.
+
+    ``None`` results become missing values.
+    """
+    results = pd.Series([function(value) for value in column.cat.categories], dtype=object)
+    per_category, uniques = pd.factorize(results, use_na_sentinel=True)
+    per_category = np.append(per_category.astype(np.int32), np.int32(-1))  # code -1 stays missing
+    codes = per_category[column.cat.codes.to_numpy()]
+    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype=object),
+                                               validate=False), index=column.index)
 
 
-def parse_quantity_column(values: pd.Series) -> pd.Series:
-    """Numbers from text cells; NaN where a cell is not a number. Thousands separators accepted."""
-    numbers = pd.to_numeric(values, errors="coerce")
-    retry = numbers.isna() & (values != "")
-    if retry.any():
-        cleaned = values[retry].str.strip()
-        cleaned = cleaned.where(~cleaned.str.match(_THOUSANDS), cleaned.str.replace(",", ""))
-        numbers[retry] = pd.to_numeric(cleaned, errors="coerce")
-    return numbers.astype("float64")
+def _each_flag(column: pd.Series, predicate) -> np.ndarray:
+    """A boolean per row, computing ``predicate`` once per distinct value of a categorical column."""
+    flags = np.array([bool(predicate(value)) for value in column.cat.categories] + [False])
+    return flags[column.cat.codes.to_numpy()]
+
+
+def _each_date(column: pd.Series) -> pd.Series:
+    """Dates [datetime64] parsed once per distinct value; NaT where a value is not a date."""
+    parsed = [parse_date(value) for value in column.cat.categories] + [None]
+    values = np.array([np.datetime64(day, "ns") if day else np.datetime64("NaT", "ns") for day in parsed])
+    return pd.Series(values[column.cat.codes.to_numpy()], index=column.index)
+
+
+def parse_quantity(text: str) -> float | None:
+    """A quantity as written: digits with an optional sign, decimal point and thousands separators."""
+    cleaned = text.strip()
+    if _THOUSANDS.match(cleaned):
+        cleaned = cleaned.replace(",", "")
+    try:
+        return float(cleaned)
+    except ValueError:
+        return None
+
+
+def _is_blank(value: object) -> bool:
+    return not str(value).strip()
+
+
+def _as_text(series: pd.Series) -> pd.Series:
+    """A text column as a categorical of Python strings with no missing values (missing cells
+    become empty text)."""
+    categorical = series if isinstance(series.dtype, pd.CategoricalDtype) else series.astype("category")
+    codes = categorical.cat.codes.to_numpy()
+    categories = list(categorical.cat.categories.astype(object))
+    if (codes < 0).any():
+        if "" not in categories:
+            categories.append("")
+        codes = np.where(codes < 0, categories.index(""), codes)
+    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype=object),
+                                               validate=False), index=series.index)
 
 
 def _detect_encoding(path: Path) -> str:
-    raw = path.read_bytes()
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+    """The encoding of a CSV file, judged from its first 64 KiB (see the module docstring).
+
+    A file whose start is valid UTF-8 is read as UTF-8; the reader checks the rest and the file is
+    read again as Windows-1252 if a later byte is not UTF-8.
+    """
+    with open(path, "rb") as stream:
+        start = stream.read(65536)
+    if start.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
-    if b"\x00" in raw[:4096]:
+    if b"\x00" in start:
         raise DataError("is not a text file (it contains NUL bytes): save it as CSV or .xlsx",
                         file=str(path))
     try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return "cp1252"
+        start.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if error.start < len(start) - 3:  # not merely a character cut at the 64 KiB boundary
+            return "cp1252"
     return "utf-8-sig"
 
 
@@ -153,20 +198,79 @@ def _find_header(rows: list[list[str]], path: Path, sheet: str | None) -> tuple[
                     file=str(path), sheet=sheet)
 
 
-def _read_csv(path: Path) -> tuple[pd.DataFrame, int, str | None]:
-    encoding = _detect_encoding(path)
+@dataclass
+class _Table:
+    """A table as read, before parsing: one categorical text column per canonical column.
+
+    ``quantity`` is float64 when the fast reader parsed it as numbers (``quantity_empty`` then marks
+    empty cells), categorical text otherwise. ``extra_fields`` marks rows with more cells than the
+    header. ``first_row`` is the file row number of the first data row.
+    """
+
+    frame: pd.DataFrame
+    first_row: int
+    sheet: str | None
+    quantity_empty: np.ndarray | None = None
+    extra_fields: np.ndarray | None = None
+
+
+def _from_rows(rows: list[list[str]], header_index: int, found: dict[str, int], sheet: str | None) -> _Table:
+    """Build a table from rows of cell texts (workbooks, and CSV files the fast reader refuses)."""
+    width = len(rows[header_index])
+    body = rows[header_index + 1:]
+    extra = np.array([any(cell.strip() for cell in row[width:]) for row in body], dtype=bool)
+    frame = pd.DataFrame({column: pd.Categorical([row[position] if position < len(row) else ""
+                                                  for row in body])
+                          for column, position in found.items()})
+    frame = frame.apply(_as_text)
+    return _Table(frame, header_index + 2, sheet, extra_fields=extra)
+
+
+def _read_csv(path: Path, encoding: str | None = None) -> _Table:
+    import pyarrow
+    import pyarrow.csv as arrow_csv
+
+    encoding = encoding or _detect_encoding(path)
     with open(path, encoding=encoding, newline="", errors="replace") as stream:
         head = [row for _, row in zip(range(HEADER_SEARCH_ROWS), csv.reader(stream))]
     header_index, found = _find_header(head, path, None)
-    frame = pd.read_csv(path, encoding=encoding, encoding_errors="replace", header=None,
-                        skiprows=header_index + 1, dtype=str, keep_default_na=False,
-                        skip_blank_lines=False, usecols=sorted(found.values()),
-                        on_bad_lines="error")
-    frame = frame.rename(columns={position: column for column, position in found.items()})
-    return frame, header_index + 1, None
+    names = [f"column_{position}" for position in range(len(head[header_index]))]
+    text = pyarrow.dictionary(pyarrow.int32(), pyarrow.string())
+
+    def read(quantity_type):
+        types = {names[position]: (quantity_type if column == "quantity" else text)
+                 for column, position in found.items()}
+        return arrow_csv.read_csv(
+            path, read_options=arrow_csv.ReadOptions(
+                skip_rows=header_index + 1, column_names=names,
+                encoding="utf8" if encoding == "utf-8-sig" else encoding),
+            parse_options=arrow_csv.ParseOptions(ignore_empty_lines=False),
+            convert_options=arrow_csv.ConvertOptions(
+                column_types=types, include_columns=list(types), strings_can_be_null=False,
+                null_values=[""], quoted_strings_can_be_null=False))
+
+    try:
+        try:
+            table = read(pyarrow.float64())
+            quantity_empty = table.column(names[found["quantity"]]).is_null().to_numpy(zero_copy_only=False)
+        except pyarrow.ArrowInvalid as error:
+            if "conversion error" not in str(error):
+                raise
+            table, quantity_empty = read(text), None
+    except pyarrow.ArrowInvalid as error:
+        if "utf8" in str(error).lower() and encoding != "cp1252":
+            return _read_csv(path, "cp1252")
+        # Rows with more or fewer cells than the header: read slowly, and reject rows one by one.
+        text_content = decode_text(path)
+        return _from_rows(list(csv.reader(io.StringIO(text_content, newline=""))), header_index, found, None)
+    frame = table.to_pandas()
+    frame.columns = [column for column, _ in sorted(found.items(), key=lambda item: item[1])]
+    frame = frame.apply(lambda column: column if column.name == "quantity" and quantity_empty is not None
+                        else _as_text(column))
+    return _Table(frame, header_index + 2, None, quantity_empty=quantity_empty)
 
 
-def _read_workbook(path: Path) -> tuple[pd.DataFrame, int, str | None]:
+def _read_workbook(path: Path) -> _Table:
     failures = []
     for sheet in sheet_names(path):
         rows = [[cell_text(value) for value in row] for row in read_sheet_rows(path, sheet)]
@@ -175,19 +279,14 @@ def _read_workbook(path: Path) -> tuple[pd.DataFrame, int, str | None]:
         except DataError as error:
             failures.append(error)
             continue
-        width = max(found.values()) + 1
-        body = [(row + [""] * width)[:width] for row in rows[header_index + 1:]]
-        frame = pd.DataFrame(body, columns=range(width), dtype=object)
-        frame = frame[[found[column] for column in found]]
-        frame.columns = list(found)
-        return frame.astype(str), header_index + 1, sheet
+        return _from_rows(rows, header_index, found, sheet)
     if len(failures) == 1:
         raise failures[0]
     raise DataError(f"no sheet has a header row with columns {', '.join(REQUIRED_COLUMNS)}",
                     file=str(path))
 
 
-def _read_table(path: Path) -> tuple[pd.DataFrame, int, str | None]:
+def _read_table(path: Path) -> _Table:
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
         return _read_csv(path)
@@ -196,14 +295,22 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, int, str | None]:
     raise DataError(f"unsupported file type '{suffix}': send .csv, .xlsx, .xls or .ods", file=str(path))
 
 
-def _rejections(frame: pd.DataFrame, checks: list[tuple[pd.Series, str, pd.Series]]) -> pd.DataFrame:
+#: A failed check: which rows, the column named in the message, and the reason (text, or a
+#: Series of reasons indexed like the rows, covering at least the failing rows).
+Check = tuple[np.ndarray, str, "str | pd.Series"]
+
+
+def _rejections(frame: pd.DataFrame, checks: list[Check]) -> pd.DataFrame:
     """One row per rejected input row: the first failing column and value, all reasons joined."""
     parts = []
     for mask, column, reason in checks:
         if mask.any():
-            parts.append(pd.DataFrame({"position": np.flatnonzero(mask.to_numpy()), "column": column,
-                                       "value": frame.loc[mask, column].to_numpy(dtype=object),
-                                       "reason": reason[mask].to_numpy(dtype=object)}))
+            failing = frame.index[mask]
+            reasons = reason if isinstance(reason, str) else reason.loc[failing].astype(object).to_numpy()
+            values = frame.loc[failing, column] if column in frame else pd.Series("", index=failing)
+            parts.append(pd.DataFrame({"position": np.flatnonzero(mask), "column": column,
+                                       "value": values.astype(object).map(_value_text).to_numpy(),
+                                       "reason": reasons}))
     if not parts:
         return pd.DataFrame({"position": pd.Series(dtype="int64"), "column": pd.Series(dtype=object),
                              "value": pd.Series(dtype=object), "reason": pd.Series(dtype=object)})
@@ -213,84 +320,150 @@ def _rejections(frame: pd.DataFrame, checks: list[tuple[pd.Series, str, pd.Serie
     ).reset_index()
 
 
-def _parse(frame: pd.DataFrame, catalogue: Catalogue) -> tuple[pd.DataFrame, list]:
-    """Parse text columns; return the parsed frame and the checks that failed."""
+def _value_text(value: object) -> str:
+    if isinstance(value, float):
+        return "" if np.isnan(value) else repr(value)
+    return str(value).strip()
+
+
+def _quantities(table: _Table) -> tuple[pd.Series, list[Check]]:
+    """Quantities [in the row's unit] and the checks on them."""
+    frame = table.frame
+    if table.quantity_empty is not None:
+        numbers = frame["quantity"]
+        empty = table.quantity_empty
+        not_number = numbers.isna().to_numpy() & ~empty  # text such as 'nan'
+        not_number_reason: str | pd.Series = "quantity is not a number"
+    else:
+        column = frame["quantity"]
+        numbers = pd.Series(_each_value(column, parse_quantity).to_numpy(dtype=float, na_value=np.nan),
+                            index=frame.index)
+        empty = _each_flag(column, _is_blank)
+        not_number = numbers.isna().to_numpy() & ~empty
+        not_number_reason = _each_value(column, lambda value: f"quantity '{value.strip()}' is not a "
+                                                              "number: write digits only, such as 1234.5")
+    negative = (numbers < 0).to_numpy()
+    checks: list[Check] = [
+        (empty, "quantity", "quantity is empty"),
+        (not_number, "quantity", not_number_reason),
+        (np.isinf(numbers.to_numpy()), "quantity", "quantity is not a finite number"),
+        (negative, "quantity", numbers[negative].map(
+            lambda value: f"quantity {value:g} is negative: send corrections as a separate note to "
+                          "the energy team")),
+    ]
+    return numbers.astype("float64"), checks
+
+
+def _parse(table: _Table, catalogue: Catalogue) -> tuple[pd.DataFrame, list[Check]]:
+    """Parse the text columns, once per distinct value; return the parsed rows and the checks."""
+    frame = table.frame
     for column in OPTIONAL_COLUMNS:
         if column not in frame:
-            frame[column] = ""
-    text = {column: frame[column].str.strip() for column in REQUIRED_COLUMNS + OPTIONAL_COLUMNS}
+            frame[column] = pd.Categorical([""] * len(frame))
     parsed = pd.DataFrame(index=frame.index)
-    parsed["department"] = text["department"]
-    parsed["site"] = text["site"]
-    parsed["activity_as_written"] = text["activity"]
-    distinct_activities = {name: catalogue.canonical_name(name) for name in text["activity"].unique()}
-    parsed["activity"] = text["activity"].map(distinct_activities)
-    parsed["quantity"] = parse_quantity_column(text["quantity"])
-    parsed["unit_as_written"] = text["unit"]
-    parsed["unit"], unit_errors = parse_unit_column(text["unit"].where(text["unit"] != ""))
-    parsed["period_start"] = parse_date_column(text["period_start"])
-    parsed["period_end"] = parse_date_column(text["period_end"])
-    parsed["data_quality"] = text["data_quality"].str.lower().map(DATA_QUALITY_VALUES)
-    parsed["notes"] = text["notes"]
+    parsed["department"] = _each_value(frame["department"], str.strip)
+    parsed["site"] = _each_value(frame["site"], str.strip)
+    parsed["activity_as_written"] = _each_value(frame["activity"], str.strip)
+    parsed["activity"] = _each_value(frame["activity"], catalogue.canonical_name)
+    parsed["quantity"], quantity_checks = _quantities(table)
+    parsed["unit_as_written"] = _each_value(frame["unit"], str.strip)
+    parsed["unit"] = _each_value(frame["unit"], lambda value: _unit_or_error(value)[0])
+    parsed["period_start"] = _each_date(frame["period_start"])
+    parsed["period_end"] = _each_date(frame["period_end"])
+    parsed["data_quality"] = _each_value(frame["data_quality"],
+                                         lambda value: DATA_QUALITY_VALUES.get(value.strip().lower()))
+    parsed["notes"] = _each_value(frame["notes"], str.strip)
 
-    def constant(message: str) -> pd.Series:
-        return pd.Series(message, index=frame.index)
+    def empty(column: str) -> np.ndarray:
+        return _each_flag(frame[column], _is_blank)
 
-    def quoted(column: str, template: str) -> pd.Series:
-        return text[column].map({value: template.format(value) for value in text[column].unique()})
+    def message(column: str, template: str) -> pd.Series:
+        return _each_value(frame[column], lambda value: template.format(value.strip()))
 
-    unknown = parsed["activity"].isna() & (text["activity"] != "")
-    quantity = parsed["quantity"]
     start, end = parsed["period_start"], parsed["period_end"]
-    checks = [
-        (text["department"] == "", "department", constant("department is empty")),
-        (text["activity"] == "", "activity", constant("activity is empty")),
-        (unknown, "activity", text["activity"].map(
-            {name: catalogue.unknown_activity_message(name)
-             for name, canonical in distinct_activities.items() if canonical is None})),
-        (text["quantity"] == "", "quantity", constant("quantity is empty")),
-        (quantity.isna() & (text["quantity"] != ""), "quantity",
-         quoted("quantity", "quantity '{}' is not a number: write digits only, such as 1234.5")),
-        (np.isinf(quantity), "quantity", constant("quantity is not a finite number")),
-        (quantity < 0, "quantity",
-         quoted("quantity", "quantity {} is negative: send corrections as a separate note to the "
-                "energy team")),
-        (text["unit"] == "", "unit", constant("unit is empty")),
-        (unit_errors.notna(), "unit", unit_errors),
-        (text["period_start"] == "", "period_start", constant("period_start is empty")),
-        (start.isna() & (text["period_start"] != ""), "period_start",
-         quoted("period_start", "period_start '{}' is not a date: write 2023-04-01 or 01/04/2023")),
-        (text["period_end"] == "", "period_end", constant("period_end is empty")),
-        (end.isna() & (text["period_end"] != ""), "period_end",
-         quoted("period_end", "period_end '{}' is not a date: write 2024-03-31 or 31/03/2024")),
-        (end < start, "period_end", constant("period ends before it starts")),
-        (parsed["data_quality"].isna(), "data_quality",
-         quoted("data_quality", "data_quality '{}' is not accepted: write actual or estimated")),
+    checks: list[Check] = [
+        (empty("department"), "department", "department is empty"),
+        (empty("activity"), "activity", "activity is empty"),
+        (parsed["activity"].isna().to_numpy() & ~empty("activity"), "activity",
+         _each_value(frame["activity"], lambda value: catalogue.unknown_activity_message(value.strip()))),
+        *quantity_checks,
+        (empty("unit"), "unit", "unit is empty"),
+        (parsed["unit"].isna().to_numpy() & ~empty("unit"), "unit",
+         _each_value(frame["unit"], lambda value: _unit_or_error(value)[1])),
+        (empty("period_start"), "period_start", "period_start is empty"),
+        (start.isna().to_numpy() & ~empty("period_start"), "period_start",
+         message("period_start", "period_start '{}' is not a date: write 2023-04-01 or 01/04/2023")),
+        (empty("period_end"), "period_end", "period_end is empty"),
+        (end.isna().to_numpy() & ~empty("period_end"), "period_end",
+         message("period_end", "period_end '{}' is not a date: write 2024-03-31 or 31/03/2024")),
+        ((end < start).to_numpy(), "period_end", "period ends before it starts"),
+        (parsed["data_quality"].isna().to_numpy(), "data_quality",
+         message("data_quality", "data_quality '{}' is not accepted: write actual or estimated")),
     ]
+    if table.extra_fields is not None:
+        checks.append((table.extra_fields, "notes", "row has more cells than the header: check for "
+                                                    "a stray comma or a shifted column"))
     return parsed, checks
 
 
+def _unit_or_error(text: str) -> tuple[str | None, str | None]:
+    if not text.strip():
+        return None, None
+    try:
+        return parse_unit(text), None
+    except UnitError as error:
+        return None, str(error)
+
+
+def _constant(value: str, length: int) -> pd.Categorical:
+    return pd.Categorical.from_codes(np.zeros(length, dtype=np.int8), categories=[value])
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Stack parsed tables, keeping categorical columns categorical across files."""
+    if len(frames) == 1:
+        return frames[0].reset_index(drop=True)
+    stacked = {}
+    for column in frames[0].columns:
+        parts = [frame[column] for frame in frames]
+        if isinstance(parts[0].dtype, pd.CategoricalDtype):
+            stacked[column] = pd.api.types.union_categoricals(
+                [part.cat.set_categories(part.cat.categories.astype(object)) for part in parts])
+        else:
+            stacked[column] = pd.concat(parts, ignore_index=True)
+    return pd.DataFrame(stacked)
+
+
 def _read_one(path: Path, catalogue: Catalogue) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    frame, header_row, sheet = _read_table(path)
-    frame = frame.fillna("")
-    blank = (frame.apply(lambda column: column.str.strip()) == "").all(axis=1).to_numpy()
-    source_rows = np.arange(len(frame)) + header_row + 1
-    frame = frame[~blank].reset_index(drop=True)
-    source_rows = source_rows[~blank]
-    parsed, checks = _parse(frame, catalogue)
-    problems = _rejections(frame, checks)
+    table = _read_table(path)
+    frame = table.frame
+    blank = np.logical_and.reduce([
+        table.quantity_empty if column == "quantity" and table.quantity_empty is not None
+        else _each_flag(frame[column], _is_blank) for column in frame.columns])
+    if table.extra_fields is not None:
+        blank &= ~table.extra_fields
+    source_rows = np.arange(len(frame)) + table.first_row
+    if blank.any():
+        keep_rows = ~blank
+        frame = frame[keep_rows].reset_index(drop=True)
+        table = _Table(frame, table.first_row, table.sheet,
+                       None if table.quantity_empty is None else table.quantity_empty[keep_rows],
+                       None if table.extra_fields is None else table.extra_fields[keep_rows])
+        source_rows = source_rows[keep_rows]
+    parsed, checks = _parse(table, catalogue)
+    problems = _rejections(table.frame, checks)
     positions = problems["position"].to_numpy()
     rejected = pd.DataFrame({
-        "source_file": str(path), "source_sheet": sheet or "", "source_row": source_rows[positions],
+        "source_file": str(path), "source_sheet": table.sheet or "", "source_row": source_rows[positions],
         "column": problems["column"].to_numpy(), "value": problems["value"].to_numpy(),
         "reason": problems["reason"].to_numpy()})
-    keep = np.ones(len(frame), dtype=bool)
+    keep = np.ones(len(parsed), dtype=bool)
     keep[positions] = False
-    rows = parsed[keep].copy()
+    rows = parsed[keep] if len(positions) else parsed
     rows.insert(0, "source_row", source_rows[keep])
-    rows.insert(0, "source_sheet", sheet or "")
-    rows.insert(0, "source_file", str(path))
-    counts = {"source_file": str(path), "rows_read": int(len(frame)), "blank_rows": int(blank.sum())}
+    rows.insert(0, "source_sheet", _constant(table.sheet or "", len(rows)))
+    rows.insert(0, "source_file", _constant(str(path), len(rows)))
+    counts = {"source_file": str(path), "rows_read": int(len(parsed)), "blank_rows": int(blank.sum())}
     return rows, rejected, counts
 
 
@@ -335,10 +508,8 @@ def read_activity(paths: list[str | Path] | str | Path, catalogue: Catalogue | N
             all_rows.append(rows)
         all_rejected.append(rejected)
         all_counts.append(counts)
-    rows = pd.concat(all_rows, ignore_index=True) if all_rows else _empty_rows()
+    rows = _concat(all_rows) if all_rows else _empty_rows()
     rows.insert(0, "input_row", np.arange(1, len(rows) + 1))
-    for column in CATEGORY_COLUMNS:
-        rows[column] = rows[column].astype("category")
     rejected = pd.concat(all_rejected, ignore_index=True)[REJECTED_COLUMNS]
     rejected["source_row"] = rejected["source_row"].astype("Int64")
     files = pd.DataFrame(all_counts)
@@ -347,11 +518,11 @@ def read_activity(paths: list[str | Path] | str | Path, catalogue: Catalogue | N
 
 
 def _empty_rows() -> pd.DataFrame:
+    text = {column: pd.Categorical([]) for column in CATEGORY_COLUMNS + ["notes"]}
     return pd.DataFrame({
-        "source_file": pd.Series(dtype=str), "source_sheet": pd.Series(dtype=str),
-        "source_row": pd.Series(dtype="int64"), "department": pd.Series(dtype=str),
-        "site": pd.Series(dtype=str), "activity_as_written": pd.Series(dtype=str),
-        "activity": pd.Series(dtype=str), "quantity": pd.Series(dtype="float64"),
-        "unit_as_written": pd.Series(dtype=str), "unit": pd.Series(dtype=str),
-        "period_start": pd.Series(dtype="datetime64[ns]"), "period_end": pd.Series(dtype="datetime64[ns]"),
-        "data_quality": pd.Series(dtype=str), "notes": pd.Series(dtype=str)})
+        **text, "source_row": pd.Series(dtype="int64"), "quantity": pd.Series(dtype="float64"),
+        "period_start": pd.Series(dtype="datetime64[ns]"),
+        "period_end": pd.Series(dtype="datetime64[ns]")})[
+        ["source_file", "source_sheet", "source_row", "department", "site", "activity_as_written",
+         "activity", "quantity", "unit_as_written", "unit", "period_start", "period_end",
+         "data_quality", "notes"]]

@@ -1,18 +1,24 @@
-"""The inventory: activity rows priced with one year's factors, as an audited ledger.
+"""The inventory: activity rows priced with one year's factors, with an audited ledger.
 
-Data flows one way: `read_activity` (read and check) -> resolve factors per distinct (activity, unit)
--> one vectorised multiply -> summaries. Every ledger line keeps its audit trail: source file, sheet
-and row; factor key, DESNZ ID, factor-table row, factor year and value [kg CO2e per factor unit];
-and the unit conversion from the reported unit to the factor's unit, so that
+Data flows one way: `read_activity` (read and check) -> resolve factors once per distinct
+(activity, unit) pair -> multiply -> group. Each resolved line carries a coefficient
 
-    tco2e = quantity x unit_conversion x kgco2e_per_unit / 1000
+    coefficient [t CO2e per reported unit] = unit_conversion x kgco2e_per_unit / 1000
 
-can be recomputed by hand for any line.
+so every figure is ``quantity x coefficient`` summed over rows. Totals by a row attribute
+(department, file...) and a line attribute (scope, category...) are computed from the quantities
+summed per (group, pair) and the coefficients: no per-line table is needed for the figures.
+
+The ledger (`Inventory.ledger`) has one row per emission line with its audit trail: source file,
+sheet and row; factor key, DESNZ ID, factor-table row, factor year, value [kg CO2e per factor unit];
+the unit conversion; and tco2e with its per-gas parts. It is built when first asked for, since a
+large input makes it several times larger than the input itself.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +31,7 @@ from .years import ReportingYear
 
 KG_PER_TONNE = 1000.0
 GASES = ["co2", "ch4", "n2o"]
+VALUES = ["tco2e", *(f"tco2e_{gas}" for gas in GASES)]
 RESOLUTION_COLUMNS = [
     "line", "scope", "category", "factor_key", "desnz_id", "factor_source_row", "factor_unit",
     "factor_uom", "kgco2e", "kgco2e_co2", "kgco2e_ch4", "kgco2e_n2o", "unit_conversion",
@@ -36,62 +43,111 @@ LEDGER_COLUMNS = [
     "desnz_id", "factor_source_row", "factor_uom", "factor_unit", "kgco2e_per_unit",
     "kgco2e_co2_per_unit", "kgco2e_ch4_per_unit", "kgco2e_n2o_per_unit", "unit_conversion",
     "unit_conversion_note", "quantity_in_factor_unit", "tco2e", "tco2e_co2", "tco2e_ch4", "tco2e_n2o"]
-LINE_ORDER = {DIRECT: 0, "transmission_distribution": 1, "well_to_tank": 2,
-              "well_to_tank_transmission_distribution": 3}
 
 
 @dataclass
 class Inventory:
     """An inventory for one reporting year.
 
-    ``ledger``: one row per emission line (`LEDGER_COLUMNS`), figures in t CO2e, unrounded.
+    ``rows``: the accepted input rows; ``pair_of_row``: each row's (activity, unit) pair id;
+    ``lines``: the priced lines of each pair, with coefficients [t CO2e per reported unit].
     ``rejected``: one row per input row not counted, with file, sheet, row, column, value, reason.
-    ``files``: per input file, rows read, accounted, rejected and blank.
+    ``files``: per input file, rows read, accounted, rejected and blank, and t CO2e.
     """
 
     reporting_year: ReportingYear
     factor_year: int
     factor_metadata: dict
-    ledger: pd.DataFrame
+    rows: pd.DataFrame
+    pair_of_row: np.ndarray
+    lines: pd.DataFrame
     rejected: pd.DataFrame
-    files: pd.DataFrame
-    rows_read: int
-    rows_accounted: int
-    rows_rejected: int
+    files: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list[str] = field(default_factory=list)
 
     @property
+    def factor_set(self) -> str:
+        """The factor table cited, for instance ``DESNZ 2023 v1.1``."""
+        return _factor_set_label(self.factor_metadata)
+
+    @property
+    def rows_read(self) -> int:
+        return int(self.files["rows_read"].sum())
+
+    @property
+    def rows_accounted(self) -> int:
+        return len(self.rows)
+
+    @property
+    def rows_rejected(self) -> int:
+        return int(self.rejected["source_row"].notna().sum())
+
+    def totals(self, row_column: str | None = None, line_column: str | None = None,
+               value: str = "tco2e", lines: np.ndarray | None = None) -> pd.Series:
+        """Emissions [t CO2e] summed by a row attribute, a line attribute, or both.
+
+        ``row_column``: a categorical column of `rows` (department, site, activity, source_file,
+        data_quality...), giving only the values that occur. ``line_column``: a column of `lines`
+        (scope, category, line, factor_key...). ``value``: ``tco2e`` or a per-gas part such as
+        ``tco2e_ch4``. ``lines``: an optional mask selecting lines. With neither column, one total.
+        """
+        if row_column is None:
+            row_codes, groups = np.zeros(len(self.rows), dtype=np.int64), pd.Index(["all"])
+        else:
+            column = self.rows[row_column]
+            row_codes, groups = column.cat.codes.to_numpy().astype(np.int64), column.cat.categories
+        pairs = int(self.pair_of_row.max(initial=-1)) + 1
+        # Reported quantity per (group, pair): each row's unit is its pair's unit, so these add up.
+        quantity = np.bincount(row_codes * pairs + self.pair_of_row, weights=self.rows["quantity"].to_numpy(),
+                               minlength=len(groups) * pairs).reshape(len(groups), pairs)
+        selected = self.lines if lines is None else self.lines[lines]
+        selected = selected[selected["pair_id"] < pairs]
+        contributions = (quantity[:, selected["pair_id"].to_numpy()]
+                         * selected[f"{value}_coefficient"].to_numpy())
+        line_keys = selected[line_column].to_numpy() if line_column else np.zeros(len(selected))
+        line_codes, line_groups = pd.factorize(line_keys, sort=True)
+        summed = np.zeros((len(groups), len(line_groups)))
+        np.add.at(summed, (slice(None), line_codes), contributions)
+        present = np.bincount(row_codes, minlength=len(groups)) > 0
+        table = pd.DataFrame(summed[present], index=groups[present], columns=line_groups)
+        if line_column is None:
+            return table.sum(axis=1) if len(line_groups) else pd.Series(0.0, index=table.index)
+        if row_column is None:
+            return table.sum(axis=0)
+        return table.stack(future_stack=True)
+
+    @property
     def total_tco2e(self) -> float:
-        return float(self.ledger["tco2e"].sum())
+        return float(self.totals().sum())
 
     def by_scope(self) -> dict[str, float]:
         """Total per GHG Protocol scope [t CO2e]; every scope present, zero when empty."""
-        sums = self.ledger.groupby("scope", observed=True)["tco2e"].sum()
+        sums = self.totals(line_column="scope")
         return {f"scope_{scope}": float(sums.get(scope, 0.0)) for scope in (1, 2, 3)}
 
     def by_scope_3_category(self) -> dict[int, float]:
         """Scope 3 total per category (1-15) [t CO2e]."""
-        scope_3 = self.ledger[self.ledger["scope"] == 3]
-        sums = scope_3.groupby("category", observed=True)["tco2e"].sum()
+        scope_3 = (self.lines["scope"] == 3).to_numpy()
+        sums = self.totals(line_column="category", lines=scope_3)
         return {int(category): float(value) for category, value in sums.items()}
 
     def by(self, column: str) -> dict[str, float]:
-        """Total per value of a ledger column (department, activity, site...) [t CO2e], largest first."""
-        sums = self.ledger.groupby(column, observed=True)["tco2e"].sum().sort_values(ascending=False)
+        """Total per value of a row column (department, activity, site...) [t CO2e], largest first."""
+        sums = self.totals(row_column=column).sort_values(ascending=False, kind="stable")
         return {str(key): float(value) for key, value in sums.items()}
 
     def by_gas(self) -> dict[str, float]:
         """Per-gas totals [t CO2e] over the lines whose factors give them."""
-        return {f"tco2e_{gas}": float(self.ledger[f"tco2e_{gas}"].sum()) for gas in GASES}
+        return {value: float(self.totals(value=value).sum()) for value in VALUES[1:]}
 
     def summary(self) -> dict:
-        """The inventory as plain data (the ``--format json`` output)."""
-        estimated = self.ledger.loc[self.ledger["data_quality"] == "estimated", "tco2e"].sum()
+        """The inventory as plain data (the ``--format json`` output), figures unrounded."""
+        by_quality = self.totals(row_column="data_quality")
         total = self.total_tco2e
         return {
             "reporting_year": self.reporting_year.label,
             "factor_year": self.factor_year,
-            "factor_set": _factor_set_label(self.factor_metadata),
+            "factor_set": self.factor_set,
             "gwp_basis": self.factor_metadata.get("gwp_basis"),
             "total_tco2e": total,
             "by_scope": self.by_scope(),
@@ -99,12 +155,32 @@ class Inventory:
             "by_department": self.by("department"),
             "by_activity": self.by("activity"),
             "by_gas": self.by_gas(),
-            "estimated_share": float(estimated / total) if total else 0.0,
+            "estimated_share": float(by_quality.get("estimated", 0.0) / total) if total else 0.0,
             "rows": {"read": self.rows_read, "accounted": self.rows_accounted,
                      "rejected": self.rows_rejected},
             "files": self.files.to_dict(orient="records"),
             "notes": self.notes,
         }
+
+    @cached_property
+    def ledger(self) -> pd.DataFrame:
+        """One row per emission line, with its audit trail (`LEDGER_COLUMNS`), ordered by input row
+        then line (direct first)."""
+        row_positions, line_positions = _expand(self.pair_of_row, self.lines)
+        ledger = self.rows.iloc[row_positions].reset_index(drop=True)
+        lines = self.lines.iloc[line_positions].reset_index(drop=True)
+        lines = lines.rename(columns={f"kgco2e{suffix}": f"kgco2e{suffix}_per_unit"
+                                      for suffix in ["", "_co2", "_ch4", "_n2o"]})
+        ledger = pd.concat([ledger, lines[[column for column in lines if column in LEDGER_COLUMNS]]], axis=1)
+        ledger["parent_line"] = pd.Categorical.from_codes(
+            (ledger["line"] != DIRECT).to_numpy().astype(np.int8), categories=["", DIRECT])
+        ledger["factor_year"] = self.factor_year
+        ledger["factor_set"] = pd.Categorical.from_codes(np.zeros(len(ledger), dtype=np.int8),
+                                                         categories=[self.factor_set])
+        ledger["quantity_in_factor_unit"] = ledger["quantity"] * ledger["unit_conversion"]
+        for value, factor in zip(VALUES, ["kgco2e_per_unit", *(f"kgco2e_{gas}_per_unit" for gas in GASES)]):
+            ledger[value] = ledger["quantity_in_factor_unit"] * ledger[factor] / KG_PER_TONNE
+        return ledger[LEDGER_COLUMNS]
 
 
 def _factor_set_label(metadata: dict) -> str:
@@ -116,7 +192,8 @@ def _factor_set_label(metadata: dict) -> str:
 
 def _resolutions(pairs: pd.DataFrame, catalogue: Catalogue,
                  factor_table: FactorTable) -> tuple[pd.DataFrame, dict[int, str]]:
-    """Priced lines per distinct (activity, unit) pair, and the reason for each pair that fails."""
+    """Priced lines per distinct (activity, unit) pair, ordered by pair then line, with their
+    coefficients [t CO2e per reported unit]; and the reason for each pair that cannot be priced."""
     records, failures = [], {}
     for pair_id, activity, unit in pairs[["pair_id", "activity", "unit"]].itertuples(index=False):
         try:
@@ -124,8 +201,42 @@ def _resolutions(pairs: pd.DataFrame, catalogue: Catalogue,
                 records.append({"pair_id": pair_id, **line.__dict__})
         except ResolutionError as error:
             failures[pair_id] = str(error)
-    resolution = pd.DataFrame(records, columns=["pair_id", *RESOLUTION_COLUMNS])
-    return resolution.astype({"pair_id": "int64", "scope": "int64", "category": "Int64"}), failures
+    lines = pd.DataFrame(records, columns=["pair_id", *RESOLUTION_COLUMNS])
+    lines = lines.astype({"pair_id": "int64", "scope": "int64", "category": "Int64",
+                          "factor_source_row": "int64"})
+    for column in ["line", "factor_key", "desnz_id", "factor_unit", "factor_uom", "unit_conversion_note"]:
+        lines[column] = lines[column].astype("category")
+    for value, factor in zip(VALUES, ["kgco2e", *(f"kgco2e_{gas}" for gas in GASES)]):
+        lines[f"{value}_coefficient"] = lines["unit_conversion"] * lines[factor] / KG_PER_TONNE
+    return lines, failures
+
+
+def _pair_ids(rows: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """A pair id per row for its distinct (activity, unit), and the table of distinct pairs."""
+    activities, units_ = rows["activity"].cat.categories, rows["unit"].cat.categories
+    radix = len(units_) + 1
+    combined = (rows["activity"].cat.codes.to_numpy().astype(np.int64) * radix
+                + rows["unit"].cat.codes.to_numpy())
+    pair_of_row, distinct = pd.factorize(combined)
+    pairs = pd.DataFrame({"pair_id": np.arange(len(distinct)),
+                          "activity": [str(activities[code // radix]) for code in distinct],
+                          "unit": [str(units_[code % radix]) for code in distinct]})
+    return pair_of_row.astype(np.int64), pairs
+
+
+def _expand(pair_of_row: np.ndarray, lines: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Row and line positions of every ledger line: each row repeated once per line of its pair.
+
+    ``lines`` is ordered by pair id, then by line, so the result is ordered by row, then line.
+    """
+    pair_ids = lines["pair_id"].to_numpy()
+    lines_per_pair = np.bincount(pair_ids, minlength=pair_of_row.max(initial=-1) + 1)
+    first_line = np.concatenate([[0], np.cumsum(lines_per_pair)[:-1]])
+    repeats = lines_per_pair[pair_of_row]
+    row_positions = np.repeat(np.arange(len(pair_of_row)), repeats)
+    starts = np.repeat(first_line[pair_of_row], repeats)
+    within = np.arange(len(row_positions)) - np.repeat(np.cumsum(repeats) - repeats, repeats)
+    return row_positions, starts + within
 
 
 def _period_checks(rows: pd.DataFrame, year: ReportingYear) -> pd.Series:
@@ -136,20 +247,23 @@ def _period_checks(rows: pd.DataFrame, year: ReportingYear) -> pd.Series:
     straddles = ~outside & ((start < first) | (end > last))
     where = (f"the reporting year {year.label} ({year.first_day.isoformat()} to "
              f"{year.last_day.isoformat()})")
-    reason = pd.Series(pd.NA, index=rows.index, dtype=object)
+    reason = pd.Series(None, index=rows.index, dtype=object)
     reason[outside] = f"period lies outside {where}"
     reason[straddles] = (f"period straddles the edge of {where}: split it at the year boundary "
                          "or send one row per year")
     return reason
 
 
-def _reject(rows: pd.DataFrame, mask: pd.Series, column: str, values: pd.Series,
-            reasons: pd.Series) -> pd.DataFrame:
+def _reject(rows: pd.DataFrame, mask: np.ndarray, column: str, values, reasons) -> pd.DataFrame:
+    """Rejected-row records for the rows under ``mask``; ``values`` and ``reasons`` are functions of
+    the selected rows, so nothing is computed for rows that pass."""
     selected = rows[mask]
     return pd.DataFrame({
-        "source_file": selected["source_file"].astype(str), "source_sheet": selected["source_sheet"].astype(str),
-        "source_row": selected["source_row"], "column": column,
-        "value": values[mask].astype(str), "reason": reasons[mask].astype(str)})[REJECTED_COLUMNS]
+        "source_file": selected["source_file"].astype(str).to_numpy(),
+        "source_sheet": selected["source_sheet"].astype(str).to_numpy(),
+        "source_row": selected["source_row"].to_numpy(), "column": column,
+        "value": np.asarray(values(selected), dtype=object),
+        "reason": np.asarray(reasons(selected), dtype=object)})[REJECTED_COLUMNS]
 
 
 def price_activity(activity: ActivityData, reporting_year: str | ReportingYear,
@@ -162,77 +276,71 @@ def price_activity(activity: ActivityData, reporting_year: str | ReportingYear,
     factor_year = factor_year or year.default_factor_year
     factor_table = factors.table(factor_year)
     rows = activity.rows
+    rejected_parts = [activity.rejected]
 
     period_reason = _period_checks(rows, year)
-    in_year = period_reason.isna()
-    rejected_parts = [activity.rejected,
-                      _reject(rows, ~in_year, "period_start",
-                              rows["period_start"].dt.strftime("%Y-%m-%d") + " to "
-                              + rows["period_end"].dt.strftime("%Y-%m-%d"), period_reason)]
-    rows = rows[in_year]
+    outside = period_reason.notna().to_numpy()
+    if outside.any():
+        rejected_parts.append(_reject(
+            rows, outside, "period_start",
+            lambda selected: selected["period_start"].dt.strftime("%Y-%m-%d") + " to "
+            + selected["period_end"].dt.strftime("%Y-%m-%d"),
+            lambda selected: period_reason[selected.index]))
+        rows = rows[~outside]
 
-    pairs = rows[["activity", "unit"]].drop_duplicates().astype(str).reset_index(drop=True)
-    pairs["pair_id"] = np.arange(len(pairs))
-    resolution, failures = _resolutions(pairs, catalogue, factor_table)
-    rows = rows.merge(pairs.astype({"activity": rows["activity"].dtype, "unit": rows["unit"].dtype}),
-                      on=["activity", "unit"], how="left", sort=False)
-    failed = rows["pair_id"].isin(list(failures))
-    rejected_parts.append(_reject(rows, failed, "unit", rows["activity"].astype(str) + " in "
-                                  + rows["unit_as_written"].astype(str),
-                                  rows["pair_id"].map(failures)))
-    rows = rows[~failed]
-
-    ledger = rows.merge(resolution, on="pair_id", how="inner", sort=False)
-    ledger = ledger.rename(columns={f"kgco2e{suffix}": f"kgco2e{suffix}_per_unit"
-                                    for suffix in ["", "_co2", "_ch4", "_n2o"]})
-    ledger["parent_line"] = np.where(ledger["line"] == DIRECT, "", DIRECT)
-    ledger["factor_year"] = factor_year
-    ledger["factor_set"] = _factor_set_label(factor_table.metadata)
-    ledger["quantity_in_factor_unit"] = ledger["quantity"] * ledger["unit_conversion"]
-    ledger["tco2e"] = ledger["quantity_in_factor_unit"] * ledger["kgco2e_per_unit"] / KG_PER_TONNE
-    for gas in GASES:
-        ledger[f"tco2e_{gas}"] = (ledger["quantity_in_factor_unit"]
-                                  * ledger[f"kgco2e_{gas}_per_unit"] / KG_PER_TONNE)
-    ledger["line_order"] = ledger["line"].map(LINE_ORDER).fillna(len(LINE_ORDER))
-    ledger = ledger.sort_values(["input_row", "line_order"], kind="stable").reset_index(drop=True)
-    for column in ["line", "parent_line", "factor_set", "factor_key", "desnz_id", "factor_uom",
-                   "factor_unit", "unit_conversion_note"]:
-        ledger[column] = ledger[column].astype("category")
-    ledger = ledger[LEDGER_COLUMNS]
+    pair_of_row, pairs = _pair_ids(rows)
+    lines, failures = _resolutions(pairs, catalogue, factor_table)
+    failed = np.isin(pair_of_row, list(failures))
+    if failed.any():
+        rejected_parts.append(_reject(
+            rows, failed, "unit",
+            lambda selected: selected["activity"].astype(str) + " in "
+            + selected["unit_as_written"].astype(str),
+            lambda selected: [failures[pair] for pair in pair_of_row[failed]]))
+        rows, pair_of_row = rows[~failed], pair_of_row[~failed]
 
     rejected = pd.concat(rejected_parts, ignore_index=True)
     rejected["source_row"] = rejected["source_row"].astype("Int64")
-    rejected = rejected.sort_values(["source_file", "source_sheet", "source_row"], kind="stable")
-    return _assemble(year, factor_year, factor_table, ledger, rejected, activity.files)
+    rejected = rejected.sort_values(["source_file", "source_sheet", "source_row"],
+                                    kind="stable").reset_index(drop=True)
+    inventory = Inventory(reporting_year=year, factor_year=factor_year,
+                          factor_metadata=dict(factor_table.metadata), rows=rows.reset_index(drop=True),
+                          pair_of_row=pair_of_row, lines=lines, rejected=rejected)
+    inventory.files = _reconcile(inventory, activity.files)
+    inventory.notes = _notes(inventory)
+    return inventory
 
 
-def _assemble(year: ReportingYear, factor_year: int, factor_table: FactorTable, ledger: pd.DataFrame,
-              rejected: pd.DataFrame, files: pd.DataFrame) -> Inventory:
-    accounted_rows = ledger.loc[ledger["line"] == DIRECT, "source_file"].astype(str).value_counts()
-    rejected_rows = rejected[rejected["source_row"].notna()]["source_file"].value_counts()
+def _reconcile(inventory: Inventory, files: pd.DataFrame) -> pd.DataFrame:
+    """Per file: rows read, accounted, rejected and blank, and t CO2e; checks read = accounted +
+    rejected for every file."""
+    def per_file(series: pd.Series) -> dict[str, float]:
+        return {str(name): value for name, value in series.items()}
+
+    rejected = inventory.rejected
     files = files.copy()
-    files["rows_accounted"] = files["source_file"].map(accounted_rows).fillna(0).astype("int64")
-    files["rows_rejected"] = files["source_file"].map(rejected_rows).fillna(0).astype("int64")
-    files["tco2e"] = files["source_file"].map(
-        ledger.groupby(ledger["source_file"].astype(str))["tco2e"].sum()).fillna(0.0)
-    rows_read = int(files["rows_read"].sum())
-    accounted = int(files["rows_accounted"].sum())
-    rejected_count = int(files["rows_rejected"].sum())
-    if rows_read != accounted + rejected_count:
-        raise AssertionError(f"reconciliation failed: {rows_read} read != {accounted} accounted + "
-                             f"{rejected_count} rejected")
+    files["rows_accounted"] = files["source_file"].map(
+        per_file(inventory.rows["source_file"].value_counts())).fillna(0).astype("int64")
+    files["rows_rejected"] = files["source_file"].map(
+        per_file(rejected[rejected["source_row"].notna()]["source_file"].value_counts())
+    ).fillna(0).astype("int64")
+    files["tco2e"] = files["source_file"].map(per_file(inventory.totals(row_column="source_file"))).fillna(0.0)
+    unbalanced = files[files["rows_read"] != files["rows_accounted"] + files["rows_rejected"]]
+    if not unbalanced.empty:
+        raise AssertionError(f"reconciliation failed for {unbalanced.to_dict(orient='records')}")
+    return files
+
+
+def _notes(inventory: Inventory) -> list[str]:
+    year, factor_year = inventory.reporting_year, inventory.factor_year
     notes = []
     if factor_year != year.default_factor_year:
         notes.append(f"factor year {factor_year} chosen instead of the default "
                      f"{year.default_factor_year} for {year.label}")
-    if (ledger["activity"].astype(str) == "water_supply").any() and factor_year == 2025:
+    if factor_year == 2025 and (inventory.rows["activity"] == "water_supply").any():
         notes.append("2025 water supply factor 0.19130 kg CO2e/m3 is taken from the DESNZ flat file; "
                      "one third-party page quotes 0.17088 (the treatment factor) for supply")
-    return Inventory(
-        reporting_year=year, factor_year=factor_year,
-        factor_metadata={k: v for k, v in factor_table.metadata.items()},
-        ledger=ledger, rejected=rejected.reset_index(drop=True), files=files,
-        rows_read=rows_read, rows_accounted=accounted, rows_rejected=rejected_count, notes=notes)
+    return notes
 
 
 def compute_inventory(paths: list[str | Path] | str | Path, reporting_year: str | ReportingYear,

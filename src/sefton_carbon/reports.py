@@ -109,7 +109,7 @@ def format_table(inventory: Inventory) -> str:
     lines = [
         f"Greenhouse gas inventory {inventory.reporting_year.label} "
         f"(1 April {inventory.reporting_year.start_year} to 31 March {inventory.reporting_year.start_year + 1})",
-        f"Factors: {inventory.summary()['factor_set']}; GWP basis: "
+        f"Factors: {inventory.factor_set}; GWP basis: "
         f"{inventory.factor_metadata.get('gwp_basis')}",
         f"Rows: {inventory.rows_read:,} read = {inventory.rows_accounted:,} accounted "
         f"+ {inventory.rows_rejected:,} rejected",

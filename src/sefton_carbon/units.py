@@ -19,19 +19,30 @@ import difflib
 from dataclasses import dataclass
 from functools import lru_cache
 
-import pandas as pd
-import pint
 
-#: The project's single unit registry.
-ureg = pint.UnitRegistry()
-# The UK therm: 100,000 British thermal units (IT) = 105,505,585.257348 J, as defined in the Units of
-# Measurement Regulations 1995 (SI 1995/1804) and used on UK gas bills (1 therm = 29.3071 kWh).
-ureg.define("uk_therm = 105505585.257348 * joule")
-# Activity dimensions that are not physical: a travelling passenger, a hotel room for one night, and
-# one full-time-equivalent working hour (the DESNZ homeworking factor unit).
-ureg.define("passenger = [passenger]")
-ureg.define("room_night = [room_night]")
-ureg.define("fte_hour = [fte_hour]")
+
+
+@lru_cache(maxsize=None)
+def registry():
+    """The project's single unit registry, created on first use.
+
+    pint caches its parsed default definitions in the user's cache folder, which cuts the creation
+    time from about 0.4 s to 0.02 s after the first run.
+    """
+    import pint
+
+    units = pint.UnitRegistry(cache_folder=":auto:")
+    # The UK therm: 100,000 British thermal units (IT) = 105,505,585.257348 J, as defined in the
+    # Units of Measurement Regulations 1995 (SI 1995/1804) and used on UK gas bills
+    # (1 therm = 29.3071 kWh).
+    units.define("uk_therm = 105505585.257348 * joule")
+    # Activity dimensions that are not physical: a travelling passenger, a hotel room for one night,
+    # and one full-time-equivalent working hour (the DESNZ homeworking factor unit).
+    units.define("passenger = [passenger]")
+    units.define("room_night = [room_night]")
+    units.define("fte_hour = [fte_hour]")
+    return units
+
 
 #: Canonical unit name -> pint expression.
 PINT_EXPRESSIONS: dict[str, str] = {
@@ -127,24 +138,6 @@ def parse_unit(text: str) -> str:
     raise UnitError(f"unknown unit '{text}': {hint}accepted units are {', '.join(SPELLINGS)}")
 
 
-def parse_unit_column(units: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Parse a column of units as written, once per distinct spelling.
-
-    Returns the canonical unit per row (missing where it failed) and the error message per row
-    (missing where it succeeded).
-    """
-    canonical: dict[str, object] = {}
-    errors: dict[str, object] = {}
-    for text in units.dropna().unique():
-        try:
-            canonical[text] = parse_unit(text)
-            errors[text] = None
-        except UnitError as error:
-            canonical[text] = None
-            errors[text] = str(error)
-    return units.map(canonical), units.map(errors)
-
-
 @dataclass(frozen=True)
 class Conversion:
     """How a quantity in one unit becomes a quantity in a factor's unit.
@@ -158,8 +151,8 @@ class Conversion:
     note: str
 
 
-def _quantity(unit: str) -> pint.Quantity:
-    return ureg.Quantity(1.0, PINT_EXPRESSIONS[unit])
+def _quantity(unit: str):
+    return registry().Quantity(1.0, PINT_EXPRESSIONS[unit])
 
 
 def compatible(from_unit: str, to_unit: str) -> bool:
@@ -183,7 +176,7 @@ def conversion(from_unit: str, to_unit: str) -> Conversion:
     source, target = _quantity(from_unit), _quantity(to_unit)
     note_suffix = ""
     if source.dimensionality != target.dimensionality:
-        as_one_passenger = source * ureg.passenger
+        as_one_passenger = source * registry().passenger
         if as_one_passenger.dimensionality == target.dimensionality:
             source, note_suffix = as_one_passenger, " (one passenger)"
         else:
