@@ -1,9 +1,15 @@
-"""Build the illustrative example council's returns (examples/example-council/returns/).
+"""Build the illustrative example council (examples/example-council/).
 
 The figures are invented, shaped like a metropolitan borough council's own operations (about
-12,000 t CO2e in 2019/20): gas and electricity per building per month, unmetered street lighting,
-fleet diesel and gas oil per month, business mileage per quarter, water, waste and refrigerant
-top-ups per year, homeworking from 2022/23. They are not any real council's data.
+12,000 t CO2e in 2019/20 under the default boundary): gas and electricity per building per month,
+unmetered street lighting, fleet diesel and gas oil per month, business mileage per quarter, water,
+waste and refrigerant top-ups per year, homeworking from 2022/23, and the spend of the main
+procurement categories. Three maintained schools, an outsourced leisure centre and a leased-out hall
+give the boundary options something to differ on. They are not any real council's data.
+
+It writes ``returns/<year>/*.csv`` (one file per department and year), ``sites.csv`` (the sites
+register), ``contracts.csv`` (electricity contracts, some backed by REGO certificates) and
+``spend-factors.csv`` (illustrative kg CO2e per GBP, not published figures).
 
 Run from the repository root: ``python examples/make_example_council.py``. The output is
 deterministic (fixed random seed), so re-running it reproduces the committed files.
@@ -48,16 +54,35 @@ BUILDINGS = [
     ("Adult Social Care", "Willow Court Care Home", 680_000, 260_000, "care"),
     ("Operational In-House Services", "Hawthorn Road Depot", 450_000, 300_000, "depot"),
     ("Operational In-House Services", "Southside Depot", 420_000, 280_000, "depot"),
+    ("Education", "Hillside Primary School", 450_000, 120_000, "school"),
+    ("Education", "Northway High School", 1_100_000, 380_000, "school"),
+    ("Education", "Seaview Primary School", 380_000, 100_000, "school"),
+    ("Corporate Resources", "Old Market Hall", 200_000, 60_000, "office"),
 ]
+#: Sites register: tags and operational control of the sites that are not plainly the council's.
+SITE_TAGS = {"Meadows Leisure Centre": ("outsourced", True), "Old Market Hall": ("leased_out", False),
+             "Hillside Primary School": ("maintained_school", True),
+             "Northway High School": ("maintained_school", True),
+             "Seaview Primary School": ("maintained_school", True),
+             "Street lighting (unmetered)": ("street_lighting", True)}
+FLOOR_AREA_M2 = {"office": 4_000, "library": 900, "leisure": 6_000, "care": 2_500, "depot": 3_000,
+                 "school": 5_000}
+SPEND_FACTORS = [  # procurement category, Scope 3 category, kg CO2e per GBP (invented)
+    ("construction", 2, 0.30), ("computer_equipment", 2, 0.25), ("professional_services", 1, 0.10),
+    ("food_and_catering", 1, 0.45), ("vehicles", 2, 0.35)]
+SPEND_GBP = {"construction": 18_000_000, "computer_equipment": 2_500_000,
+             "professional_services": 6_000_000, "food_and_catering": 1_200_000, "vehicles": 1_500_000}
+SPEND_TREND = [1, 0.8, 0.95, 1.05, 1.1, 1.1]
 
 # Use in each year relative to 2019/20, by kind of building (closures in 2020/21, then efficiency).
 GAS_TREND = {"office": [1, 0.82, 0.9, 0.86, 0.84, 0.81], "library": [1, 0.7, 0.92, 0.9, 0.88, 0.86],
              "leisure": [1, 0.55, 0.88, 0.9, 0.89, 0.87], "care": [1, 1.02, 1.0, 0.97, 0.96, 0.95],
-             "depot": [1, 0.95, 0.97, 0.93, 0.9, 0.88]}
+             "depot": [1, 0.95, 0.97, 0.93, 0.9, 0.88], "school": [1, 0.85, 0.97, 0.94, 0.92, 0.9]}
 ELECTRICITY_TREND = {"office": [1, 0.78, 0.86, 0.85, 0.83, 0.8],
                      "library": [1, 0.72, 0.93, 0.9, 0.87, 0.85],
                      "leisure": [1, 0.6, 0.9, 0.92, 0.9, 0.88], "care": [1, 1.01, 1.0, 0.98, 0.97, 0.96],
-                     "depot": [1, 0.96, 0.98, 0.95, 0.92, 0.9]}
+                     "depot": [1, 0.96, 0.98, 0.95, 0.92, 0.9],
+                     "school": [1, 0.8, 0.95, 0.93, 0.9, 0.88]}
 STREET_LIGHTING_KWH = [9_500_000, 8_700_000, 6_650_000, 4_950_000, 4_560_000, 4_470_000]
 FLEET_DIESEL_LITRES = [850_000, 815_000, 840_000, 825_000, 805_000, 790_000]
 GAS_OIL_LITRES = [40_000, 36_000, 38_000, 35_000, 33_000, 31_000]
@@ -149,6 +174,9 @@ def build_year(start_year: int, rng: random.Random) -> dict[str, list[list[objec
     for activity, tonnes in WASTE_TONNES.items():
         add("Operational In-House Services", "Hawthorn Road Depot", activity, tonnes[index], "tonnes",
             whole_year, notes="council buildings' commercial waste, contractor's weighbridge tickets")
+    for category, spend in SPEND_GBP.items():
+        add("Corporate Resources", "", f"spend:{category}", round(spend * SPEND_TREND[index]), "GBP",
+            whole_year, "estimated", "ledger spend by procurement category, ex VAT")
     for activity, kilograms in REFRIGERANT_KG.items():
         if kilograms[index]:
             add("Operational In-House Services", "Hawthorn Road Depot", activity, kilograms[index], "kg",
@@ -160,17 +188,42 @@ def slug(text: str) -> str:
     return "-".join(text.lower().replace("&", "and").split())
 
 
+def write_csv(path: Path, header: list[str], rows: list[list[object]], title: str | None = None) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as stream:
+        writer = csv.writer(stream, lineterminator="\n")
+        if title:
+            writer.writerow([title])
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def write_registers(folder: Path) -> None:
+    sites = [[site, department, SITE_TAGS.get(site, ("", True))[0],
+              "yes" if SITE_TAGS.get(site, ("", True))[1] else "no", FLOOR_AREA_M2[kind]]
+             for department, site, _, _, kind in BUILDINGS]
+    sites.append(["Street lighting (unmetered)", "Highways and Public Protection", "street_lighting", "yes", ""])
+    write_csv(folder / "sites.csv", ["site", "department", "tags", "operational_control", "floor_area_m2"], sites)
+    renewable = ["Supplier A (illustrative)", "100% renewable, REGO-backed", "2022-04-01", "2025-03-31", 0,
+                 "REGO certificates cancelled for each contract year (illustrative)"]
+    write_csv(folder / "contracts.csv", ["site", "supplier", "tariff", "period_start", "period_end",
+                                         "kgco2e_per_kwh", "evidence"],
+              [[site, *renewable] for site in ("North Town Hall", "Civic Offices", "Central Library")]
+              + [["South Town Hall", "Supplier B (illustrative)", "green tariff", "2022-04-01", "2025-03-31",
+                  0, ""]])
+    write_csv(folder / "spend-factors.csv", ["procurement_category", "scope_3_category", "kgco2e_per_gbp",
+                                             "source", "price_base_year"],
+              [[category, scope_3, factor, "Illustrative values for the example council (invented, not "
+                "published factors)", 2019] for category, scope_3, factor in SPEND_FACTORS])
+
+
 def main() -> None:
     rng = random.Random(2030)
+    write_registers(OUTPUT.parent)
     for start_year in START_YEARS:
         folder = OUTPUT / f"{start_year}-{(start_year + 1) % 100:02d}"
         folder.mkdir(parents=True, exist_ok=True)
         for department, rows in build_year(start_year, rng).items():
-            with open(folder / f"{slug(department)}.csv", "w", newline="", encoding="utf-8") as stream:
-                writer = csv.writer(stream, lineterminator="\n")
-                writer.writerow([TITLE])
-                writer.writerow(HEADER)
-                writer.writerows(rows)
+            write_csv(folder / f"{slug(department)}.csv", HEADER, rows, TITLE)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import yaml
 from . import resources, units
 from .errors import DataError, UsageError
 from .factors import LABEL_COLUMNS, FactorTable, fold_label
+from .spend import SPEND_PREFIX, SpendFactors, fold_category
 
 DESNZ_PREFIX = "desnz:"
 MATCH_FIELDS = frozenset(LABEL_COLUMNS)
@@ -96,6 +97,7 @@ class ResolvedLine:
     kgco2e_n2o: float
     unit_conversion: float
     unit_conversion_note: str
+    factor_set: str = ""
 
 
 def fold_activity(text: object) -> str:
@@ -119,8 +121,9 @@ class Catalogue:
     def canonical_name(self, written: str) -> str | None:
         """The catalogue name for an activity as written, or None when unknown."""
         folded = fold_activity(written)
-        if folded.startswith(DESNZ_PREFIX):
-            return DESNZ_PREFIX + folded[len(DESNZ_PREFIX):].strip("_")
+        for prefix in (DESNZ_PREFIX, SPEND_PREFIX):
+            if folded.startswith(prefix):
+                return prefix + folded[len(prefix):].strip("_")
         return self._lookup.get(folded)
 
     def unknown_activity_message(self, written: str) -> str:
@@ -128,7 +131,7 @@ class Catalogue:
         close = difflib.get_close_matches(fold_activity(written), list(self._lookup), n=1, cutoff=0.6)
         hint = f": did you mean '{self._lookup[close[0]]}'?" if close else ""
         return (f"unknown activity '{written}'{hint} (see 'sefton-carbon factors list' for the "
-                "catalogue, or name a 2023+ DESNZ row as desnz:<ID>)")
+                "catalogue, name a 2023+ DESNZ row as desnz:<ID>, or spend as spend:<category>)")
 
     def accepted_units(self, activity: str) -> list[str]:
         """Canonical units an activity can be reported in."""
@@ -285,13 +288,34 @@ def _resolve_desnz_row(catalogue: Catalogue, activity: str, unit: str,
     return [_resolved(line, FactorSpec(factor_unit, ()), row, unit)]
 
 
-def resolve(catalogue: Catalogue, activity: str, unit: str,
-            factor_table: FactorTable) -> list[ResolvedLine]:
+def _resolve_spend(activity: str, unit: str, spend: SpendFactors | None) -> list[ResolvedLine]:
+    category = fold_category(activity[len(SPEND_PREFIX):])
+    if spend is None:
+        raise ResolutionError("spend lines need a spend factor table (--spend-factors FILE)")
+    if category not in spend.table.index:
+        raise ResolutionError(f"procurement category '{category}' is not in {spend.source.name}: "
+                              f"known are {', '.join(spend.table.index)}")
+    if unit != "GBP":
+        raise ResolutionError(f"spend must be in GBP, not {unit}")
+    row = spend.table.loc[category]
+    base = f"GBP ({row['price_base_year']} prices)"
+    return [ResolvedLine(
+        line=DIRECT, scope=3, category=int(row["scope_3_category"]), factor_key=f"spend/{category}",
+        desnz_id="", factor_source_row=int(row["source_row"]), factor_unit="GBP", factor_uom=base,
+        kgco2e=float(row["kgco2e_per_gbp"]), kgco2e_co2=float("nan"), kgco2e_ch4=float("nan"),
+        kgco2e_n2o=float("nan"), unit_conversion=1.0, unit_conversion_note="none",
+        factor_set=f"{row['source']} ({spend.source.name})")]
+
+
+def resolve(catalogue: Catalogue, activity: str, unit: str, factor_table: FactorTable,
+            spend: SpendFactors | None = None) -> list[ResolvedLine]:
     """The priced ledger lines of one activity reported in one canonical unit.
 
-    Raises `ResolutionError` with a plain reason when the activity cannot be priced in that unit or
-    year.
+    ``spend`` prices ``spend:<category>`` activities. Raises `ResolutionError` with a plain reason
+    when the activity cannot be priced in that unit or year.
     """
+    if activity.startswith(SPEND_PREFIX):
+        return _resolve_spend(activity, unit, spend)
     if activity.startswith(DESNZ_PREFIX):
         return _resolve_desnz_row(catalogue, activity, unit, factor_table)
     entry = catalogue.activities[activity]

@@ -25,6 +25,8 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
                        "Government (DESNZ) conversion factors.")
 factors_app = typer.Typer(no_args_is_help=True, help="Import, list and show emission factors.")
 app.add_typer(factors_app, name="factors")
+scope_app = typer.Typer(no_args_is_help=True, help="Boundary options: list, explain and compare them.")
+app.add_typer(scope_app, name="scope")
 
 
 class OutputFormat(str, Enum):
@@ -37,6 +39,17 @@ FactorsDirOption = Annotated[Optional[Path], typer.Option(
     "--factors-dir", help="Folder of factor tables written by 'factors import --output DIR'; they "
                           "replace the bundled tables for their years.")]
 FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
+YearOption = Annotated[str, typer.Option("--year", "-y", help="Reporting year, e.g. 2023/24.")]
+ScopeOption = Annotated[Optional[str], typer.Option(
+    "--scope-option", help="Boundary option from scopes.yaml (default: the file's default).")]
+ScopesFileOption = Annotated[Optional[Path], typer.Option(
+    "--scopes-file", help="Boundary options file (default: the bundled scopes.yaml).")]
+SitesOption = Annotated[Optional[Path], typer.Option(
+    "--sites", help="Sites register (CSV): site tags and operational control for the boundary.")]
+ContractsOption = Annotated[Optional[Path], typer.Option(
+    "--contracts", help="Energy contracts (CSV) for market-based Scope 2.")]
+SpendOption = Annotated[Optional[Path], typer.Option(
+    "--spend-factors", help="Spend factor table (CSV) for spend:<category> lines.")]
 
 
 def _say(message: str) -> None:
@@ -65,19 +78,26 @@ def _report_rejected(rejected, rejected_file: Optional[Path]) -> None:
 @app.command()
 def inventory(
     paths: Annotated[list[Path], typer.Argument(help="Activity files (.csv, .xlsx, .xls) or folders.")],
-    year: Annotated[str, typer.Option("--year", "-y", help="Reporting year, e.g. 2023/24.")],
+    year: YearOption,
     factor_year: Annotated[Optional[int], typer.Option(
         help="Publication year of the factors (default: the year the reporting year starts).")] = None,
     output_format: FormatOption = OutputFormat.table,
     ledger: Annotated[Optional[Path], typer.Option(help="Write the audited ledger (CSV) here.")] = None,
     rejected: Annotated[Optional[Path], typer.Option(help="Write the rejected rows (CSV) here.")] = None,
+    scope_option: ScopeOption = None,
+    scopes_file: ScopesFileOption = None,
+    sites: SitesOption = None,
+    contracts: ContractsOption = None,
+    spend_factors: SpendOption = None,
     factors_dir: FactorsDirOption = None,
 ) -> None:
     """Compute the inventory of one reporting year from activity files."""
     from .inventory import compute_inventory
     from .reports import format_table, summary_json, summary_rows, write_csv
 
-    result = compute_inventory(paths, year, factor_year=factor_year, factors_dir=factors_dir)
+    result = compute_inventory(paths, year, factor_year=factor_year, factors_dir=factors_dir,
+                               scope_option=scope_option, scopes_file=scopes_file, sites=sites,
+                               contracts=contracts, spend_factors=spend_factors)
     if ledger is not None:
         write_csv(result.ledger, ledger)
         _say(f"ledger: {len(result.ledger):,} lines written to {ledger}")
@@ -91,6 +111,63 @@ def inventory(
         typer.echo(format_table(result))
     _report_rejected(result.rejected, rejected)
     raise typer.Exit(EXIT_DATA if len(result.rejected) else EXIT_OK)
+
+
+@scope_app.command("list")
+def scope_list(scopes_file: ScopesFileOption = None) -> None:
+    """List the boundary options, the default first marked."""
+    from .boundary import load_boundary_options
+
+    options = load_boundary_options(scopes_file)
+    for option in options.options.values():
+        marker = "*" if option.name == options.default else " "
+        typer.echo(f"{marker} {option.name:<45} {option.label}")
+    _say(f"* default; options from {options.source}")
+
+
+@scope_app.command("explain")
+def scope_explain(option: Annotated[str, typer.Argument(help="Option name.")],
+                  scopes_file: ScopesFileOption = None) -> None:
+    """Say in plain words what an option includes and what it leaves out."""
+    from .boundary import load_boundary_options
+
+    typer.echo("\n".join(load_boundary_options(scopes_file).get(option).statement()))
+
+
+@scope_app.command("compare")
+def scope_compare(
+    paths: Annotated[list[Path], typer.Argument(help="Activity files or folders of one year.")],
+    year: YearOption,
+    output_format: FormatOption = OutputFormat.table,
+    baseline: Annotated[Optional[str], typer.Option(
+        help="Baseline year, priced under each option too, e.g. 2019/20 (needs --baseline-from).")] = None,
+    baseline_from: Annotated[Optional[list[Path]], typer.Option(
+        help="Activity files or folders of the baseline year.")] = None,
+    scopes_file: ScopesFileOption = None,
+    sites: SitesOption = None,
+    contracts: ContractsOption = None,
+    spend_factors: SpendOption = None,
+    factors_dir: FactorsDirOption = None,
+) -> None:
+    """Price every boundary option on the same returns, side by side."""
+    from .errors import UsageError
+    from .inventory import compare_inventories
+    from .reports import format_comparison, frame_json
+
+    if (baseline is None) != (not baseline_from):
+        raise UsageError("--baseline and --baseline-from go together")
+    table, rejected = compare_inventories(
+        paths, year, scopes_file=scopes_file, sites=sites, contracts=contracts,
+        spend_factors=spend_factors, factors_dir=factors_dir, baseline_year=baseline,
+        baseline_paths=baseline_from)
+    if output_format is OutputFormat.json:
+        typer.echo(f'{{"reporting_year": "{table.attrs["reporting_year"]}", "options": {frame_json(table)}}}')
+    elif output_format is OutputFormat.csv:
+        _print_frame(table, output_format)
+    else:
+        typer.echo(format_comparison(table))
+    _report_rejected(rejected, None)
+    raise typer.Exit(EXIT_DATA if len(rejected) else EXIT_OK)
 
 
 @factors_app.command("import")

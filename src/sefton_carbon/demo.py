@@ -6,24 +6,37 @@ from pathlib import Path
 
 from . import resources
 from .factors import load_factors
-from .inventory import Inventory, compute_inventory
-from .reports import format_table, write_inventory_outputs
+from .inventory import Inventory, compare_inventories, compute_inventory
+from .reports import format_comparison, format_table, write_inventory_outputs
 from .years import ReportingYear
 
 EXAMPLE_COUNCIL = "example-council"
 
 
+def example_council_dir() -> Path:
+    """The example council's folder: returns/, sites.csv, contracts.csv, spend-factors.csv."""
+    return resources.examples_dir() / EXAMPLE_COUNCIL
+
+
 def example_returns() -> dict[ReportingYear, Path]:
     """The example council's returns folder per reporting year (folders named ``2023-24``)."""
-    root = resources.examples_dir() / EXAMPLE_COUNCIL / "returns"
+    root = example_council_dir() / "returns"
     return {ReportingYear.parse(folder.name): folder
             for folder in sorted(root.iterdir()) if folder.is_dir()}
 
 
-def run_example_council() -> dict[ReportingYear, Inventory]:
+def example_registers() -> dict[str, Path]:
+    """The example council's sites register, contracts and spend factors, as keyword arguments."""
+    folder = example_council_dir()
+    return {"sites": folder / "sites.csv", "contracts": folder / "contracts.csv",
+            "spend_factors": folder / "spend-factors.csv"}
+
+
+def run_example_council(scope_option: str | None = None) -> dict[ReportingYear, Inventory]:
     """The example council's inventory for every year it has returns for."""
     factors = load_factors()
-    return {year: compute_inventory(folder, year, factors=factors)
+    return {year: compute_inventory(folder, year, factors=factors, scope_option=scope_option,
+                                    **example_registers())
             for year, folder in example_returns().items()}
 
 
@@ -46,10 +59,14 @@ def run_demo(output_dir: str | Path = "out") -> str:
     inventories = run_example_council()
     for year, inventory in inventories.items():
         write_inventory_outputs(inventory, output_dir / year.label.replace("/", "-"))
-    latest = inventories[max(inventories)]
+    latest = max(inventories)
+    comparison, _ = compare_inventories(
+        example_returns()[latest], latest, baseline_year=min(inventories).label,
+        baseline_paths=[example_returns()[min(inventories)]], **example_registers())
     return "\n".join([
         "Example council (illustrative data bundled with sefton-carbon)", "",
-        format_table(latest), "",
+        format_table(inventories[latest]), "",
+        format_comparison(comparison), "",
         "Year on year, t CO2e (each year on its own factor year: see docs/methodology.md)",
         year_on_year_table(inventories), "",
         f"Outputs (ledger.csv, rejected.csv, files.csv, summary.json per year) written under "

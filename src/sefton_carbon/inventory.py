@@ -17,7 +17,7 @@ large input makes it several times larger than the input itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -25,6 +25,10 @@ import numpy as np
 import pandas as pd
 
 from .activity import REJECTED_COLUMNS, ActivityData, read_activity
+from .boundary import BoundaryOption, BoundaryOptions, line_mask, load_boundary_options, row_exclusions
+from .contracts import GRID_FALLBACK, Contracts, market_factors, read_contracts
+from .sites import SitesRegister, read_sites
+from .spend import SpendFactors, read_spend_factors
 from .catalogue import DIRECT, Catalogue, ResolutionError, load_catalogue, resolve
 from .factors import FactorLibrary, FactorTable, load_factors
 from .years import ReportingYear
@@ -35,22 +39,27 @@ VALUES = ["tco2e", *(f"tco2e_{gas}" for gas in GASES)]
 RESOLUTION_COLUMNS = [
     "line", "scope", "category", "factor_key", "desnz_id", "factor_source_row", "factor_unit",
     "factor_uom", "kgco2e", "kgco2e_co2", "kgco2e_ch4", "kgco2e_n2o", "unit_conversion",
-    "unit_conversion_note"]
+    "unit_conversion_note", "factor_set"]
 LEDGER_COLUMNS = [
     "input_row", "line", "parent_line", "source_file", "source_sheet", "source_row", "department",
     "site", "activity", "activity_as_written", "quantity", "unit", "unit_as_written", "period_start",
     "period_end", "data_quality", "scope", "category", "factor_year", "factor_set", "factor_key",
     "desnz_id", "factor_source_row", "factor_uom", "factor_unit", "kgco2e_per_unit",
     "kgco2e_co2_per_unit", "kgco2e_ch4_per_unit", "kgco2e_n2o_per_unit", "unit_conversion",
-    "unit_conversion_note", "quantity_in_factor_unit", "tco2e", "tco2e_co2", "tco2e_ch4", "tco2e_n2o"]
+    "unit_conversion_note", "quantity_in_factor_unit", "tco2e", "tco2e_co2", "tco2e_ch4", "tco2e_n2o",
+    "market_kgco2e_per_kwh", "market_basis", "tco2e_market", "in_boundary", "outside_reason"]
 
 
 @dataclass
 class Inventory:
-    """An inventory for one reporting year.
+    """An inventory for one reporting year, under one boundary option.
 
     ``rows``: the accepted input rows; ``pair_of_row``: each row's (activity, unit) pair id;
     ``lines``: the priced lines of each pair, with coefficients [t CO2e per reported unit].
+    ``outside``: why each row lies outside the boundary (missing where inside);
+    ``line_inside``: which lines the boundary includes. Rows and lines outside are still accounted
+    for and reported, but not counted in the figures.
+    ``market_delta``: per row, market-based minus location-based Scope 2 [t CO2e] (electricity).
     ``rejected``: one row per input row not counted, with file, sheet, row, column, value, reason.
     ``files``: per input file, rows read, accounted, rejected and blank, and t CO2e.
     """
@@ -62,13 +71,30 @@ class Inventory:
     pair_of_row: np.ndarray
     lines: pd.DataFrame
     rejected: pd.DataFrame
+    boundary: BoundaryOption | None = None
+    outside: pd.Series | None = None
+    line_inside: np.ndarray | None = None
+    market_delta: np.ndarray | None = None
     files: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.outside is None:
+            self.outside = pd.Series(None, index=self.rows.index, dtype=object)
+        if self.line_inside is None:
+            self.line_inside = np.ones(len(self.lines), dtype=bool)
+        if self.market_delta is None:
+            self.market_delta = np.zeros(len(self.rows))
 
     @property
     def factor_set(self) -> str:
         """The factor table cited, for instance ``DESNZ 2023 v1.1``."""
         return _factor_set_label(self.factor_metadata)
+
+    @property
+    def scope_2_method(self) -> str:
+        """The Scope 2 method that counts towards the total: the boundary's, else location."""
+        return self.boundary.scope_2_method if self.boundary else "location"
 
     @property
     def rows_read(self) -> int:
@@ -79,36 +105,67 @@ class Inventory:
         return len(self.rows)
 
     @property
+    def rows_outside_boundary(self) -> int:
+        return int(self.outside.notna().sum())
+
+    @property
     def rows_rejected(self) -> int:
         return int(self.rejected["source_row"].notna().sum())
 
     def totals(self, row_column: str | None = None, line_column: str | None = None,
-               value: str = "tco2e", lines: np.ndarray | None = None) -> pd.Series:
+               value: str = "tco2e", lines: np.ndarray | None = None, method: str | None = None,
+               inside: bool = True) -> pd.Series:
         """Emissions [t CO2e] summed by a row attribute, a line attribute, or both.
 
         ``row_column``: a categorical column of `rows` (department, site, activity, source_file,
         data_quality...), giving only the values that occur. ``line_column``: a column of `lines`
         (scope, category, line, factor_key...). ``value``: ``tco2e`` or a per-gas part such as
-        ``tco2e_ch4``. ``lines``: an optional mask selecting lines. With neither column, one total.
+        ``tco2e_ch4``. ``lines``: an optional mask selecting lines. ``method``: the Scope 2 method
+        (default: the boundary's). ``inside``: count only what lies inside the boundary (True) or
+        only what lies outside it (False). With neither column, one total.
         """
         if row_column is None:
             row_codes, groups = np.zeros(len(self.rows), dtype=np.int64), pd.Index(["all"])
         else:
             column = self.rows[row_column]
             row_codes, groups = column.cat.codes.to_numpy().astype(np.int64), column.cat.categories
+        row_inside = self.outside.isna().to_numpy()
+        if inside:
+            weight, selected_lines = row_inside, self.line_inside
+        else:  # a row outside counts all its lines; a row inside counts its lines outside
+            weight, selected_lines = ~row_inside, np.ones(len(self.lines), dtype=bool)
         pairs = int(self.pair_of_row.max(initial=-1)) + 1
+        cells = row_codes * pairs + self.pair_of_row
+        size = len(groups) * pairs
         # Reported quantity per (group, pair): each row's unit is its pair's unit, so these add up.
-        quantity = np.bincount(row_codes * pairs + self.pair_of_row, weights=self.rows["quantity"].to_numpy(),
-                               minlength=len(groups) * pairs).reshape(len(groups), pairs)
-        selected = self.lines if lines is None else self.lines[lines]
-        selected = selected[selected["pair_id"] < pairs]
-        contributions = (quantity[:, selected["pair_id"].to_numpy()]
-                         * selected[f"{value}_coefficient"].to_numpy())
+        quantity = np.bincount(cells, weights=self.rows["quantity"].to_numpy() * weight,
+                               minlength=size).reshape(len(groups), pairs)
+        mask = selected_lines if lines is None else selected_lines & lines
+        selected = self.lines[mask & (self.lines["pair_id"] < pairs).to_numpy()]
+        pair_ids = selected["pair_id"].to_numpy()
+        contributions = quantity[:, pair_ids] * selected[f"{value}_coefficient"].to_numpy()
+        if (method or self.scope_2_method) == "market" and value == "tco2e":
+            delta = np.bincount(cells, weights=self.market_delta * weight,
+                                minlength=size).reshape(len(groups), pairs)
+            scope_2_direct = ((selected["scope"] == 2) & (selected["line"] == DIRECT)).to_numpy()
+            contributions = contributions + delta[:, pair_ids] * scope_2_direct
+        if not inside:
+            quantity_inside = np.bincount(cells, weights=self.rows["quantity"].to_numpy() * row_inside,
+                                          minlength=size).reshape(len(groups), pairs)
+            lines_outside = self.lines[~self.line_inside & (self.lines["pair_id"] < pairs).to_numpy()]
+            if lines is not None:
+                lines_outside = lines_outside[lines[lines_outside.index]]
+            extra = (quantity_inside[:, lines_outside["pair_id"].to_numpy()]
+                     * lines_outside[f"{value}_coefficient"].to_numpy())
+            selected = pd.concat([selected, lines_outside])
+            contributions = np.concatenate([contributions, extra], axis=1)
         line_keys = selected[line_column].to_numpy() if line_column else np.zeros(len(selected))
         line_codes, line_groups = pd.factorize(line_keys, sort=True)
         summed = np.zeros((len(groups), len(line_groups)))
         np.add.at(summed, (slice(None), line_codes), contributions)
-        present = np.bincount(row_codes, minlength=len(groups)) > 0
+        # Groups with a row counted here (inside, or for ``inside=False`` with anything outside).
+        counted = np.ones(len(row_codes), dtype=bool) if not inside else row_inside
+        present = np.bincount(row_codes, weights=counted, minlength=len(groups)) > 0
         table = pd.DataFrame(summed[present], index=groups[present], columns=line_groups)
         if line_column is None:
             return table.sum(axis=1) if len(line_groups) else pd.Series(0.0, index=table.index)
@@ -118,12 +175,19 @@ class Inventory:
 
     @property
     def total_tco2e(self) -> float:
+        """Total inside the boundary [t CO2e], Scope 2 by the boundary's method."""
         return float(self.totals().sum())
 
     def by_scope(self) -> dict[str, float]:
-        """Total per GHG Protocol scope [t CO2e]; every scope present, zero when empty."""
-        sums = self.totals(line_column="scope")
-        return {f"scope_{scope}": float(sums.get(scope, 0.0)) for scope in (1, 2, 3)}
+        """Totals per GHG Protocol scope [t CO2e]: ``scope_2`` by the boundary's method, and both
+        Scope 2 methods side by side."""
+        location = self.totals(line_column="scope", method="location")
+        market = self.totals(line_column="scope", method="market")
+        return {"scope_1": float(location.get(1, 0.0)),
+                "scope_2": float((market if self.scope_2_method == "market" else location).get(2, 0.0)),
+                "scope_2_location": float(location.get(2, 0.0)),
+                "scope_2_market": float(market.get(2, 0.0)),
+                "scope_3": float(location.get(3, 0.0))}
 
     def by_scope_3_category(self) -> dict[int, float]:
         """Scope 3 total per category (1-15) [t CO2e]."""
@@ -137,8 +201,17 @@ class Inventory:
         return {str(key): float(value) for key, value in sums.items()}
 
     def by_gas(self) -> dict[str, float]:
-        """Per-gas totals [t CO2e] over the lines whose factors give them."""
+        """Per-gas totals [t CO2e] over the lines whose factors give them (location-based)."""
         return {value: float(self.totals(value=value).sum()) for value in VALUES[1:]}
+
+    def outside_boundary(self) -> dict:
+        """What the boundary leaves out: rows and t CO2e (location-based), by reason."""
+        reasons = self.outside.dropna()
+        by_reason = {str(reason): int(count) for reason, count in reasons.value_counts().items()}
+        excluded = self.totals(line_column="scope", inside=False, method="location")
+        return {"rows": int(len(reasons)), "rows_by_reason": by_reason,
+                "tco2e": float(excluded.sum()),
+                "tco2e_by_scope": {f"scope_{int(scope)}": float(value) for scope, value in excluded.items()}}
 
     def summary(self) -> dict:
         """The inventory as plain data (the ``--format json`` output), figures unrounded."""
@@ -149,6 +222,8 @@ class Inventory:
             "factor_year": self.factor_year,
             "factor_set": self.factor_set,
             "gwp_basis": self.factor_metadata.get("gwp_basis"),
+            "scope_option": self.boundary.name if self.boundary else None,
+            "scope_2_method": self.scope_2_method,
             "total_tco2e": total,
             "by_scope": self.by_scope(),
             "by_scope_3_category": {str(k): v for k, v in self.by_scope_3_category().items()},
@@ -157,15 +232,24 @@ class Inventory:
             "by_gas": self.by_gas(),
             "estimated_share": float(by_quality.get("estimated", 0.0) / total) if total else 0.0,
             "rows": {"read": self.rows_read, "accounted": self.rows_accounted,
-                     "rejected": self.rows_rejected},
+                     "rejected": self.rows_rejected, "outside_boundary": self.rows_outside_boundary},
+            "outside_boundary": self.outside_boundary(),
+            "boundary": self.boundary.statement() if self.boundary else [],
             "files": self.files.to_dict(orient="records"),
             "notes": self.notes,
         }
 
+    def under(self, option: BoundaryOption, sites: SitesRegister | None = None) -> Inventory:
+        """The same priced inventory seen through another boundary option (nothing is re-read)."""
+        view = replace(self, boundary=option, outside=row_exclusions(option, self.rows, sites),
+                       line_inside=line_mask(option, self.lines))
+        view.__dict__.pop("ledger", None)
+        return view
+
     @cached_property
     def ledger(self) -> pd.DataFrame:
         """One row per emission line, with its audit trail (`LEDGER_COLUMNS`), ordered by input row
-        then line (direct first)."""
+        then line (direct first). Lines outside the boundary are listed with ``in_boundary`` false."""
         row_positions, line_positions = _expand(self.pair_of_row, self.lines)
         ledger = self.rows.iloc[row_positions].reset_index(drop=True)
         lines = self.lines.iloc[line_positions].reset_index(drop=True)
@@ -175,11 +259,16 @@ class Inventory:
         ledger["parent_line"] = pd.Categorical.from_codes(
             (ledger["line"] != DIRECT).to_numpy().astype(np.int8), categories=["", DIRECT])
         ledger["factor_year"] = self.factor_year
-        ledger["factor_set"] = pd.Categorical.from_codes(np.zeros(len(ledger), dtype=np.int8),
-                                                         categories=[self.factor_set])
         ledger["quantity_in_factor_unit"] = ledger["quantity"] * ledger["unit_conversion"]
         for value, factor in zip(VALUES, ["kgco2e_per_unit", *(f"kgco2e_{gas}_per_unit" for gas in GASES)]):
             ledger[value] = ledger["quantity_in_factor_unit"] * ledger[factor] / KG_PER_TONNE
+        market_line = ((ledger["scope"] == 2) & (ledger["line"] == DIRECT)).to_numpy()
+        ledger["tco2e_market"] = ledger["tco2e"] + np.where(market_line, self.market_delta[row_positions], 0.0)
+        outside = self.outside.to_numpy()[row_positions]
+        ledger["in_boundary"] = pd.isna(outside) & self.line_inside[line_positions]
+        ledger["outside_reason"] = np.where(pd.isna(outside), np.where(
+            self.line_inside[line_positions], "", "line type, scope or category outside the boundary"),
+            outside)
         return ledger[LEDGER_COLUMNS]
 
 
@@ -190,14 +279,14 @@ def _factor_set_label(metadata: dict) -> str:
     return f"{body} {year}" + (f" v{version}" if version else "")
 
 
-def _resolutions(pairs: pd.DataFrame, catalogue: Catalogue,
-                 factor_table: FactorTable) -> tuple[pd.DataFrame, dict[int, str]]:
+def _resolutions(pairs: pd.DataFrame, catalogue: Catalogue, factor_table: FactorTable,
+                 spend: SpendFactors | None = None) -> tuple[pd.DataFrame, dict[int, str]]:
     """Priced lines per distinct (activity, unit) pair, ordered by pair then line, with their
     coefficients [t CO2e per reported unit]; and the reason for each pair that cannot be priced."""
     records, failures = [], {}
     for pair_id, activity, unit in pairs[["pair_id", "activity", "unit"]].itertuples(index=False):
         try:
-            for line in resolve(catalogue, activity, unit, factor_table):
+            for line in resolve(catalogue, activity, unit, factor_table, spend):
                 records.append({"pair_id": pair_id, **line.__dict__})
         except ResolutionError as error:
             failures[pair_id] = str(error)
@@ -266,13 +355,43 @@ def _reject(rows: pd.DataFrame, mask: np.ndarray, column: str, values, reasons) 
         "reason": np.asarray(reasons(selected), dtype=object)})[REJECTED_COLUMNS]
 
 
+def _direct_line_of_pair(lines: pd.DataFrame, pairs: int) -> pd.DataFrame:
+    """The direct line of each pair, indexed by pair id (pairs that failed have none)."""
+    return lines[lines["line"] == DIRECT].set_index("pair_id").reindex(range(pairs))
+
+
+def _market_based(rows: pd.DataFrame, pair_of_row: np.ndarray, lines: pd.DataFrame,
+                  contracts: Contracts | None, residual_mix: float | None) -> tuple[np.ndarray, pd.DataFrame]:
+    """Market-based minus location-based Scope 2 per row [t CO2e], and the market factor and its
+    basis per row (electricity rows only)."""
+    direct = _direct_line_of_pair(lines, int(pair_of_row.max(initial=-1)) + 1)
+    electricity = (rows["activity"] == "electricity").to_numpy()
+    delta = np.zeros(len(rows))
+    factor = np.full(len(rows), np.nan)
+    basis = np.full(len(rows), "", dtype=object)
+    if electricity.any():
+        grid = direct["kgco2e"].to_numpy()[pair_of_row[electricity]]
+        conversion = direct["unit_conversion"].to_numpy()[pair_of_row[electricity]]
+        market, market_basis, _ = market_factors(rows[electricity], contracts, residual_mix, grid)
+        kilowatt_hours = rows["quantity"].to_numpy()[electricity] * conversion
+        delta[electricity] = kilowatt_hours * (market - grid) / KG_PER_TONNE
+        factor[electricity], basis[electricity] = market, market_basis
+    return delta, pd.DataFrame({"market_kgco2e_per_kwh": factor,
+                                "market_basis": pd.Categorical(basis)}, index=rows.index)
+
+
 def price_activity(activity: ActivityData, reporting_year: str | ReportingYear,
                    factor_year: int | None = None, factors: FactorLibrary | None = None,
-                   catalogue: Catalogue | None = None) -> Inventory:
+                   catalogue: Catalogue | None = None, *,
+                   scope_option: str | BoundaryOption | None = None,
+                   boundary_options: BoundaryOptions | None = None, sites: SitesRegister | None = None,
+                   contracts: Contracts | None = None, spend: SpendFactors | None = None) -> Inventory:
     """Price activity rows already read (see `compute_inventory`)."""
     year = ReportingYear.parse(reporting_year)
     factors = factors or load_factors()
     catalogue = catalogue or load_catalogue()
+    boundary_options = boundary_options or load_boundary_options()
+    option = scope_option if isinstance(scope_option, BoundaryOption) else boundary_options.get(scope_option)
     factor_year = factor_year or year.default_factor_year
     factor_table = factors.table(factor_year)
     rows = activity.rows
@@ -289,7 +408,9 @@ def price_activity(activity: ActivityData, reporting_year: str | ReportingYear,
         rows = rows[~outside]
 
     pair_of_row, pairs = _pair_ids(rows)
-    lines, failures = _resolutions(pairs, catalogue, factor_table)
+    lines, failures = _resolutions(pairs, catalogue, factor_table, spend)
+    lines["factor_set"] = lines["factor_set"].replace("", _factor_set_label(factor_table.metadata))
+    lines["factor_set"] = lines["factor_set"].astype("category")
     failed = np.isin(pair_of_row, list(failures))
     if failed.any():
         rejected_parts.append(_reject(
@@ -298,14 +419,20 @@ def price_activity(activity: ActivityData, reporting_year: str | ReportingYear,
             + selected["unit_as_written"].astype(str),
             lambda selected: [failures[pair] for pair in pair_of_row[failed]]))
         rows, pair_of_row = rows[~failed], pair_of_row[~failed]
+    rows = rows.reset_index(drop=True)
 
+    market_delta, market = _market_based(rows, pair_of_row, lines, contracts,
+                                         boundary_options.scope_2_market.residual_mix_kgco2e_per_kwh)
+    rows = pd.concat([rows, market], axis=1)
     rejected = pd.concat(rejected_parts, ignore_index=True)
     rejected["source_row"] = rejected["source_row"].astype("Int64")
     rejected = rejected.sort_values(["source_file", "source_sheet", "source_row"],
                                     kind="stable").reset_index(drop=True)
-    inventory = Inventory(reporting_year=year, factor_year=factor_year,
-                          factor_metadata=dict(factor_table.metadata), rows=rows.reset_index(drop=True),
-                          pair_of_row=pair_of_row, lines=lines, rejected=rejected)
+    inventory = Inventory(
+        reporting_year=year, factor_year=factor_year, factor_metadata=dict(factor_table.metadata),
+        rows=rows, pair_of_row=pair_of_row, lines=lines, rejected=rejected, boundary=option,
+        outside=row_exclusions(option, rows, sites), line_inside=line_mask(option, lines),
+        market_delta=market_delta)
     inventory.files = _reconcile(inventory, activity.files)
     inventory.notes = _notes(inventory)
     return inventory
@@ -340,19 +467,95 @@ def _notes(inventory: Inventory) -> list[str]:
     if factor_year == 2025 and (inventory.rows["activity"] == "water_supply").any():
         notes.append("2025 water supply factor 0.19130 kg CO2e/m3 is taken from the DESNZ flat file; "
                      "one third-party page quotes 0.17088 (the treatment factor) for supply")
+    fallback = inventory.rows["market_basis"].astype(str).str.contains(GRID_FALLBACK, regex=False)
+    if fallback.any():
+        notes.append(f"market-based Scope 2: {int(fallback.sum()):,} electricity row(s) have no contract "
+                     "evidence and no residual-mix factor is set in scopes.yaml, so the location-based "
+                     "grid factor was used for them (see docs/methodology.md)")
     return notes
 
 
 def compute_inventory(paths: list[str | Path] | str | Path, reporting_year: str | ReportingYear,
                       factor_year: int | None = None, factors_dir: str | Path | None = None,
-                      factors: FactorLibrary | None = None) -> Inventory:
+                      factors: FactorLibrary | None = None, *, scope_option: str | None = None,
+                      scopes_file: str | Path | None = None, sites: str | Path | None = None,
+                      contracts: str | Path | None = None,
+                      spend_factors: str | Path | None = None) -> Inventory:
     """Read activity files and folders and compute the inventory of one reporting year.
 
     ``factor_year`` defaults to the calendar year in which the reporting year starts (2023/24 uses
     the 2023 factors). ``factors_dir`` adds tables imported with `import_flat_file`, which take
-    precedence over the bundled ones for their years.
+    precedence over the bundled ones for their years. ``scope_option`` names a boundary option of
+    ``scopes_file`` (default: the bundled ``scopes.yaml`` and its default option). ``sites`` is a
+    sites register (site tags and operational control), ``contracts`` an energy contracts file
+    (market-based Scope 2), ``spend_factors`` a spend factor table (``spend:<category>`` lines).
     """
     year = ReportingYear.parse(reporting_year)
     factors = factors or load_factors(factors_dir)
     factors.table(factor_year or year.default_factor_year)  # fail on a missing year before reading
-    return price_activity(read_activity(paths), year, factor_year, factors)
+    options = load_boundary_options(scopes_file)
+    options.get(scope_option)
+    return price_activity(
+        read_activity(paths), year, factor_year, factors, scope_option=scope_option,
+        boundary_options=options, sites=read_sites(sites) if sites else None,
+        contracts=read_contracts(contracts) if contracts else None,
+        spend=read_spend_factors(spend_factors) if spend_factors else None)
+
+
+#: A change of boundary option that moves the baseline by more than this share is reported.
+BASELINE_SHIFT_THRESHOLD = 0.05
+
+
+def compare_options(inventory: Inventory, options: BoundaryOptions, sites: SitesRegister | None = None,
+                    baseline: Inventory | None = None,
+                    threshold: float = BASELINE_SHIFT_THRESHOLD) -> pd.DataFrame:
+    """One row per boundary option, in file order, on the same priced inventory [t CO2e].
+
+    Columns: name, label, scope_1, scope_2_location, scope_2_market, scope_2_method, scope_3,
+    total_tco2e (Scope 2 by the option's method), estimated_share, added_tco2e (against the option
+    before), rows_outside_boundary; with a ``baseline`` inventory (priced with the same factor
+    policy), baseline_tco2e, change_since_baseline and baseline_shift (the baseline under the
+    option against the baseline under the default option, flagged past ``threshold``).
+    """
+    records = []
+    default_baseline = baseline.under(options.get(None), sites).total_tco2e if baseline else None
+    for option in options.options.values():
+        view = inventory.under(option, sites)
+        scopes = view.by_scope()
+        total = view.total_tco2e
+        estimated = view.totals(row_column="data_quality").get("estimated", 0.0)
+        record = {"name": option.name, "label": option.label, "scope_1": scopes["scope_1"],
+                  "scope_2_location": scopes["scope_2_location"], "scope_2_market": scopes["scope_2_market"],
+                  "scope_2_method": option.scope_2_method, "scope_3": scopes["scope_3"],
+                  "total_tco2e": total, "estimated_share": float(estimated / total) if total else 0.0,
+                  "rows_outside_boundary": view.rows_outside_boundary}
+        if baseline is not None:
+            base = baseline.under(option, sites).total_tco2e
+            shift = base / default_baseline - 1 if default_baseline else 0.0
+            record.update({"baseline_year": baseline.reporting_year.label, "baseline_tco2e": base,
+                           "change_since_baseline": total / base - 1 if base else None,
+                           "baseline_shift": shift, "baseline_shift_flagged": abs(shift) > threshold})
+        records.append(record)
+    table = pd.DataFrame(records)
+    table.insert(8, "added_tco2e", table["total_tco2e"].diff().fillna(table["total_tco2e"]))
+    return table
+
+
+def compare_inventories(paths: list[str | Path] | str | Path, reporting_year: str | ReportingYear, *,
+                        scopes_file: str | Path | None = None, sites: str | Path | None = None,
+                        contracts: str | Path | None = None, spend_factors: str | Path | None = None,
+                        factors_dir: str | Path | None = None, baseline_year: str | None = None,
+                        baseline_paths: list[str | Path] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`compare_options` from files: the comparison table and the rejected rows of both years."""
+    options = load_boundary_options(scopes_file)
+    register = read_sites(sites) if sites else None
+    common = dict(factors=load_factors(factors_dir), boundary_options=options, sites=register,
+                  contracts=read_contracts(contracts) if contracts else None,
+                  spend=read_spend_factors(spend_factors) if spend_factors else None)
+    inventory = price_activity(read_activity(paths), reporting_year, **common)
+    baseline = (price_activity(read_activity(baseline_paths), baseline_year, **common)
+                if baseline_year else None)
+    table = compare_options(inventory, options, register, baseline)
+    table.attrs["reporting_year"] = inventory.reporting_year.label
+    rejected = pd.concat([inventory.rejected] + ([baseline.rejected] if baseline else []), ignore_index=True)
+    return table, rejected

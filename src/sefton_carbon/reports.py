@@ -31,8 +31,7 @@ SCOPE_3_CATEGORIES = {
     14: "Franchises",
     15: "Investments",
 }
-SCOPE_NAMES = {"scope_1": "Scope 1 (direct)", "scope_2": "Scope 2 (electricity, location-based)",
-               "scope_3": "Scope 3 (other indirect)"}
+SCOPE_NAMES = {"scope_1": "Scope 1 (direct)", "scope_3": "Scope 3 (other indirect)"}
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -83,6 +82,7 @@ def summary_rows(inventory: Inventory) -> pd.DataFrame:
     """The summary as a long table: group, name, t CO2e (the ``--format csv`` output)."""
     records = [("total", "total", inventory.total_tco2e)]
     records += [("scope", name, value) for name, value in inventory.by_scope().items()]
+    records += [("outside_boundary", "total", inventory.outside_boundary()["tco2e"])]
     records += [("scope_3_category", str(number), value)
                 for number, value in inventory.by_scope_3_category().items()]
     records += [("department", name, value) for name, value in inventory.by("department").items()]
@@ -103,28 +103,38 @@ def _section(title: str, items: list[tuple[str, float]], total: float, width: in
 
 
 def format_table(inventory: Inventory) -> str:
-    """A readable summary: by scope (with Scope 3 categories), department and activity."""
+    """A readable summary: the boundary, by scope (both Scope 2 methods, Scope 3 categories),
+    department and activity, and the reconciliation of rows."""
     total = inventory.total_tco2e
     width = 52
+    year = inventory.reporting_year
+    method = inventory.scope_2_method
     lines = [
-        f"Greenhouse gas inventory {inventory.reporting_year.label} "
-        f"(1 April {inventory.reporting_year.start_year} to 31 March {inventory.reporting_year.start_year + 1})",
-        f"Factors: {inventory.factor_set}; GWP basis: "
-        f"{inventory.factor_metadata.get('gwp_basis')}",
-        f"Rows: {inventory.rows_read:,} read = {inventory.rows_accounted:,} accounted "
-        f"+ {inventory.rows_rejected:,} rejected",
-        "",
+        f"Greenhouse gas inventory {year.label} (1 April {year.start_year} to 31 March {year.start_year + 1})",
+        f"Factors: {inventory.factor_set}; GWP basis: {inventory.factor_metadata.get('gwp_basis')}",
     ]
-    scope_items = []
-    for key, value in inventory.by_scope().items():
-        scope_items.append((SCOPE_NAMES[key], value))
-        if key == "scope_3":
-            scope_items += [(f"  cat {number} {SCOPE_3_CATEGORIES[number]}", category_total)
-                            for number, category_total in inventory.by_scope_3_category().items()]
+    if inventory.boundary is not None:
+        lines.append(f"Boundary: {inventory.boundary.name} ({inventory.boundary.label}); "
+                     f"Scope 2 counted {method}-based")
+    lines += [f"Rows: {inventory.rows_read:,} read = {inventory.rows_accounted:,} accounted "
+              f"+ {inventory.rows_rejected:,} rejected"
+              + (f"; {inventory.rows_outside_boundary:,} of the accounted rows lie outside the boundary"
+                 if inventory.rows_outside_boundary else ""), ""]
+    scopes = inventory.by_scope()
+    scope_items = [(SCOPE_NAMES["scope_1"], scopes["scope_1"])]
+    for kind in ("location", "market"):
+        counted = " (counted)" if kind == method else ""
+        scope_items.append((f"Scope 2 (electricity, {kind}-based){counted}", scopes[f"scope_2_{kind}"]))
+    scope_items.append((SCOPE_NAMES["scope_3"], scopes["scope_3"]))
+    scope_items += [(f"  cat {number} {SCOPE_3_CATEGORIES[number]}", category_total)
+                    for number, category_total in inventory.by_scope_3_category().items()]
     lines += _section("By scope", scope_items, total, width)
     lines += _section("By department", list(inventory.by("department").items()), total, width)
     lines += _section("By activity", list(inventory.by("activity").items()), total, width)
-    lines.append(f"{'Total':<{width}} {_figure(total):>14}")
+    lines.append(f"{'Total inside the boundary':<{width}} {_figure(total):>14}")
+    outside = inventory.outside_boundary()
+    if outside["tco2e"]:
+        lines.append(f"{'Outside the boundary (not counted)':<{width}} {_figure(outside['tco2e']):>14}")
     for note in inventory.notes:
         lines.append(f"Note: {note}")
     return "\n".join(lines)
@@ -142,3 +152,24 @@ def write_inventory_outputs(inventory: Inventory, output_dir: str | Path) -> dic
     (folder / "summary.json").write_text(summary_json(inventory) + "\n", encoding="utf-8")
     written["summary"] = folder / "summary.json"
     return written
+
+
+def format_comparison(table: pd.DataFrame) -> str:
+    """The boundary options side by side [t CO2e], as a committee would read them."""
+    header = (f"{'Option (Scope 2 method)':<54}{'Scope 1':>10}{'Scope 2 loc':>12}{'Scope 2 mkt':>12}{'Scope 3':>10}"
+              f"{'Total':>11}{'Added':>10}{'Estimated':>10}")
+    lines = [f"Boundary options compared, {table.attrs.get('reporting_year', '')} (t CO2e; the total "
+             "counts Scope 2 by each option's method)", header]
+    for row in table.itertuples(index=False):
+        name = f"{row.name} ({row.scope_2_method})"
+        lines.append(f"{name:<54}{row.scope_1:>10,.0f}{row.scope_2_location:>12,.0f}"
+                     f"{row.scope_2_market:>12,.0f}{row.scope_3:>10,.0f}{row.total_tco2e:>11,.0f}"
+                     f"{row.added_tco2e:>+10,.0f}{row.estimated_share:>10.0%}")
+    if "baseline_tco2e" in table:
+        lines += ["", f"Baseline {table['baseline_year'].iloc[0]} under each option (same factor policy):"]
+        for row in table.itertuples(index=False):
+            flag = "  <- moves the baseline by more than 5%" if row.baseline_shift_flagged else ""
+            lines.append(f"  {row.name:<52}{row.baseline_tco2e:>11,.0f}  change since baseline "
+                         f"{row.change_since_baseline:+.1%}; baseline vs default option "
+                         f"{row.baseline_shift:+.1%}{flag}")
+    return "\n".join(lines)

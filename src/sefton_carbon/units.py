@@ -41,6 +41,8 @@ def registry():
     units.define("passenger = [passenger]")
     units.define("room_night = [room_night]")
     units.define("fte_hour = [fte_hour]")
+    # Money, for spend-based Scope 3 lines: pounds sterling only, never converted.
+    units.define("GBP = [currency]")
     return units
 
 
@@ -63,6 +65,7 @@ PINT_EXPRESSIONS: dict[str, str] = {
     "tonne_km": "metric_ton * kilometer",
     "fte_hour": "fte_hour",
     "room_night": "room_night",
+    "GBP": "GBP",
 }
 
 #: Canonical unit name -> the spellings accepted for it (compared after `normalise_spelling`).
@@ -91,6 +94,7 @@ SPELLINGS: dict[str, tuple[str, ...]] = {
                  "fte_hour"),
     "room_night": ("room night", "room nights", "room per night", "rooms per night", "room-night",
                    "room-nights"),
+    "GBP": ("gbp", "\u00a3", "pounds", "pounds sterling", "gbp (\u00a3)"),
 }
 
 #: Spellings that are refused on purpose, with the reason given to the user.

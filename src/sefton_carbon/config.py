@@ -1,0 +1,99 @@
+"""Reading YAML configuration safely, remembering the line of every key for error messages.
+
+Only plain YAML is accepted: the safe loader (no Python objects), and no anchors or aliases (they
+let a small file expand into a huge one). Every problem is a `DataError` naming the file, the line
+and the key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from .errors import DataError
+
+#: The only explicit YAML tags accepted: the plain types of the YAML 1.1 core schema.
+PLAIN_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in
+                       ("str", "int", "float", "bool", "null", "map", "seq", "timestamp"))
+#: Refuse configuration files larger than this [bytes]; real ones are a few kilobytes.
+MAX_CONFIG_BYTES = 1_000_000
+
+
+@dataclass
+class ConfigDocument:
+    """A YAML document: its data, its source, and the line (1-based) of each key path."""
+
+    data: object
+    source: Path
+    lines: dict[tuple, int]
+
+    def error(self, message: str, *key_path: object) -> DataError:
+        """A `DataError` for the key at ``key_path``, with the nearest known line."""
+        path = tuple(key_path)
+        while path and path not in self.lines:
+            path = path[:-1]
+        return DataError(message, file=str(self.source), line=self.lines.get(path),
+                         key=".".join(str(part) for part in key_path) or None)
+
+
+def _walk(node: yaml.Node, path: tuple, lines: dict[tuple, int], source: Path) -> object:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        result = {}
+        for key_node, value_node in node.value:
+            key = _walk(key_node, path + ("<key>",), {}, source)
+            if not isinstance(key, (str, int)):
+                raise DataError("keys must be text or numbers", file=str(source),
+                                line=key_node.start_mark.line + 1)
+            if key in result:
+                raise DataError(f"key '{key}' appears twice", file=str(source),
+                                line=key_node.start_mark.line + 1, key=".".join(map(str, path + (key,))))
+            lines[path + (key,)] = key_node.start_mark.line + 1
+            result[key] = _walk(value_node, path + (key,), lines, source)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_walk(item, path + (index,), lines, source) for index, item in enumerate(node.value)]
+    return _scalar(node, source)
+
+
+def _scalar(node: yaml.ScalarNode, source: Path) -> object:
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_object(node, deep=True)
+    except yaml.constructor.ConstructorError as error:
+        raise DataError(f"value not allowed ({error.problem})", file=str(source),
+                        line=node.start_mark.line + 1) from None
+
+
+def load_config(path: str | Path) -> ConfigDocument:
+    """Read a YAML configuration file safely (see the module docstring)."""
+    source = Path(path)
+    try:
+        size = source.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise DataError(f"is {size:,} bytes; configuration files over {MAX_CONFIG_BYTES:,} bytes "
+                            "are refused", file=str(source))
+        text = source.read_text(encoding="utf-8-sig")
+    except OSError as error:
+        raise DataError(f"cannot be read ({error.strerror})", file=str(source)) from None
+    except UnicodeDecodeError:
+        raise DataError("is not UTF-8 text", file=str(source)) from None
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                raise DataError("YAML anchors and aliases (& and *) are not allowed: write each value "
+                                "out", file=str(source), line=event.start_mark.line + 1)
+            tag = getattr(event, "tag", None)
+            if tag and tag not in PLAIN_TAGS:
+                raise DataError(f"YAML tag '{tag}' is not allowed: plain values only", file=str(source),
+                                line=event.start_mark.line + 1)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        raise DataError(f"is not valid YAML ({getattr(error, 'problem', error)})", file=str(source),
+                        line=mark.line + 1 if mark else None) from None
+    lines: dict[tuple, int] = {}
+    data = _walk(node, (), lines, source) if node is not None else None
+    return ConfigDocument(data=data, source=source, lines=lines)
