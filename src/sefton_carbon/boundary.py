@@ -235,12 +235,13 @@ def row_exclusions(option: BoundaryOption, rows: pd.DataFrame,
                    sites: SitesRegister | None) -> pd.Series:
     """Why each row lies outside the boundary (missing where it is inside)."""
     reason = pd.Series(None, index=rows.index, dtype=object)
-    activity = rows["activity"].astype(str)
-    excluded_activity = np.zeros(len(rows), dtype=bool)
-    for name in option.exclude_activities:
-        excluded_activity |= (activity.str.startswith(name[:-1]) if name.endswith("*")
-                              else activity == name).to_numpy()
-    reason[excluded_activity] = "activity " + activity[excluded_activity] + " is outside the boundary"
+    activities = rows["activity"].cat.categories
+    excluded = np.array([any(str(activity).startswith(name[:-1]) if name.endswith("*") else activity == name
+                             for name in option.exclude_activities) for activity in activities] + [False])
+    excluded_activity = excluded[rows["activity"].cat.codes.to_numpy()]
+    if excluded_activity.any():
+        reason[excluded_activity] = ("activity " + rows["activity"][excluded_activity].astype(str)
+                                     + " is outside the boundary")
     if sites is not None:
         register = sites.table.set_index("site")
         site_names = rows["site"].cat.categories

@@ -18,6 +18,7 @@ import pandas as pd
 import yaml
 
 from . import resources, units
+from .config import SAFE_LOADER
 from .errors import DataError, UsageError
 from .factors import LABEL_COLUMNS, FactorTable, fold_label
 from .spend import SPEND_PREFIX, SpendFactors, fold_category
@@ -202,7 +203,7 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
     """Read and check the activity catalogue (default: the bundled ``activities.yaml``)."""
     source = Path(path) if path else resources.factors_dir() / "activities.yaml"
     try:
-        document = yaml.safe_load(source.read_text(encoding="utf-8"))
+        document = yaml.load(source.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     except (OSError, yaml.YAMLError) as error:
         raise DataError(f"cannot read the activity catalogue ({error})", file=str(source)) from None
     if not isinstance(document, dict) or not isinstance(document.get("activities"), dict):

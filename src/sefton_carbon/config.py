@@ -14,6 +14,8 @@ import yaml
 
 from .errors import DataError
 
+#: libyaml's safe loader where PyYAML was built with it (much faster), else the pure-Python one.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 #: The only explicit YAML tags accepted: the plain types of the YAML 1.1 core schema.
 PLAIN_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in
                        ("str", "int", "float", "bool", "null", "map", "seq", "timestamp"))
@@ -81,7 +83,7 @@ def load_config(path: str | Path) -> ConfigDocument:
     except UnicodeDecodeError:
         raise DataError("is not UTF-8 text", file=str(source)) from None
     try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        for event in yaml.parse(text, Loader=SAFE_LOADER):
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 raise DataError("YAML anchors and aliases (& and *) are not allowed: write each value "
                                 "out", file=str(source), line=event.start_mark.line + 1)
@@ -89,7 +91,7 @@ def load_config(path: str | Path) -> ConfigDocument:
             if tag and tag not in PLAIN_TAGS:
                 raise DataError(f"YAML tag '{tag}' is not allowed: plain values only", file=str(source),
                                 line=event.start_mark.line + 1)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         raise DataError(f"is not valid YAML ({getattr(error, 'problem', error)})", file=str(source),

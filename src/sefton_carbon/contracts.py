@@ -23,10 +23,11 @@ from .errors import DataError
 from .spreadsheets import read_csv_rows
 
 REQUIRED = ["site", "supplier", "tariff", "period_start", "period_end", "kgco2e_per_kwh", "evidence"]
-CONTRACT = "contract"
-CONTRACT_WITHOUT_EVIDENCE = "contract without evidence: residual mix"
-RESIDUAL_MIX = "residual mix"
 GRID_FALLBACK = "no residual-mix factor set: location-based grid factor"
+#: The basis of a market-based factor, by code (`market_factors` returns codes into this list).
+MARKET_BASES = ["", "contract", "contract without evidence: residual mix", "residual mix",
+                GRID_FALLBACK, "contract without evidence: " + GRID_FALLBACK]
+CONTRACT, WITHOUT_EVIDENCE, RESIDUAL_MIX, GRID, WITHOUT_EVIDENCE_GRID = range(1, 6)
 
 
 @dataclass
@@ -92,34 +93,36 @@ def read_contracts(path: str | Path) -> Contracts:
     return Contracts(table=table, source=path)
 
 
-def market_factors(rows: pd.DataFrame, contracts: Contracts | None, residual_mix: float | None,
+def market_factors(site: np.ndarray, start: np.ndarray, end: np.ndarray, contracts: Contracts | None,
+                   residual_mix: float | None,
                    grid_factor: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Market-based factor [kg CO2e/kWh] per row, its basis, and the contract row it came from.
+    """Market-based factor [kg CO2e/kWh] per electricity row, its basis (codes into `MARKET_BASES`),
+    and the contracts-file row used (0 for none).
 
-    ``grid_factor`` is each row's location-based factor, used when there is no residual mix.
+    ``site``, ``start`` and ``end`` describe the rows (dates as datetime64); ``grid_factor`` is each
+    row's location-based factor, used when there is no residual mix.
     """
-    count = len(rows)
+    count = len(grid_factor)
     factor = np.full(count, np.nan)
-    basis = np.full(count, None, dtype=object)
+    basis = np.zeros(count, dtype=np.int8)
     contract_row = np.zeros(count, dtype=np.int64)
     if contracts is not None and len(contracts.table) and count:
-        middle = rows["period_start"] + (rows["period_end"] - rows["period_start"]) / 2
-        site = rows["site"].astype(str).to_numpy()
+        middle = start + (end - start) / 2
         for contract in contracts.table.itertuples(index=False):
-            covered = ((site == contract.site) & (middle >= contract.period_start).to_numpy()
-                       & (middle <= contract.period_end).to_numpy())
+            covered = ((site == contract.site) & (middle >= np.datetime64(contract.period_start))
+                       & (middle <= np.datetime64(contract.period_end)))
             if contract.evidence:
                 factor[covered] = contract.kgco2e_per_kwh
                 basis[covered] = CONTRACT
             else:
-                basis[covered] = CONTRACT_WITHOUT_EVIDENCE
+                basis[covered] = WITHOUT_EVIDENCE
             contract_row[covered] = contract.source_row
     unpriced = np.isnan(factor)
+    without_evidence = basis == WITHOUT_EVIDENCE
     if residual_mix is not None:
         factor[unpriced] = residual_mix
-        basis[unpriced & (basis == None)] = RESIDUAL_MIX  # noqa: E711 (element-wise)
+        basis[unpriced & ~without_evidence] = RESIDUAL_MIX
     else:
         factor[unpriced] = grid_factor[unpriced]
-        basis[unpriced] = np.where(basis[unpriced] == CONTRACT_WITHOUT_EVIDENCE,
-                                   "contract without evidence: " + GRID_FALLBACK, GRID_FALLBACK)
+        basis[unpriced] = np.where(without_evidence[unpriced], WITHOUT_EVIDENCE_GRID, GRID)
     return factor, basis, contract_row

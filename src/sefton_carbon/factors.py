@@ -23,6 +23,7 @@ import pandas as pd
 import yaml
 
 from . import resources
+from .config import SAFE_LOADER
 from .errors import DataError, UsageError
 from .spreadsheets import CSV_SUFFIXES, SPREADSHEET_SUFFIXES, cell_text, read_csv_rows, \
     read_sheet_rows, sheet_names
@@ -266,7 +267,7 @@ def read_factor_table(folder: str | Path) -> FactorTable:
     folder = Path(folder)
     try:
         with open(folder / "metadata.yaml", encoding="utf-8") as stream:
-            metadata = yaml.safe_load(stream)
+            metadata = yaml.load(stream, Loader=SAFE_LOADER)
         table = pd.read_csv(
             folder / "factors.csv", keep_default_na=False,
             dtype={column: str for column in ["factor_key", "desnz_id", *LABEL_COLUMNS]},

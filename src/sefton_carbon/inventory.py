@@ -26,7 +26,7 @@ import pandas as pd
 
 from .activity import REJECTED_COLUMNS, ActivityData, read_activity
 from .boundary import BoundaryOption, BoundaryOptions, line_mask, load_boundary_options, row_exclusions
-from .contracts import GRID_FALLBACK, Contracts, market_factors, read_contracts
+from .contracts import GRID_FALLBACK, MARKET_BASES, Contracts, market_factors, read_contracts
 from .sites import SitesRegister, read_sites
 from .spend import SpendFactors, read_spend_factors
 from .catalogue import DIRECT, Catalogue, ResolutionError, load_catalogue, resolve
@@ -124,34 +124,17 @@ class Inventory:
         (default: the boundary's). ``inside``: count only what lies inside the boundary (True) or
         only what lies outside it (False). With neither column, one total.
         """
-        if row_column is None:
-            row_codes, groups = np.zeros(len(self.rows), dtype=np.int64), pd.Index(["all"])
-        else:
-            column = self.rows[row_column]
-            row_codes, groups = column.cat.codes.to_numpy().astype(np.int64), column.cat.categories
-        row_inside = self.outside.isna().to_numpy()
-        if inside:
-            weight, selected_lines = row_inside, self.line_inside
-        else:  # a row outside counts all its lines; a row inside counts its lines outside
-            weight, selected_lines = ~row_inside, np.ones(len(self.lines), dtype=bool)
-        pairs = int(self.pair_of_row.max(initial=-1)) + 1
-        cells = row_codes * pairs + self.pair_of_row
-        size = len(groups) * pairs
-        # Reported quantity per (group, pair): each row's unit is its pair's unit, so these add up.
-        quantity = np.bincount(cells, weights=self.rows["quantity"].to_numpy() * weight,
-                               minlength=size).reshape(len(groups), pairs)
+        groups, quantity, delta, quantity_inside, present = self._sums_by_pair(row_column, inside)
+        pairs = quantity.shape[1]
+        selected_lines = self.line_inside if inside else np.ones(len(self.lines), dtype=bool)
         mask = selected_lines if lines is None else selected_lines & lines
         selected = self.lines[mask & (self.lines["pair_id"] < pairs).to_numpy()]
         pair_ids = selected["pair_id"].to_numpy()
         contributions = quantity[:, pair_ids] * selected[f"{value}_coefficient"].to_numpy()
         if (method or self.scope_2_method) == "market" and value == "tco2e":
-            delta = np.bincount(cells, weights=self.market_delta * weight,
-                                minlength=size).reshape(len(groups), pairs)
             scope_2_direct = ((selected["scope"] == 2) & (selected["line"] == DIRECT)).to_numpy()
             contributions = contributions + delta[:, pair_ids] * scope_2_direct
-        if not inside:
-            quantity_inside = np.bincount(cells, weights=self.rows["quantity"].to_numpy() * row_inside,
-                                          minlength=size).reshape(len(groups), pairs)
+        if not inside:  # a row outside counts all its lines; a row inside counts its lines outside
             lines_outside = self.lines[~self.line_inside & (self.lines["pair_id"] < pairs).to_numpy()]
             if lines is not None:
                 lines_outside = lines_outside[lines[lines_outside.index]]
@@ -163,15 +146,43 @@ class Inventory:
         line_codes, line_groups = pd.factorize(line_keys, sort=True)
         summed = np.zeros((len(groups), len(line_groups)))
         np.add.at(summed, (slice(None), line_codes), contributions)
-        # Groups with a row counted here (inside, or for ``inside=False`` with anything outside).
-        counted = np.ones(len(row_codes), dtype=bool) if not inside else row_inside
-        present = np.bincount(row_codes, weights=counted, minlength=len(groups)) > 0
         table = pd.DataFrame(summed[present], index=groups[present], columns=line_groups)
         if line_column is None:
             return table.sum(axis=1) if len(line_groups) else pd.Series(0.0, index=table.index)
         if row_column is None:
             return table.sum(axis=0)
         return table.stack(future_stack=True)
+
+    @cached_property
+    def _row_inside(self) -> np.ndarray:
+        return self.outside.isna().to_numpy()
+
+    def _sums_by_pair(self, row_column: str | None, inside: bool):
+        """Per (row group, pair): quantity [reported unit] and market-minus-location Scope 2
+        [t CO2e] of the rows counted, quantity of the rows inside, and which groups have rows
+        counted. Cached: several figures group by the same column."""
+        key = (row_column, inside)
+        cache = self.__dict__.setdefault("_pair_sums", {})
+        if key not in cache:
+            if row_column is None:
+                row_codes, groups = np.zeros(len(self.rows), dtype=np.int64), pd.Index(["all"])
+            else:
+                column = self.rows[row_column]
+                row_codes, groups = column.cat.codes.to_numpy().astype(np.int64), column.cat.categories
+            pairs = int(self.pair_of_row.max(initial=-1)) + 1
+            cells = row_codes * pairs + self.pair_of_row
+            shape, size = (len(groups), pairs), len(groups) * pairs
+            quantity_all = self.rows["quantity"].to_numpy()
+            counted = self._row_inside if inside else ~self._row_inside
+
+            def summed(weights: np.ndarray) -> np.ndarray:
+                return np.bincount(cells, weights=weights, minlength=size).reshape(shape)
+
+            cache[key] = (groups, summed(quantity_all * counted), summed(self.market_delta * counted),
+                          None if inside else summed(quantity_all * self._row_inside),
+                          np.bincount(row_codes, weights=counted if inside else None,
+                                      minlength=len(groups)) > 0)
+        return cache[key]
 
     @property
     def total_tco2e(self) -> float:
@@ -243,7 +254,8 @@ class Inventory:
         """The same priced inventory seen through another boundary option (nothing is re-read)."""
         view = replace(self, boundary=option, outside=row_exclusions(option, self.rows, sites),
                        line_inside=line_mask(option, self.lines))
-        view.__dict__.pop("ledger", None)
+        for cached in ("ledger", "_row_inside", "_pair_sums"):
+            view.__dict__.pop(cached, None)
         return view
 
     @cached_property
@@ -368,16 +380,20 @@ def _market_based(rows: pd.DataFrame, pair_of_row: np.ndarray, lines: pd.DataFra
     electricity = (rows["activity"] == "electricity").to_numpy()
     delta = np.zeros(len(rows))
     factor = np.full(len(rows), np.nan)
-    basis = np.full(len(rows), "", dtype=object)
+    basis = np.zeros(len(rows), dtype=np.int8)
     if electricity.any():
         grid = direct["kgco2e"].to_numpy()[pair_of_row[electricity]]
         conversion = direct["unit_conversion"].to_numpy()[pair_of_row[electricity]]
-        market, market_basis, _ = market_factors(rows[electricity], contracts, residual_mix, grid)
+        market, market_basis, _ = market_factors(
+            rows["site"][electricity].to_numpy(dtype=object),
+            rows["period_start"].to_numpy()[electricity], rows["period_end"].to_numpy()[electricity],
+            contracts, residual_mix, grid)
         kilowatt_hours = rows["quantity"].to_numpy()[electricity] * conversion
         delta[electricity] = kilowatt_hours * (market - grid) / KG_PER_TONNE
         factor[electricity], basis[electricity] = market, market_basis
     return delta, pd.DataFrame({"market_kgco2e_per_kwh": factor,
-                                "market_basis": pd.Categorical(basis)}, index=rows.index)
+                                "market_basis": pd.Categorical.from_codes(basis, MARKET_BASES)},
+                               index=rows.index)
 
 
 def price_activity(activity: ActivityData, reporting_year: str | ReportingYear,
@@ -423,7 +439,8 @@ def price_activity(activity: ActivityData, reporting_year: str | ReportingYear,
 
     market_delta, market = _market_based(rows, pair_of_row, lines, contracts,
                                          boundary_options.scope_2_market.residual_mix_kgco2e_per_kwh)
-    rows = pd.concat([rows, market], axis=1)
+    for column in market:
+        rows[column] = market[column]
     rejected = pd.concat(rejected_parts, ignore_index=True)
     rejected["source_row"] = rejected["source_row"].astype("Int64")
     rejected = rejected.sort_values(["source_file", "source_sheet", "source_row"],
@@ -467,7 +484,7 @@ def _notes(inventory: Inventory) -> list[str]:
     if factor_year == 2025 and (inventory.rows["activity"] == "water_supply").any():
         notes.append("2025 water supply factor 0.19130 kg CO2e/m3 is taken from the DESNZ flat file; "
                      "one third-party page quotes 0.17088 (the treatment factor) for supply")
-    fallback = inventory.rows["market_basis"].astype(str).str.contains(GRID_FALLBACK, regex=False)
+    fallback = inventory.rows["market_basis"].isin([base for base in MARKET_BASES if GRID_FALLBACK in base])
     if fallback.any():
         notes.append(f"market-based Scope 2: {int(fallback.sum()):,} electricity row(s) have no contract "
                      "evidence and no residual-mix factor is set in scopes.yaml, so the location-based "
