@@ -113,6 +113,63 @@ def inventory(
     raise typer.Exit(EXIT_DATA if len(result.rejected) else EXIT_OK)
 
 
+@app.command()
+def trajectory(
+    paths: Annotated[Optional[list[Path]], typer.Argument(
+        help="Returns of several years: one folder per year, or files covering several years.")] = None,
+    totals: Annotated[Optional[Path], typer.Option(
+        help="Instead of returns, a CSV of annual totals: year,tco2e (optionally removals_tco2e, "
+             "offsets_tco2e).")] = None,
+    baseline: Annotated[str, typer.Option(help="Baseline year, e.g. 2019/20.")] = "2019/20",
+    target: Annotated[str, typer.Option(help="Target year for net zero.")] = "2030/31",
+    pathway: Annotated[str, typer.Option(help="linear, percent:R (e.g. percent:13) or sbti.")] = "linear",
+    residual: Annotated[float, typer.Option(
+        help="Residual emissions allowed in the target year [t CO2e].")] = 0.0,
+    output_format: FormatOption = OutputFormat.table,
+    chart: Annotated[Optional[Path], typer.Option(help="Write a chart here (.svg or .png).")] = None,
+    scope_option: ScopeOption = None,
+    scopes_file: ScopesFileOption = None,
+    sites: SitesOption = None,
+    contracts: ContractsOption = None,
+    spend_factors: SpendOption = None,
+    factors_dir: FactorsDirOption = None,
+) -> None:
+    """Compare each year's emissions with a pathway to net zero, and say what it would take."""
+    from .errors import UsageError
+    from .reports import format_trajectory, trajectory_json
+    from .trajectory import compute_trajectory, read_totals, trajectory_of
+
+    if (totals is None) == (not paths):
+        raise UsageError("give either returns (PATH...) or --totals FILE")
+    rejected = None
+    if totals is not None:
+        result = compute_trajectory(read_totals(totals), baseline, target, pathway, residual)
+    else:
+        from .inventory import compute_inventories
+
+        inventories, rejected = compute_inventories(
+            paths, scope_option=scope_option, scopes_file=scopes_file, sites=sites, contracts=contracts,
+            spend_factors=spend_factors, factors_dir=factors_dir)
+        import pandas as pd
+
+        rejected = pd.concat([rejected, *(inventory.rejected for inventory in inventories.values())],
+                             ignore_index=True)
+        result = trajectory_of(inventories, baseline, target, pathway, residual)
+    if chart is not None:
+        from .charts import trajectory_chart
+
+        _say(f"chart written to {trajectory_chart(result, chart)}")
+    if output_format is OutputFormat.json:
+        typer.echo(trajectory_json(result))
+    elif output_format is OutputFormat.csv:
+        _print_frame(result.years, output_format)
+    else:
+        typer.echo(format_trajectory(result))
+    if rejected is not None:
+        _report_rejected(rejected, None)
+    raise typer.Exit(EXIT_DATA if rejected is not None and len(rejected) else EXIT_OK)
+
+
 @scope_app.command("list")
 def scope_list(scopes_file: ScopesFileOption = None) -> None:
     """List the boundary options, the default first marked."""

@@ -71,6 +71,7 @@ class Inventory:
     pair_of_row: np.ndarray
     lines: pd.DataFrame
     rejected: pd.DataFrame
+    pairs: pd.DataFrame | None = None
     boundary: BoundaryOption | None = None
     outside: pd.Series | None = None
     line_inside: np.ndarray | None = None
@@ -214,6 +215,25 @@ class Inventory:
     def by_gas(self) -> dict[str, float]:
         """Per-gas totals [t CO2e] over the lines whose factors give them (location-based)."""
         return {value: float(self.totals(value=value).sum()) for value in VALUES[1:]}
+
+    def activity_quantities(self) -> pd.DataFrame:
+        """Inside the boundary, per activity and factor unit: quantity [factor unit of the direct
+        line] and t CO2e of all its lines (Scope 2 by the boundary's method)."""
+        _, quantity, delta, _, _ = self._sums_by_pair(None, True)
+        pairs = quantity.shape[1]
+        inside = self.lines[self.line_inside & (self.lines["pair_id"] < pairs).to_numpy()]
+        emissions = np.bincount(inside["pair_id"], weights=quantity[0, inside["pair_id"]]
+                                * inside["tco2e_coefficient"].to_numpy(), minlength=pairs)
+        direct = _direct_line_of_pair(self.lines, pairs)
+        if self.scope_2_method == "market":
+            counted = direct["scope"].eq(2).to_numpy() & np.isin(np.arange(pairs), inside["pair_id"])
+            emissions = emissions + delta[0] * counted
+        frame = pd.DataFrame({"activity": self.pairs["activity"].to_numpy()[:pairs],
+                              "factor_unit": direct["factor_unit"].astype(str).to_numpy(),
+                              "quantity": quantity[0] * direct["unit_conversion"].to_numpy(),
+                              "tco2e": emissions})
+        frame = frame.groupby(["activity", "factor_unit"], as_index=False)[["quantity", "tco2e"]].sum()
+        return frame[(frame["quantity"] != 0) | (frame["tco2e"] != 0)].reset_index(drop=True)
 
     def outside_boundary(self) -> dict:
         """What the boundary leaves out: rows and t CO2e (location-based), by reason."""
@@ -447,7 +467,7 @@ def price_activity(activity: ActivityData, reporting_year: str | ReportingYear,
                                     kind="stable").reset_index(drop=True)
     inventory = Inventory(
         reporting_year=year, factor_year=factor_year, factor_metadata=dict(factor_table.metadata),
-        rows=rows, pair_of_row=pair_of_row, lines=lines, rejected=rejected, boundary=option,
+        rows=rows, pair_of_row=pair_of_row, lines=lines, rejected=rejected, pairs=pairs, boundary=option,
         outside=row_exclusions(option, rows, sites), line_inside=line_mask(option, lines),
         market_delta=market_delta)
     inventory.files = _reconcile(inventory, activity.files)
@@ -576,3 +596,41 @@ def compare_inventories(paths: list[str | Path] | str | Path, reporting_year: st
     table.attrs["reporting_year"] = inventory.reporting_year.label
     rejected = pd.concat([inventory.rejected] + ([baseline.rejected] if baseline else []), ignore_index=True)
     return table, rejected
+
+
+def split_by_year(activity: ActivityData) -> dict[ReportingYear, ActivityData]:
+    """Activity rows grouped by the financial year in which each row's period starts.
+
+    Rows rejected on reading are not in any year: they stay in ``activity.rejected``.
+    """
+    starts = activity.rows["period_start"]
+    start_years = (starts.dt.year - (starts.dt.month < 4)).to_numpy()
+    by_year = {}
+    empty_rejected = activity.rejected.iloc[0:0]
+    for start_year in sorted(set(start_years.tolist())):
+        rows = activity.rows[start_years == start_year].reset_index(drop=True)
+        counts = rows["source_file"].astype(str).value_counts()
+        files = pd.DataFrame({"source_file": counts.index, "rows_read": counts.to_numpy(),
+                              "blank_rows": 0, "unreadable": False})
+        by_year[ReportingYear(int(start_year))] = ActivityData(rows=rows, rejected=empty_rejected, files=files)
+    return by_year
+
+
+def compute_inventories(paths: list[str | Path] | str | Path, *, scope_option: str | None = None,
+                        scopes_file: str | Path | None = None, sites: str | Path | None = None,
+                        contracts: str | Path | None = None, spend_factors: str | Path | None = None,
+                        factors_dir: str | Path | None = None,
+                        factor_year: int | None = None) -> tuple[dict[ReportingYear, Inventory], pd.DataFrame]:
+    """Inventories of every reporting year found in the returns (one folder per year, or files
+    covering several years), each year on its own default factor year unless ``factor_year`` is
+    given; and the rows rejected on reading, which belong to no year."""
+    options = load_boundary_options(scopes_file)
+    options.get(scope_option)
+    common = dict(factors=load_factors(factors_dir), boundary_options=options, scope_option=scope_option,
+                  sites=read_sites(sites) if sites else None,
+                  contracts=read_contracts(contracts) if contracts else None,
+                  spend=read_spend_factors(spend_factors) if spend_factors else None)
+    activity = read_activity(paths)
+    inventories = {year: price_activity(data, year, factor_year, **common)
+                   for year, data in split_by_year(activity).items()}
+    return inventories, activity.rejected

@@ -173,3 +173,51 @@ def format_comparison(table: pd.DataFrame) -> str:
                          f"{row.change_since_baseline:+.1%}; baseline vs default option "
                          f"{row.baseline_shift:+.1%}{flag}")
     return "\n".join(lines)
+
+
+def trajectory_json(trajectory) -> str:
+    """The trajectory as JSON text (unrounded figures, null for years without actuals)."""
+    return json.dumps(trajectory.summary(), indent=2, default=str)
+
+
+def format_trajectory(trajectory) -> str:
+    """The trajectory table, what it takes from the latest year, and what the council and the grid
+    each did."""
+    latest = trajectory.latest
+    lines = [f"Trajectory to net zero in {trajectory.target_year.label} (baseline {trajectory.baseline_year.label}; "
+             f"pathway {trajectory.pathway.name}: {trajectory.pathway.description})",
+             f"{'Year':<9}{'Actual':>11}{'Pathway':>11}{'Gap':>10}  {'On track':<9}{'Cumulative':>12}{'Budget so far':>15}"]
+    for row in trajectory.years.itertuples(index=False):
+        actual = "" if row.actual_tco2e != row.actual_tco2e else f"{row.actual_tco2e:,.0f}"
+        gap = "" if row.gap_tco2e != row.gap_tco2e else f"{row.gap_tco2e:+,.0f}"
+        track = "" if row.on_track is None else ("yes" if row.on_track else "no")
+        cumulative = ("" if row.cumulative_actual_tco2e != row.cumulative_actual_tco2e
+                      else f"{row.cumulative_actual_tco2e:,.0f}")
+        lines.append(f"{row.year:<9}{actual:>11}{row.pathway_tco2e:>11,.0f}{gap:>10}  {track:<9}"
+                     f"{cumulative:>12}{row.cumulative_pathway_tco2e:>15,.0f}")
+    lines += ["(t CO2e, gross; net = gross - removals - offsets)", "",
+              f"Carbon budget {trajectory.budget_tco2e:,.0f} t CO2e: {latest['budget_used_tco2e']:,.0f} used to "
+              f"{latest['latest_year']}, {latest['budget_remaining_tco2e']:,.0f} remaining",
+              f"From {latest['latest_year']} ({latest['latest_tco2e']:,.0f} t CO2e): a cut of "
+              f"{latest['required_annual_cut_tco2e']:,.0f} t CO2e a year ({latest['required_annual_reduction_pct']:.1f}% "
+              f"of {latest['latest_year']} each year) reaches {trajectory.residual_tco2e:,.0f} t CO2e in "
+              f"{trajectory.target_year.label}"]
+    if latest.get("trend_annual_change_pct") is not None:
+        lines.append(f"Recent trend ({latest['trend']}): {latest['trend_annual_change_pct']:+.1f}% a year; on it, "
+                     f"{trajectory.target_year.label} emissions would be {latest['expected_target_year_tco2e']:,.0f} "
+                     f"t CO2e, needing {latest['offsets_or_removals_needed_tco2e']:,.0f} t CO2e of offsets or "
+                     "removals for net zero")
+        reached = latest["net_zero_year_on_trend"]
+        lines.append("On that trend emissions are not falling" if reached is None else
+                     f"On that trend emissions fall to the residual (or 5% of today's) in {reached}")
+    split = trajectory.split
+    if split is not None and len(split):
+        lines += ["", "What the council did and what the factors did (t CO2e change, year on year):",
+                  f"{'Years':<20}{'Change':>10}{'Activity':>10}{'Factors':>10}  largest factor effect"]
+        for (before, after), group in split.groupby(["from_year", "to_year"], sort=True):
+            biggest = group.loc[group["factor_effect_tco2e"].abs().idxmax()]
+            lines.append(f"{before + ' to ' + after:<20}{group['change_tco2e'].sum():>+10,.0f}"
+                         f"{group['activity_effect_tco2e'].sum():>+10,.0f}{group['factor_effect_tco2e'].sum():>+10,.0f}"
+                         f"  {biggest['activity']} {biggest['factor_effect_tco2e']:+,.0f}")
+    lines += [f"Note: {note}" for note in trajectory.notes]
+    return "\n".join(lines)
