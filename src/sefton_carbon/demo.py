@@ -7,7 +7,9 @@ from pathlib import Path
 from . import resources
 from .factors import load_factors
 from .inventory import Inventory, compare_inventories, compute_inventory
-from .reports import format_comparison, format_table, write_inventory_outputs
+from .charts import trajectory_chart
+from .reports import format_comparison, format_table, format_trajectory, trajectory_json, write_inventory_outputs
+from .trajectory import trajectory_of
 from .years import ReportingYear
 
 EXAMPLE_COUNCIL = "example-council"
@@ -60,6 +62,9 @@ def run_demo(output_dir: str | Path = "out") -> str:
     for year, inventory in inventories.items():
         write_inventory_outputs(inventory, output_dir / year.label.replace("/", "-"))
     latest = max(inventories)
+    trajectory = trajectory_of(inventories, min(inventories))
+    trajectory_chart(trajectory, output_dir / "trajectory.svg")
+    (output_dir / "trajectory.json").write_text(trajectory_json(trajectory) + "\n", encoding="utf-8")
     comparison, _ = compare_inventories(
         example_returns()[latest], latest, baseline_year=min(inventories).label,
         baseline_paths=[example_returns()[min(inventories)]], **example_registers())
@@ -69,6 +74,7 @@ def run_demo(output_dir: str | Path = "out") -> str:
         format_comparison(comparison), "",
         "Year on year, t CO2e (each year on its own factor year: see docs/methodology.md)",
         year_on_year_table(inventories), "",
-        f"Outputs (ledger.csv, rejected.csv, files.csv, summary.json per year) written under "
-        f"{output_dir.resolve()}",
+        format_trajectory(trajectory), "",
+        f"Outputs written under {output_dir.resolve()}: ledger.csv, rejected.csv, files.csv and "
+        "summary.json per year; trajectory.svg and trajectory.json",
     ])
