@@ -135,7 +135,7 @@ def test_invalid_inputs():
 
 
 @pytest.mark.parametrize("content, fragment", [
-    ("year,total\n2019/20,1\n", "needs columns year,tco2e"),
+    ("year,total\n2019/20,1\n", "missing column(s) tco2e; expected year, tco2e"),
     ("year,tco2e\n2019,100\n", "row 2, column 'year': year '2019' is not a financial year"),
     ("year,tco2e\n2019/20,lots\n", "row 2, column 'tco2e': tco2e 'lots' is not a number"),
     ("year,tco2e\n2019/20,-5\n", "must be a finite number of tonnes"),

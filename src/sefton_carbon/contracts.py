@@ -20,7 +20,7 @@ import pandas as pd
 
 from .activity import parse_date
 from .errors import DataError
-from .spreadsheets import read_csv_rows
+from .spreadsheets import read_register
 
 REQUIRED = ["site", "supplier", "tariff", "period_start", "period_end", "kgco2e_per_kwh", "evidence"]
 GRID_FALLBACK = "no residual-mix factor set: location-based grid factor"
@@ -41,20 +41,8 @@ class Contracts:
 def read_contracts(path: str | Path) -> Contracts:
     """Read and check an energy contracts file; problems raise `DataError` with file, row, column."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError("no such contracts file", file=str(path))
-    rows = read_csv_rows(path)
-    header = [cell.strip().lower().replace(" ", "_") for cell in rows[0]] if rows else []
-    missing = [column for column in REQUIRED if column not in header]
-    if missing:
-        raise DataError(f"missing column(s) {', '.join(missing)}; expected {', '.join(REQUIRED)} "
-                        "(and optionally meter)", file=str(path), row=1)
     records = []
-    for number, cells in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in cells):
-            continue
-        record = dict(zip(header, (cell.strip() for cell in cells)))
-
+    for number, record in read_register(path, REQUIRED, "contracts file", "meter"):
         def fail(column: str, message: str) -> DataError:
             return DataError(message, file=str(path), row=number, column=column)
 

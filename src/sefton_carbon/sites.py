@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import DataError
-from .spreadsheets import read_csv_rows
+from .spreadsheets import read_register
 
 #: Tags a site may carry, and what each means for the boundary.
 KNOWN_TAGS = {
@@ -54,21 +54,8 @@ def _split(text: str) -> tuple[str, ...]:
 def read_sites(path: str | Path) -> SitesRegister:
     """Read and check a sites register; problems raise `DataError` naming file, row and column."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError("no such sites register", file=str(path))
-    rows = read_csv_rows(path)
-    if not rows:
-        raise DataError("is empty: expected a header row " + ", ".join(REQUIRED), file=str(path))
-    header = [cell.strip().lower().replace(" ", "_") for cell in rows[0]]
-    missing = [column for column in REQUIRED if column not in header]
-    if missing:
-        raise DataError(f"missing column(s) {', '.join(missing)}; expected {', '.join(REQUIRED)} "
-                        "(and optionally meter_ids)", file=str(path), row=1)
     records = []
-    for number, cells in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in cells):
-            continue
-        record = dict(zip(header, (cell.strip() for cell in cells)))
+    for number, record in read_register(path, REQUIRED, "sites register", "meter_ids"):
         site = record.get("site", "")
         if not site:
             raise DataError("site is empty", file=str(path), row=number, column="site")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import DataError
-from .spreadsheets import read_csv_rows
+from .spreadsheets import read_register
 
 SPEND_PREFIX = "spend:"
 REQUIRED = ["procurement_category", "scope_3_category", "kgco2e_per_gbp", "source", "price_base_year"]
@@ -37,19 +37,8 @@ def fold_category(text: str) -> str:
 def read_spend_factors(path: str | Path) -> SpendFactors:
     """Read and check a spend factor table; problems raise `DataError` with file, row and column."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError("no such spend factor table", file=str(path))
-    rows = read_csv_rows(path)
-    header = [cell.strip().lower() for cell in rows[0]] if rows else []
-    missing = [column for column in REQUIRED if column not in header]
-    if missing:
-        raise DataError(f"missing column(s) {', '.join(missing)}; expected {', '.join(REQUIRED)}",
-                        file=str(path), row=1)
     records = []
-    for number, cells in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in cells):
-            continue
-        record = dict(zip(header, (cell.strip() for cell in cells)))
+    for number, record in read_register(path, REQUIRED, "spend factor table"):
         category = fold_category(record["procurement_category"])
         if not category:
             raise DataError("procurement_category is empty", file=str(path), row=number,

@@ -39,6 +39,27 @@ def read_csv_rows(path: Path) -> list[list[str]]:
     return list(csv.reader(io.StringIO(decode_text(path), newline="")))
 
 
+def read_register(path: str | Path, required: list[str], what: str,
+                  optional: str = "") -> list[tuple[int, dict[str, str]]]:
+    """The non-blank rows of a small CSV register (sites, contracts, spend factors, totals), each as
+    (file row number, {column: stripped text}), after checking the header has ``required``.
+
+    Header names are folded to lower case with spaces as underscores. Problems raise `DataError`
+    naming the file and row.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"no such {what}", file=str(path))
+    rows = read_csv_rows(path)
+    header = [cell.strip().lower().replace(" ", "_") for cell in rows[0]] if rows else []
+    missing = [column for column in required if column not in header]
+    if missing:
+        raise DataError(f"missing column(s) {', '.join(missing)}; expected {', '.join(required)}"
+                        + (f" (and optionally {optional})" if optional else ""), file=str(path), row=1)
+    return [(number, dict(zip(header, (cell.strip() for cell in cells))))
+            for number, cells in enumerate(rows[1:], start=2) if any(cell.strip() for cell in cells)]
+
+
 def sheet_names(path: Path) -> list[str]:
     """The names of the sheets of a workbook."""
     import python_calamine

@@ -280,19 +280,13 @@ def read_totals(path) -> pd.DataFrame:
     """A plain table of annual totals: CSV columns ``year,tco2e`` (years written ``2019/20``), and
     optionally ``removals_tco2e`` and ``offsets_tco2e``."""
     from .errors import DataError
-    from .spreadsheets import read_csv_rows
+    from .spreadsheets import read_register
 
-    rows = read_csv_rows(path)
-    header = [cell.strip().lower() for cell in rows[0]] if rows else []
-    if "year" not in header or "tco2e" not in header:
-        raise DataError("needs columns year,tco2e (and optionally removals_tco2e, offsets_tco2e)",
-                        file=str(path), row=1)
-    numeric = [column for column in ("tco2e", "removals_tco2e", "offsets_tco2e") if column in header]
+    register = read_register(path, ["year", "tco2e"], "totals file", "removals_tco2e, offsets_tco2e")
+    numeric = [column for column in ("tco2e", "removals_tco2e", "offsets_tco2e")
+               if not register or column in register[0][1]]
     records = []
-    for number, cells in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in cells):
-            continue
-        record = dict(zip(header, (cell.strip() for cell in cells)))
+    for number, record in register:
         try:
             year = ReportingYear.parse(record["year"]).label
         except UsageError:
