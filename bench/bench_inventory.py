@@ -19,24 +19,34 @@ import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).parent
-ACTIVITIES = [("natural_gas", "kWh", 20_000), ("electricity", "kWh", 15_000), ("diesel", "litres", 3_000),
-              ("business_travel_car", "miles", 400), ("water_supply", "m3", 300), ("gas_oil", "litres", 500),
-              ("electricity", "MWh", 15), ("natural_gas", "therms", 700)]
+#: (activity, units it is reported in, typical monthly quantity per site).
+ACTIVITIES = [("natural_gas", ("kWh", "therms"), 20_000), ("electricity", ("kWh", "MWh"), 15_000),
+              ("diesel", ("litres",), 3_000), ("business_travel_car", ("miles",), 400),
+              ("water_supply", ("m3",), 300), ("gas_oil", ("litres",), 500)]
 
 
 def generate(rows: int, path: Path, seed: int = 1) -> Path:
-    """A synthetic activity table for 2023/24: monthly rows over 40 departments and 2,000 sites."""
+    """A synthetic activity table for 2023/24: every site reports every activity every month, so
+    no two rows overlap; sites belong to 40 departments."""
     rng = np.random.default_rng(seed)
-    choice = rng.integers(0, len(ACTIVITIES), rows)
-    month = rng.integers(0, 12, rows)
+    per_site = len(ACTIVITIES) * 12
+    sites = -(-rows // per_site)
+    index = np.arange(sites * per_site)[:rows]
+    site, rest = np.divmod(index, per_site)
+    activity, month = np.divmod(rest, 12)
     starts = pd.date_range("2023-04-01", periods=12, freq="MS")
     ends = starts + pd.offsets.MonthEnd(0)
+    unit_choice = rng.integers(0, 2, rows)
+    units = np.array([[units[choice % len(units)] for choice in (0, 1)] for _, units, _ in ACTIVITIES])
+    scale = np.array([typical for _, _, typical in ACTIVITIES])[activity]
+    scale = np.where(units[activity, unit_choice] == "MWh", scale / 1000,
+                     np.where(units[activity, unit_choice] == "therms", scale / 29.3, scale))
     frame = pd.DataFrame({
-        "department": pd.Categorical.from_codes(rng.integers(0, 40, rows), [f"Department {i}" for i in range(40)]),
-        "site": pd.Categorical.from_codes(rng.integers(0, 2000, rows), [f"Site {i}" for i in range(2000)]),
-        "activity": np.array([a[0] for a in ACTIVITIES])[choice],
-        "quantity": np.round(rng.gamma(2.0, 1.0, rows) * np.array([a[2] for a in ACTIVITIES])[choice], 1),
-        "unit": np.array([a[1] for a in ACTIVITIES])[choice],
+        "department": [f"Department {number % 40}" for number in site],
+        "site": [f"Site {number}" for number in site],
+        "activity": np.array([name for name, _, _ in ACTIVITIES])[activity],
+        "quantity": np.round(rng.gamma(2.0, 0.5, rows) * scale, 1),
+        "unit": units[activity, unit_choice],
         "period_start": starts[month].strftime("%Y-%m-%d"),
         "period_end": ends[month].strftime("%Y-%m-%d"),
         "data_quality": np.where(rng.random(rows) < 0.1, "estimated", "actual"),

@@ -123,7 +123,7 @@ def test_unreadable_files_are_listed_not_lost(tmp_path, content, fragment):
 
 def test_folders_are_read_recursively_in_order(tmp_path):
     (tmp_path / "b").mkdir()
-    write_rows(tmp_path / "b" / "two.csv", [gas_row(quantity=2)])
+    write_rows(tmp_path / "b" / "two.csv", [gas_row(quantity=2, start="2023-05-01", end="2023-05-31")])
     write_rows(tmp_path / "one.csv", [gas_row(quantity=1)])
     (tmp_path / "readme.txt").write_text("department\n")  # .txt is read as CSV: no header, listed
     data = read_activity(tmp_path)
@@ -138,7 +138,7 @@ def test_missing_path_is_a_usage_error(tmp_path):
 
 
 def test_windows_1252_after_the_first_64_kib(tmp_path):
-    filler = [[*gas_row()[:8], "plain ascii note " * 4] for _ in range(1200)]
+    filler = [[*gas_row(site=f"Site {number}")[:8], "plain ascii note " * 4] for number in range(1200)]
     late = [*gas_row(quantity=7)[:8], "Caf\u00e9 \u201cannexe\u201d"]
     path = write_rows(tmp_path / "late.csv", filler + [late], encoding="cp1252")
     assert path.stat().st_size > 65536
@@ -156,3 +156,35 @@ def test_rows_with_extra_cells_are_rejected_one_by_one(tmp_path):
     assert "more cells than the header" in data.rejected.iloc[0]["reason"]
     assert "period_start is empty" in data.rejected.iloc[1]["reason"]
     assert list(data.rows["source_row"]) == [2]
+
+
+def test_exact_duplicates_across_returns_are_counted_once(tmp_path):
+    first = write_rows(tmp_path / "a.csv", [gas_row(), gas_row(activity="electricity")])
+    second = write_rows(tmp_path / "b.csv", [gas_row(activity="electricity")])
+    data = read_activity([first, second])
+    assert len(data.rows) == 2
+    rejected = data.rejected.iloc[0]
+    assert (rejected["source_file"], rejected["source_row"]) == (str(second), 2)
+    assert rejected["reason"] == f"duplicate of {first} row 3: counted once"
+
+
+def test_overlapping_periods_name_both_rows(tmp_path):
+    path = write_rows(tmp_path / "a.csv", [
+        gas_row(start="2023-04-01", end="2024-03-31"),      # a whole year...
+        gas_row(5, start="2023-05-01", end="2023-05-31"),   # ...and a month inside it
+        gas_row(7, start="2023-06-01", end="2023-06-30", site="Library"),
+        gas_row(8, start="2023-07-01", end="2023-07-31", site="Library")])
+    data = read_activity(path)
+    assert list(data.rows["source_row"]) == [4, 5]
+    reasons = dict(zip(data.rejected["source_row"], data.rejected["reason"]))
+    assert reasons[2] == f"period overlaps {path} row 3 (same department, site, meter and activity)"
+    assert reasons[3] == f"period overlaps {path} row 2 (same department, site, meter and activity)"
+
+
+def test_different_meters_at_one_site_do_not_overlap(tmp_path):
+    header = ["department", "site", "meter", "activity", "quantity", "unit", "period_start", "period_end"]
+    path = write_rows(tmp_path / "meters.csv", [
+        ["Corporate", "Town Hall", "MPAN 1", "electricity", 10, "kWh", "2023-04-01", "2023-04-30"],
+        ["Corporate", "Town Hall", "MPAN 2", "electricity", 20, "kWh", "2023-04-01", "2023-04-30"]], header=header)
+    data = read_activity(path)
+    assert data.rejected.empty and list(data.rows["meter"]) == ["MPAN 1", "MPAN 2"]

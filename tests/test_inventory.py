@@ -88,15 +88,31 @@ def test_per_gas_parts_are_kept_where_the_factors_give_them(tmp_path):
     assert direct["tco2e_co2"] == pytest.approx(10000 * 0.18256 / 1000, abs=1e-6)
 
 
-def test_rows_outside_or_straddling_the_year_are_rejected_with_reasons(tmp_path):
+def test_rows_outside_the_year_are_rejected_and_straddling_rows_apportioned_by_days(tmp_path):
     rows = [gas_row(), gas_row(start="2023-03-01", end="2023-03-31"),
-            gas_row(start="2024-03-15", end="2024-04-14")]
+            gas_row(3100, start="2024-03-15", end="2024-04-14")]
     inventory = inventory_of(tmp_path, rows)
-    assert (inventory.rows_read, inventory.rows_accounted, inventory.rows_rejected) == (3, 1, 2)
-    reasons = list(inventory.rejected["reason"])
-    assert "outside the reporting year 2023/24 (2023-04-01 to 2024-03-31)" in reasons[0]
-    assert "straddles" in reasons[1]
-    assert list(inventory.rejected["source_row"]) == [3, 4]
+    assert (inventory.rows_read, inventory.rows_accounted, inventory.rows_rejected) == (3, 2, 1)
+    rejected = inventory.rejected.iloc[0]
+    assert "outside the reporting year 2023/24 (2023-04-01 to 2024-03-31)" in rejected["reason"]
+    assert rejected["source_row"] == 3
+    # 15 to 31 March 2024 is 17 of the bill's 31 days.
+    direct = inventory.ledger[(inventory.ledger["line"] == "direct") & (inventory.ledger["source_row"] == 4)].iloc[0]
+    assert direct["share_in_year"] == pytest.approx(17 / 31)
+    assert direct["quantity_reported"] == 3100 and direct["quantity"] == pytest.approx(1700)
+    assert direct["tco2e"] == pytest.approx(1700 * 0.18292892617449666 / 1000)
+
+
+def test_both_parts_of_a_straddling_bill_point_to_the_same_source_row(tmp_path):
+    from sefton_carbon.inventory import compute_inventories
+
+    path = write_rows(tmp_path / "bill.csv", [gas_row(3100, start="2024-03-15", end="2024-04-14")])
+    inventories, rejected = compute_inventories(path)
+    assert rejected.empty and [year.label for year in inventories] == ["2023/24", "2024/25"]
+    parts = [inventory.ledger[inventory.ledger["line"] == "direct"].iloc[0] for inventory in inventories.values()]
+    assert [part["source_row"] for part in parts] == [2, 2]
+    assert sum(part["quantity"] for part in parts) == pytest.approx(3100)
+    assert [part["quantity"] for part in parts] == pytest.approx([1700, 1400])
 
 
 def test_homeworking_before_2022_has_no_factor(tmp_path):

@@ -33,7 +33,7 @@ from .spreadsheets import CSV_SUFFIXES, SPREADSHEET_SUFFIXES, cell_text, decode_
 from .units import UnitError, parse_unit
 
 REQUIRED_COLUMNS = ["department", "site", "activity", "quantity", "unit", "period_start", "period_end"]
-OPTIONAL_COLUMNS = ["data_quality", "notes"]
+OPTIONAL_COLUMNS = ["meter", "data_quality", "notes"]
 
 #: Column -> header names accepted for it (compared after `fold_header`).
 COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -44,6 +44,7 @@ COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
     "unit": ("unit", "units", "uom", "unit of measure", "unit of measurement"),
     "period_start": ("period start", "start", "from", "start date", "from date", "period from"),
     "period_end": ("period end", "end", "to", "end date", "to date", "period to"),
+    "meter": ("meter", "meter id", "meter number", "mpan", "mprn", "meter serial"),
     "data_quality": ("data quality", "quality", "actual or estimated"),
     "notes": ("notes", "note", "comments", "comment"),
 }
@@ -52,8 +53,11 @@ HEADER_SEARCH_ROWS = 20
 DATA_QUALITY_VALUES = {"": "actual", "actual": "actual", "estimated": "estimated",
                        "estimate": "estimated"}
 REJECTED_COLUMNS = ["source_file", "source_sheet", "source_row", "column", "value", "reason"]
-CATEGORY_COLUMNS = ["source_file", "source_sheet", "department", "site", "activity",
+CATEGORY_COLUMNS = ["source_file", "source_sheet", "department", "site", "meter", "activity",
                     "activity_as_written", "unit", "unit_as_written", "data_quality"]
+#: Columns that identify a row's content: two rows equal on all of them are duplicates.
+CONTENT_COLUMNS = ["department", "site", "meter", "activity", "quantity", "unit", "period_start",
+                   "period_end"]
 #: Excel's day zero for serial dates (1900 date system, after its 1900 leap-year quirk).
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})([ T]00:00(:00)?)?$")
@@ -363,6 +367,7 @@ def _parse(table: _Table, catalogue: Catalogue) -> tuple[pd.DataFrame, list[Chec
     parsed = pd.DataFrame(index=frame.index)
     parsed["department"] = _each_value(frame["department"], str.strip)
     parsed["site"] = _each_value(frame["site"], str.strip)
+    parsed["meter"] = _each_value(frame["meter"], str.strip)
     parsed["activity_as_written"] = _each_value(frame["activity"], str.strip)
     parsed["activity"] = _each_value(frame["activity"], catalogue.canonical_name)
     parsed["quantity"], quantity_checks = _quantities(table)
@@ -467,6 +472,66 @@ def _read_one(path: Path, catalogue: Catalogue) -> tuple[pd.DataFrame, pd.DataFr
     return rows, rejected, counts
 
 
+def _group_code(rows: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """One int64 per row identifying its combination of categorical ``columns``."""
+    code = np.zeros(len(rows), dtype=np.int64)
+    for column in columns:
+        series = rows[column]
+        code = code * (len(series.cat.categories) + 1) + series.cat.codes.to_numpy()
+    return code
+
+
+def _duplicates_and_overlaps(rows: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """Rows to set aside: exact copies of an earlier row (counted once), and rows whose period
+    overlaps another row's for the same department, site, meter and activity (both named)."""
+    reasons: dict[int, list[str]] = {}
+    if len(rows) > 1:
+        group = _group_code(rows, ["department", "site", "meter", "activity"])
+        start = rows["period_start"].to_numpy().astype(np.int64)
+        end = rows["period_end"].to_numpy().astype(np.int64)
+        content = pd.DataFrame({"group": group, "start": start, "end": end,
+                                "unit": rows["unit"].cat.codes.to_numpy(),
+                                "quantity": rows["quantity"].to_numpy()})
+        copies = np.flatnonzero(content.duplicated(keep="first").to_numpy())
+        if len(copies):
+            firsts = content.reset_index().drop_duplicates(list(content.columns)).set_index(list(content.columns))
+            originals = firsts.loc[pd.MultiIndex.from_frame(content.iloc[copies]), "index"].to_numpy()
+            for copy, original in zip(copies, originals):
+                reasons.setdefault(copy, []).append(f"duplicate of {_where(rows, original)}: counted once")
+        # Overlaps: within a group ordered by start, a row that starts on or before the latest end
+        # so far overlaps the row holding that end.
+        kept = np.ones(len(rows), dtype=bool)
+        kept[copies] = False
+        candidates = np.flatnonzero(kept)
+        order = candidates[np.lexsort((candidates, start[candidates], group[candidates]))]
+        same = np.r_[False, group[order[1:]] == group[order[:-1]]]
+        run = np.cumsum(~same)
+        ends = end[order]
+        running = pd.Series(ends).groupby(run).cummax().to_numpy()
+        holder = pd.Series(np.where(ends == running, order, -1).astype(float)).replace(-1, np.nan)
+        holder = holder.groupby(run).ffill().to_numpy()
+        overlapping = np.flatnonzero(same[1:] & (start[order[1:]] <= running[:-1])) + 1
+        for later, earlier in zip(order[overlapping], holder[overlapping - 1].astype(np.int64)):
+            for mine, theirs in ((later, earlier), (earlier, later)):
+                reasons.setdefault(mine, []).append(
+                    f"period overlaps {_where(rows, theirs)} (same department, site, meter and activity)")
+    set_aside = np.zeros(len(rows), dtype=bool)
+    positions = np.array(sorted(reasons), dtype=np.int64)
+    set_aside[positions] = True
+    selected = rows.iloc[positions]
+    return set_aside, pd.DataFrame({
+        "source_file": selected["source_file"].astype(str).to_numpy(),
+        "source_sheet": selected["source_sheet"].astype(str).to_numpy(),
+        "source_row": selected["source_row"].to_numpy(), "column": "period_start",
+        "value": (selected["period_start"].dt.strftime("%Y-%m-%d") + " to "
+                  + selected["period_end"].dt.strftime("%Y-%m-%d")).to_numpy(),
+        "reason": ["; ".join(reasons[position]) for position in positions]}, columns=REJECTED_COLUMNS)
+
+
+def _where(rows: pd.DataFrame, position: int) -> str:
+    return f"{rows['source_file'].iloc[position]} row {rows['source_row'].iloc[position]}"
+
+
 def expand_paths(paths: list[str | Path]) -> list[Path]:
     """Files named, and the activity files inside folders named (sorted, recursively)."""
     files: list[Path] = []
@@ -509,6 +574,10 @@ def read_activity(paths: list[str | Path] | str | Path, catalogue: Catalogue | N
         all_rejected.append(rejected)
         all_counts.append(counts)
     rows = _concat(all_rows) if all_rows else _empty_rows()
+    repeated, repeated_rejected = _duplicates_and_overlaps(rows)
+    if repeated.any():
+        rows = rows[~repeated].reset_index(drop=True)
+        all_rejected.append(repeated_rejected)
     rows.insert(0, "input_row", np.arange(1, len(rows) + 1))
     rejected = pd.concat(all_rejected, ignore_index=True)[REJECTED_COLUMNS]
     rejected["source_row"] = rejected["source_row"].astype("Int64")

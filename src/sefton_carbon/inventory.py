@@ -42,8 +42,9 @@ RESOLUTION_COLUMNS = [
     "unit_conversion_note", "factor_set"]
 LEDGER_COLUMNS = [
     "input_row", "line", "parent_line", "source_file", "source_sheet", "source_row", "department",
-    "site", "activity", "activity_as_written", "quantity", "unit", "unit_as_written", "period_start",
-    "period_end", "data_quality", "scope", "category", "factor_year", "factor_set", "factor_key",
+    "site", "activity", "activity_as_written", "quantity_reported", "share_in_year", "quantity", "unit",
+    "unit_as_written", "period_start", "period_end", "data_quality", "scope", "category", "factor_year",
+    "factor_set", "factor_key",
     "desnz_id", "factor_source_row", "factor_uom", "factor_unit", "kgco2e_per_unit",
     "kgco2e_co2_per_unit", "kgco2e_ch4_per_unit", "kgco2e_n2o_per_unit", "unit_conversion",
     "unit_conversion_note", "quantity_in_factor_unit", "tco2e", "tco2e_co2", "tco2e_ch4", "tco2e_n2o",
@@ -360,19 +361,18 @@ def _expand(pair_of_row: np.ndarray, lines: pd.DataFrame) -> tuple[np.ndarray, n
     return row_positions, starts + within
 
 
-def _period_checks(rows: pd.DataFrame, year: ReportingYear) -> pd.Series:
-    """The reason a row's period does not fit the reporting year; missing where it fits."""
-    first, last = pd.Timestamp(year.first_day), pd.Timestamp(year.last_day)
-    start, end = rows["period_start"], rows["period_end"]
-    outside = (end < first) | (start > last)
-    straddles = ~outside & ((start < first) | (end > last))
-    where = (f"the reporting year {year.label} ({year.first_day.isoformat()} to "
-             f"{year.last_day.isoformat()})")
-    reason = pd.Series(None, index=rows.index, dtype=object)
-    reason[outside] = f"period lies outside {where}"
-    reason[straddles] = (f"period straddles the edge of {where}: split it at the year boundary "
-                         "or send one row per year")
-    return reason
+def _apportion(rows: pd.DataFrame, year: ReportingYear) -> tuple[np.ndarray, np.ndarray]:
+    """Which rows lie wholly outside the reporting year, and the share of each row's period that
+    falls inside it (by days, both ends included): a bill from 15 March to 14 April counts 14/31
+    in the year that starts on 1 April."""
+    first = np.datetime64(year.first_day, "ns")
+    last = np.datetime64(year.last_day, "ns")
+    start, end = rows["period_start"].to_numpy(), rows["period_end"].to_numpy()
+    day = np.timedelta64(1, "D")
+    inside_days = (np.minimum(end, last) - np.maximum(start, first)) / day + 1
+    all_days = (end - start) / day + 1
+    outside = inside_days <= 0
+    return outside, np.where(outside, 0.0, inside_days / all_days)
 
 
 def _reject(rows: pd.DataFrame, mask: np.ndarray, column: str, values, reasons) -> pd.DataFrame:
@@ -433,15 +433,23 @@ def price_activity(activity: ActivityData, reporting_year: str | ReportingYear,
     rows = activity.rows
     rejected_parts = [activity.rejected]
 
-    period_reason = _period_checks(rows, year)
-    outside = period_reason.notna().to_numpy()
+    outside, share = _apportion(rows, year)
     if outside.any():
+        where = (f"the reporting year {year.label} ({year.first_day.isoformat()} to "
+                 f"{year.last_day.isoformat()})")
         rejected_parts.append(_reject(
             rows, outside, "period_start",
             lambda selected: selected["period_start"].dt.strftime("%Y-%m-%d") + " to "
             + selected["period_end"].dt.strftime("%Y-%m-%d"),
-            lambda selected: period_reason[selected.index]))
-        rows = rows[~outside]
+            lambda selected: [f"period lies outside {where}"] * len(selected)))
+        rows, share = rows[~outside], share[~outside]
+    if (share < 1).any():
+        rows = rows.copy()
+        rows["quantity_reported"] = rows["quantity"]
+        rows["share_in_year"] = share
+        rows["quantity"] = rows["quantity"] * share
+    else:
+        rows = rows.assign(quantity_reported=rows["quantity"], share_in_year=1.0)
 
     pair_of_row, pairs = _pair_ids(rows)
     lines, failures = _resolutions(pairs, catalogue, factor_table, spend)
@@ -599,20 +607,27 @@ def compare_inventories(paths: list[str | Path] | str | Path, reporting_year: st
 
 
 def split_by_year(activity: ActivityData) -> dict[ReportingYear, ActivityData]:
-    """Activity rows grouped by the financial year in which each row's period starts.
+    """Activity rows grouped by financial year: a row goes to every year its period touches (a bill
+    from March to April to both; each year then counts its share of the days).
 
     Rows rejected on reading are not in any year: they stay in ``activity.rejected``.
     """
-    starts = activity.rows["period_start"]
-    start_years = (starts.dt.year - (starts.dt.month < 4)).to_numpy()
+    def financial_year(dates: pd.Series) -> np.ndarray:
+        return (dates.dt.year - (dates.dt.month < 4)).to_numpy()
+
+    first_years = financial_year(activity.rows["period_start"])
+    last_years = financial_year(activity.rows["period_end"])
     by_year = {}
     empty_rejected = activity.rejected.iloc[0:0]
-    for start_year in sorted(set(start_years.tolist())):
-        rows = activity.rows[start_years == start_year].reset_index(drop=True)
+    for start_year in range(int(first_years.min(initial=0)), int(last_years.max(initial=-1)) + 1):
+        touches = (first_years <= start_year) & (last_years >= start_year)
+        if not touches.any():
+            continue
+        rows = activity.rows[touches].reset_index(drop=True)
         counts = rows["source_file"].astype(str).value_counts()
         files = pd.DataFrame({"source_file": counts.index, "rows_read": counts.to_numpy(),
                               "blank_rows": 0, "unreadable": False})
-        by_year[ReportingYear(int(start_year))] = ActivityData(rows=rows, rejected=empty_rejected, files=files)
+        by_year[ReportingYear(start_year)] = ActivityData(rows=rows, rejected=empty_rejected, files=files)
     return by_year
 
 
