@@ -188,3 +188,29 @@ def test_different_meters_at_one_site_do_not_overlap(tmp_path):
         ["Corporate", "Town Hall", "MPAN 2", "electricity", 20, "kWh", "2023-04-01", "2023-04-30"]], header=header)
     data = read_activity(path)
     assert data.rejected.empty and list(data.rows["meter"]) == ["MPAN 1", "MPAN 2"]
+
+
+def test_unit_written_in_the_quantity_cell(tmp_path):
+    path = write_rows(tmp_path / "units.csv", [
+        gas_row("1,234 kWh", unit=""), gas_row("5 MWh", unit="kWh", start="2023-05-01", end="2023-05-31"),
+        gas_row("200 litres", unit="", activity="diesel")])
+    data = read_activity(path)
+    assert list(zip(data.rows["quantity"], data.rows["unit"])) == [(1234.0, "kWh"), (200.0, "litre")]
+    assert "the quantity cell says 'MWh' but the unit column says 'kWh'" in data.rejected.iloc[0]["reason"]
+
+
+def test_total_rows_are_rejected_not_counted_twice(tmp_path):
+    path = write_rows(tmp_path / "totals.csv", [gas_row(), gas_row(20000, site="Total",
+                                                                   start="2023-05-01", end="2023-05-31")])
+    data = read_activity(path)
+    assert len(data.rows) == 1
+    assert "looks like a total row" in data.rejected.iloc[0]["reason"]
+
+
+def test_template_rows_with_only_the_department_are_blank(tmp_path):
+    path = write_rows(tmp_path / "template.csv", [gas_row(), ["Corporate", "", "", "", "", "", "", "", ""],
+                                                  ["# gas readings from the supplier portal", "", "", "", "", "",
+                                                   "", "", ""]])
+    data = read_activity(path)
+    assert len(data.rows) == 1 and data.rejected.empty
+    assert data.files.iloc[0]["blank_rows"] == 2

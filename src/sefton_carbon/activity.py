@@ -7,8 +7,9 @@ title rows above the header are skipped, and header names are matched in any cas
 with common synonyms (`COLUMN_SYNONYMS`).
 
 Every row read ends up in exactly one of two tables: `ActivityData.rows` (parsed, ready to price) or
-`ActivityData.rejected` (with its file, sheet, row, column, value and reason). Blank rows are not
-activity rows; they are counted per file in `ActivityData.files` and nowhere else.
+`ActivityData.rejected` (with its file, sheet, row, column, value and reason). Rows with nothing in
+activity, quantity, unit, period and meter (blank rows, comment rows, template rows with only the
+department filled in) are not activity rows; they are counted per file as ``blank_rows``.
 
 Dates are ISO (2023-04-01), UK day-first (01/04/2023, so 03/04/2023 is 3 April), or Excel serial
 day numbers. Quantities may carry thousands separators (1,234.5).
@@ -55,6 +56,10 @@ DATA_QUALITY_VALUES = {"": "actual", "actual": "actual", "estimated": "estimated
 REJECTED_COLUMNS = ["source_file", "source_sheet", "source_row", "column", "value", "reason"]
 CATEGORY_COLUMNS = ["source_file", "source_sheet", "department", "site", "meter", "activity",
                     "activity_as_written", "unit", "unit_as_written", "data_quality"]
+#: Columns that carry a measurement: a row with all of them empty is not an activity row.
+MEASURED_COLUMNS = ["activity", "quantity", "unit", "period_start", "period_end", "meter"]
+#: Cell texts that mark a total or subtotal row, which would count its rows twice.
+TOTAL_LABELS = frozenset({"total", "totals", "grand total", "sub-total", "subtotal", "sub total", "sum"})
 #: Columns that identify a row's content: two rows equal on all of them are duplicates.
 CONTENT_COLUMNS = ["department", "site", "meter", "activity", "quantity", "unit", "period_start",
                    "period_end"]
@@ -135,6 +140,18 @@ def parse_quantity(text: str) -> float | None:
         return float(cleaned)
     except ValueError:
         return None
+
+
+_NUMBER_WITH_UNIT = re.compile(r"^([-+]?[\d,]*\.?\d+)\s*([^\d\s,.].*)$")
+
+
+def split_number_unit(text: str) -> tuple[float, str] | None:
+    """A quantity cell that also holds a known unit (``1234 kWh``, ``1,500 litres``): (number, unit)."""
+    match = _NUMBER_WITH_UNIT.match(text.strip())
+    if not match or _unit_or_error(match.group(2))[0] is None:  # '12a' is not a number with a unit
+        return None
+    number = parse_quantity(match.group(1))
+    return None if number is None else (number, match.group(2).strip())
 
 
 def _is_blank(value: object) -> bool:
@@ -340,7 +357,14 @@ def _quantities(table: _Table) -> tuple[pd.Series, list[Check]]:
         not_number_reason: str | pd.Series = "quantity is not a number"
     else:
         column = frame["quantity"]
-        numbers = pd.Series(_each_value(column, parse_quantity).to_numpy(dtype=float, na_value=np.nan),
+
+        def number(text: str) -> float | None:
+            value = parse_quantity(text)
+            if value is None and (split := split_number_unit(text)):
+                return split[0]
+            return value
+
+        numbers = pd.Series(_each_value(column, number).to_numpy(dtype=float, na_value=np.nan),
                             index=frame.index)
         empty = _each_flag(column, _is_blank)
         not_number = numbers.isna().to_numpy() & ~empty
@@ -371,6 +395,7 @@ def _parse(table: _Table, catalogue: Catalogue) -> tuple[pd.DataFrame, list[Chec
     parsed["activity_as_written"] = _each_value(frame["activity"], str.strip)
     parsed["activity"] = _each_value(frame["activity"], catalogue.canonical_name)
     parsed["quantity"], quantity_checks = _quantities(table)
+    unit_conflict = _unit_from_quantity_cell(table)
     parsed["unit_as_written"] = _each_value(frame["unit"], str.strip)
     parsed["unit"] = _each_value(frame["unit"], lambda value: _unit_or_error(value)[0])
     parsed["period_start"] = _each_date(frame["period_start"])
@@ -386,12 +411,18 @@ def _parse(table: _Table, catalogue: Catalogue) -> tuple[pd.DataFrame, list[Chec
         return _each_value(frame[column], lambda value: template.format(value.strip()))
 
     start, end = parsed["period_start"], parsed["period_end"]
+    def total_row(column: str) -> np.ndarray:
+        return _each_flag(frame[column], lambda value: value.strip().lower().rstrip(":") in TOTAL_LABELS)
+
     checks: list[Check] = [
+        (total_row("department") | total_row("site") | total_row("activity"), "department",
+         "looks like a total row: send the individual rows only (totals are computed)"),
         (empty("department"), "department", "department is empty"),
         (empty("activity"), "activity", "activity is empty"),
         (parsed["activity"].isna().to_numpy() & ~empty("activity"), "activity",
          _each_value(frame["activity"], lambda value: catalogue.unknown_activity_message(value.strip()))),
         *quantity_checks,
+        (unit_conflict.notna().to_numpy(), "unit", unit_conflict),
         (empty("unit"), "unit", "unit is empty"),
         (parsed["unit"].isna().to_numpy() & ~empty("unit"), "unit",
          _each_value(frame["unit"], lambda value: _unit_or_error(value)[1])),
@@ -409,6 +440,28 @@ def _parse(table: _Table, catalogue: Catalogue) -> tuple[pd.DataFrame, list[Chec
         checks.append((table.extra_fields, "notes", "row has more cells than the header: check for "
                                                     "a stray comma or a shifted column"))
     return parsed, checks
+
+
+def _unit_from_quantity_cell(table: _Table) -> pd.Series:
+    """Move a unit written in the quantity cell (``1234 kWh``) to an empty unit cell; return, per
+    row, the reason where the two disagree (missing elsewhere)."""
+    frame = table.frame
+    conflict = pd.Series(None, index=frame.index, dtype=object)
+    if table.quantity_empty is not None:  # the fast reader parsed every quantity as a number
+        return conflict
+    in_cell = frame["quantity"].astype(object).map(lambda text: (split_number_unit(text) or (None, None))[1])
+    if in_cell.isna().all():
+        return conflict
+    written = frame["unit"].astype(object).str.strip()
+    fill = (written == "") & in_cell.notna()
+    both = (written != "") & in_cell.notna()
+    disagree = pd.Series(False, index=frame.index)
+    disagree[both] = [_unit_or_error(mine)[0] != _unit_or_error(theirs)[0]
+                      for mine, theirs in zip(written[both], in_cell[both])]
+    conflict[disagree] = ("the quantity cell says '" + in_cell[disagree] + "' but the unit column says '"
+                          + written[disagree] + "'")
+    frame["unit"] = pd.Categorical(written.where(~fill, in_cell))
+    return conflict
 
 
 def _unit_or_error(text: str) -> tuple[str | None, str | None]:
@@ -442,9 +495,11 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
 def _read_one(path: Path, catalogue: Catalogue) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     table = _read_table(path)
     frame = table.frame
+    # A row with nothing in the measured columns is not an activity row: a blank or comment row,
+    # or a template row with only the department filled in.
     blank = np.logical_and.reduce([
         table.quantity_empty if column == "quantity" and table.quantity_empty is not None
-        else _each_flag(frame[column], _is_blank) for column in frame.columns])
+        else _each_flag(frame[column], _is_blank) for column in MEASURED_COLUMNS if column in frame])
     if table.extra_fields is not None:
         blank &= ~table.extra_fields
     source_rows = np.arange(len(frame)) + table.first_row
