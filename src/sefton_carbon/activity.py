@@ -456,8 +456,9 @@ def _unit_from_quantity_cell(table: _Table) -> pd.Series:
     fill = (written == "") & in_cell.notna()
     both = (written != "") & in_cell.notna()
     disagree = pd.Series(False, index=frame.index)
-    disagree[both] = [_unit_or_error(mine)[0] != _unit_or_error(theirs)[0]
-                      for mine, theirs in zip(written[both], in_cell[both])]
+    if both.any():
+        disagree[both] = [_unit_or_error(mine)[0] != _unit_or_error(theirs)[0]
+                          for mine, theirs in zip(written[both], in_cell[both])]
     conflict[disagree] = ("the quantity cell says '" + in_cell[disagree] + "' but the unit column says '"
                           + written[disagree] + "'")
     frame["unit"] = pd.Categorical(written.where(~fill, in_cell))

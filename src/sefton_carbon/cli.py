@@ -170,6 +170,84 @@ def trajectory(
     raise typer.Exit(EXIT_DATA if rejected is not None and len(rejected) else EXIT_OK)
 
 
+@app.command()
+def template(
+    department: Annotated[str, typer.Option(help="The department the return is for.")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Workbook to write (.xlsx).")] = None,
+    year: Annotated[Optional[str], typer.Option(help="Reporting year, e.g. 2023/24.")] = None,
+    sites: SitesOption = None,
+    output_format: Annotated[str, typer.Option("--format", help="xlsx, or csv for a plain template.")] = "xlsx",
+) -> None:
+    """Write a return template a department can fill in without help."""
+    from .errors import UsageError
+    from .sites import read_sites
+    from .template import template_csv, write_template
+
+    if output_format == "csv":
+        typer.echo(template_csv(department), nl=False)
+        return
+    if output_format != "xlsx":
+        raise UsageError("--format is xlsx or csv")
+    output = output or Path(f"return-{department.lower().replace(' ', '-')}.xlsx")
+    write_template(department, output, year, read_sites(sites) if sites else None)
+    _say(f"template for {department} written to {output}")
+
+
+@app.command()
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="Returns (.csv, .xlsx, .xls) or folders.")],
+    year: Annotated[Optional[str], typer.Option(
+        help="Reporting year: rows outside it are errors (default: each row's own year).")] = None,
+    sites: SitesOption = None,
+    previous: Annotated[Optional[list[Path]], typer.Option(
+        help="Last year's returns, to flag a site using over 5 times or under a fifth as much.")] = None,
+    strict: Annotated[bool, typer.Option(help="A site missing from the register is an error.")] = False,
+    spend_factors: SpendOption = None,
+    output_format: FormatOption = OutputFormat.table,
+) -> None:
+    """Check returns and report every problem: errors block a row, warnings do not."""
+    from .reports import format_problems
+    from .returns import validate_returns
+
+    result = validate_returns(paths, year, sites, previous, strict, spend_factors)
+    if output_format is OutputFormat.json:
+        import json
+
+        typer.echo(json.dumps(result.summary(), indent=2, default=str))
+    elif output_format is OutputFormat.csv:
+        _print_frame(result.problems, output_format)
+    else:
+        typer.echo(format_problems(result))
+    raise typer.Exit(EXIT_DATA if len(result.errors) else EXIT_OK)
+
+
+@app.command()
+def collect(
+    folder: Annotated[Path, typer.Argument(help="Folder of returns for the year.")],
+    year: YearOption,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the outputs.")],
+    sites: SitesOption = None,
+    previous: Annotated[Optional[list[Path]], typer.Option(
+        help="Last year's returns, for the five-times check.")] = None,
+    strict: Annotated[bool, typer.Option(help="Rows at sites missing from the register are rejected.")] = False,
+    scope_option: ScopeOption = None,
+    scopes_file: ScopesFileOption = None,
+    contracts: ContractsOption = None,
+    spend_factors: SpendOption = None,
+) -> None:
+    """Validate a folder of returns and compute the year: ledger, rejected rows, coverage, scoping."""
+    from .reports import format_collection
+    from .returns import collect as collect_year, write_collection
+
+    result = collect_year(folder, year, sites, scope_option=scope_option, scopes_file=scopes_file,
+                          contracts=contracts, spend_factors=spend_factors, previous=previous, strict=strict)
+    written = write_collection(result, output)
+    typer.echo(format_collection(result))
+    _say(f"outputs written to {output}: {', '.join(path.name for path in written.values())}")
+    _report_rejected(result.inventory.rejected, written["rejected"])
+    raise typer.Exit(EXIT_DATA if len(result.inventory.rejected) else EXIT_OK)
+
+
 @scope_app.command("list")
 def scope_list(scopes_file: ScopesFileOption = None) -> None:
     """List the boundary options, the default first marked."""

@@ -221,3 +221,39 @@ def format_trajectory(trajectory) -> str:
                          f"  {biggest['activity']} {biggest['factor_effect_tco2e']:+,.0f}")
     lines += [f"Note: {note}" for note in trajectory.notes]
     return "\n".join(lines)
+
+
+def format_problems(validation) -> str:
+    """Every problem, one line each: file, sheet, row, column, value, what is wrong."""
+    lines = []
+    for record in validation.problems.itertuples(index=False):
+        place = ", ".join(part for part in (
+            record.source_file, f"sheet '{record.source_sheet}'" if record.source_sheet else "",
+            f"row {record.source_row}" if pd.notna(record.source_row) else "",
+            f"column '{record.column}'" if record.column else "") if part)
+        value = f" ('{record.value}')" if record.value not in ("", None) and pd.notna(record.value) else ""
+        lines.append(f"{record.severity}: {place}{value}: {record.message}")
+    lines.append(f"{validation.rows_read:,} rows read: {validation.rows_with_errors:,} with errors "
+                 f"({len(validation.errors):,} errors), {len(validation.warnings):,} warnings")
+    return "\n".join(lines)
+
+
+def format_collection(collection) -> str:
+    """The collected year: the inventory table, the per-file reconciliation and the gaps."""
+    files = collection.inventory.files
+    lines = [format_table(collection.inventory), "", "Returns (rows read = accounted + rejected):"]
+    for record in files.itertuples(index=False):
+        lines.append(f"  {Path(record.source_file).name:<44}{record.rows_read:>7,} = {record.rows_accounted:>7,}"
+                     f" + {record.rows_rejected:>5,}" + ("  (unreadable)" if record.unreadable else ""))
+    gaps = collection.coverage[~collection.coverage["complete"]]
+    lines += ["", f"Coverage: {len(collection.coverage) - len(gaps)} of {len(collection.coverage)} site "
+              "activities have all 12 months"]
+    for record in gaps.head(20).itertuples(index=False):
+        lines.append(f"  {record.department} / {record.site or '(no site)'} / {record.activity}: "
+                     f"{record.months_covered} of 12 months; missing {record.months_missing}")
+    if len(gaps) > 20:
+        lines.append(f"  ... and {len(gaps) - 20} more in coverage.csv")
+    warnings = collection.validation.warnings
+    if len(warnings):
+        lines.append(f"Warnings: {len(warnings)} (see warnings.csv)")
+    return "\n".join(lines)
