@@ -66,3 +66,68 @@ def trajectory_chart(trajectory, path: str | Path) -> Path:
     saved = _save(figure, path)
     pyplot.close(figure)
     return saved
+
+
+def macc_chart(measures, path: str | Path, title: str) -> Path:
+    """Marginal abatement cost curve: one bar per measure, width its tCO2e saved a year, height its
+    cost per tCO2e; cheapest first. Offsets and measures that save nothing are left out."""
+    pyplot = _pyplot()
+    frame = measures[(measures["type"] != "offset") & (measures["tco2e_saved_annual"] > 0)
+                     & measures["cost_per_tco2e_gbp"].notna()].sort_values("cost_per_tco2e_gbp")
+    figure, axes = pyplot.subplots(figsize=(10, 5.5))
+    left = 0.0
+    colours = ["#1b7837", "#2166ac", "#b2182b", "#762a83", "#e08214", "#4d4d4d", "#35978f"]
+    for index, record in enumerate(frame.itertuples(index=False)):
+        axes.bar(left, record.cost_per_tco2e_gbp, width=record.tco2e_saved_annual, align="edge",
+                 color=colours[index % len(colours)], edgecolor="white",
+                 label=f"{record.name}: {record.tco2e_saved_annual:,.0f} t/yr at £{record.cost_per_tco2e_gbp:,.0f}/t")
+        left += record.tco2e_saved_annual
+    axes.axhline(0, color="black", linewidth=0.8)
+    axes.set_title(title)
+    axes.set_xlabel("Emissions saved (tonnes CO2e a year, average over each measure's life)")
+    axes.set_ylabel("Cost (GBP per tonne CO2e saved; below zero saves money)")
+    axes.xaxis.set_major_formatter(pyplot.FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    axes.yaxis.set_major_formatter(pyplot.FuncFormatter(lambda value, _: f"£{value:,.0f}"))
+    axes.legend(loc="upper left", fontsize="small")
+    axes.grid(axis="y", alpha=0.3)
+    saved = _save(figure, path)
+    pyplot.close(figure)
+    return saved
+
+
+def waterfall_chart(result, path: str | Path) -> Path:
+    """From business as usual in the target year, each measure's saving, removals and offsets, to net."""
+    pyplot = _pyplot()
+    target = result.at_target()
+    steps = [("Business as usual", target["bau_tco2e"], "total")]
+    target_year = result.target_year
+    for record in result.measures.itertuples(index=False):
+        if record.type in ("offset", "removal"):
+            continue
+        saved = next((value for year, value in _savings_in(result, record.name) if year == target_year.label), 0.0)
+        steps.append((record.name, -saved, "step"))
+    steps += [("Removals", -target["removals_tco2e"], "step"), ("Offsets bought", -target["offsets_tco2e"], "step"),
+              ("Net emissions", target["net_tco2e"], "total")]
+    figure, axes = pyplot.subplots(figsize=(10, 5.5))
+    running = 0.0
+    for position, (label, value, kind) in enumerate(steps):
+        if kind == "total":
+            axes.bar(position, value, color="#2166ac")
+            running = value
+        else:
+            axes.bar(position, value, bottom=running, color="#1b7837" if value <= 0 else "#b2182b")
+            running += value
+        axes.annotate(f"{value:+,.0f}" if kind == "step" else f"{value:,.0f}", (position, max(running, value, 0)),
+                      xytext=(0, 3), textcoords="offset points", ha="center", fontsize="small")
+    axes.set_xticks(range(len(steps)), [label for label, _, _ in steps], rotation=30, ha="right")
+    axes.set_title(f"{result.name}: from business as usual to net emissions in {target_year.label}")
+    axes.set_ylabel("Emissions (tonnes CO2e)")
+    axes.yaxis.set_major_formatter(pyplot.FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    axes.grid(axis="y", alpha=0.3)
+    saved = _save(figure, path)
+    pyplot.close(figure)
+    return saved
+
+
+def _savings_in(result, measure_name: str):
+    return result.savings.get(measure_name, [])

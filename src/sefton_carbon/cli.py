@@ -27,6 +27,8 @@ factors_app = typer.Typer(no_args_is_help=True, help="Import, list and show emis
 app.add_typer(factors_app, name="factors")
 scope_app = typer.Typer(no_args_is_help=True, help="Boundary options: list, explain and compare them.")
 app.add_typer(scope_app, name="scope")
+scenario_app = typer.Typer(no_args_is_help=True, help="Avoid, reduce, offset: scenarios and their costs.")
+app.add_typer(scenario_app, name="scenario")
 
 
 class OutputFormat(str, Enum):
@@ -246,6 +248,92 @@ def collect(
     _say(f"outputs written to {output}: {', '.join(path.name for path in written.values())}")
     _report_rejected(result.inventory.rejected, written["rejected"])
     raise typer.Exit(EXIT_DATA if len(result.inventory.rejected) else EXIT_OK)
+
+
+def _scenario_results(file, paths, year, scope_option, scopes_file, sites, contracts, spend_factors, factors_dir):
+    from .inventory import compute_inventory
+    from .scenarios import load_scenarios, run_scenarios
+    from .sites import read_sites
+
+    scenario_file = load_scenarios(file)
+    inventory = compute_inventory(paths, year, factors_dir=factors_dir, scope_option=scope_option,
+                                  scopes_file=scopes_file, sites=sites, contracts=contracts,
+                                  spend_factors=spend_factors)
+    tags = read_sites(sites).site_tags() if sites else None
+    return inventory, run_scenarios(inventory, scenario_file, tags)
+
+
+ScenarioFrom = Annotated[list[Path], typer.Option("--from", help="Returns of the latest actual year.")]
+
+
+@scenario_app.command("run")
+def scenario_run(
+    file: Annotated[Path, typer.Argument(help="Scenarios file (YAML).")],
+    paths: ScenarioFrom,
+    year: YearOption,
+    output_format: FormatOption = OutputFormat.table,
+    macc: Annotated[Optional[Path], typer.Option(help="Write a marginal abatement cost curve (.svg/.png).")] = None,
+    waterfall: Annotated[Optional[Path], typer.Option(
+        help="Write a waterfall from business as usual to the target year (.svg/.png).")] = None,
+    scope_option: ScopeOption = None,
+    scopes_file: ScopesFileOption = None,
+    sites: SitesOption = None,
+    contracts: ContractsOption = None,
+    spend_factors: SpendOption = None,
+    factors_dir: FactorsDirOption = None,
+) -> None:
+    """Project every scenario of a file from the latest year: emissions, savings, costs."""
+    from .reports import format_scenarios, scenarios_json
+
+    inventory, results = _scenario_results(file, paths, year, scope_option, scopes_file, sites, contracts,
+                                           spend_factors, factors_dir)
+    if macc is not None or waterfall is not None:
+        from .charts import macc_chart, waterfall_chart
+
+        for result in results:
+            if macc is not None:
+                target = macc.with_name(f"{macc.stem}-{result.name}{macc.suffix}") if len(results) > 1 else macc
+                _say(f"cost curve written to {macc_chart(result.measures, target, f'{result.name}: cost of each measure')}")
+            if waterfall is not None:
+                target = (waterfall.with_name(f"{waterfall.stem}-{result.name}{waterfall.suffix}")
+                          if len(results) > 1 else waterfall)
+                _say(f"waterfall written to {waterfall_chart(result, target)}")
+    if output_format is OutputFormat.json:
+        typer.echo(scenarios_json(results))
+    elif output_format is OutputFormat.csv:
+        import pandas as pd
+
+        _print_frame(pd.concat([result.measures.assign(scenario=result.name) for result in results]), output_format)
+    else:
+        typer.echo(format_scenarios(results, compare=False))
+    _report_rejected(inventory.rejected, None)
+    raise typer.Exit(EXIT_DATA if len(inventory.rejected) else EXIT_OK)
+
+
+@scenario_app.command("compare")
+def scenario_compare(
+    file: Annotated[Path, typer.Argument(help="Scenarios file (YAML).")],
+    paths: ScenarioFrom,
+    year: YearOption,
+    output_format: FormatOption = OutputFormat.table,
+    scope_option: ScopeOption = None,
+    scopes_file: ScopesFileOption = None,
+    sites: SitesOption = None,
+    contracts: ContractsOption = None,
+    spend_factors: SpendOption = None,
+    factors_dir: FactorsDirOption = None,
+) -> None:
+    """The scenarios side by side: target-year emissions, offsets needed, capex and NPV."""
+    from .reports import format_scenarios, scenarios_json
+
+    inventory, results = _scenario_results(file, paths, year, scope_option, scopes_file, sites, contracts,
+                                           spend_factors, factors_dir)
+    if output_format is OutputFormat.json:
+        typer.echo(scenarios_json(results))
+    else:
+        typer.echo(format_scenarios(results, compare=True))
+    _report_rejected(inventory.rejected, None)
+    raise typer.Exit(EXIT_DATA if len(inventory.rejected) else EXIT_OK)
 
 
 @scope_app.command("list")

@@ -257,3 +257,40 @@ def format_collection(collection) -> str:
     if len(warnings):
         lines.append(f"Warnings: {len(warnings)} (see warnings.csv)")
     return "\n".join(lines)
+
+
+def scenarios_json(results) -> str:
+    """Every scenario as JSON: ``{"scenarios": [...]}`` with the figures of `ScenarioResult.summary`."""
+    return json.dumps({"scenarios": [result.summary() for result in results]}, indent=2, default=str)
+
+
+def _money(value) -> str:
+    if value is None or value != value:
+        return "-"
+    return f"£{value:,.0f}"
+
+
+def format_scenarios(results, compare: bool) -> str:
+    """Scenarios for finance: side by side, then (unless comparing only) each measure."""
+    lines = [f"Scenarios to {results[0].target_year.label if results else ''} (t CO2e in the target year; money in GBP)",
+             f"{'Scenario':<18}{'BAU':>9}{'Scenario':>10}{'Removals':>10}{'Offsets':>9}{'To offset':>10}"
+             f"{'Offset cost':>22}{'Capex':>14}{'NPV':>14}  Net zero?"]
+    for result in results:
+        summary = result.summary()
+        cost = summary["offset_cost_gbp"]
+        cost_text = (f"{_money(cost[0])}-{_money(cost[1])}" if isinstance(cost, list) else _money(cost))
+        lines.append(f"{result.name:<18}{summary['bau_tco2e']:>9,.0f}{summary['scenario_tco2e']:>10,.0f}"
+                     f"{summary['removals_tco2e']:>10,.0f}{summary['offsets_bought_tco2e']:>9,.0f}"
+                     f"{summary['offsets_needed_tco2e']:>10,.0f}{cost_text:>22}{_money(summary['total_capex_gbp']):>14}"
+                     f"{_money(summary['npv_gbp']):>14}  {'yes' if summary['reaches_net_zero'] else 'no'}")
+    if not compare:
+        for result in results:
+            lines += ["", f"{result.name}: {result.description}",
+                      f"  {'Measure':<44}{'Start':>9}{'t/yr':>9}{'£/t':>9}{'Capex':>13}{'NPV':>13}"]
+            for record in result.measures.itertuples(index=False):
+                per_tonne = "-" if record.cost_per_tco2e_gbp is None or record.cost_per_tco2e_gbp != record.cost_per_tco2e_gbp \
+                    else f"{record.cost_per_tco2e_gbp:,.0f}"
+                lines.append(f"  {record.name[:43]:<44}{record.start:>9}{record.tco2e_saved_annual:>9,.0f}{per_tonne:>9}"
+                             f"{_money(record.capex_gbp):>13}{_money(record.npv_gbp):>13}")
+            lines += [f"  Note: {note}" for note in result.notes]
+    return "\n".join(lines)
