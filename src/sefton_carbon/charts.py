@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from .errors import UsageError
 
 CHART_SUFFIXES = (".svg", ".png")
@@ -131,3 +133,33 @@ def waterfall_chart(result, path: str | Path) -> Path:
 
 def _savings_in(result, measure_name: str):
     return result.savings.get(measure_name, [])
+
+
+def area_chart(profile, path: str | Path) -> Path:
+    """Borough emissions by sector, year by year, with likely series breaks marked."""
+    pyplot = _pyplot()
+    years = profile.years
+    sectors = [column for column in years.columns if column not in ("total_kt", "per_person_t", "per_km2_kt")]
+    figure, axes = pyplot.subplots(figsize=(10, 5.5))
+    bottom = np.zeros(len(years))
+    positions = np.arange(len(years))
+    for sector in sectors:
+        values = years[sector].fillna(0.0).to_numpy()
+        axes.bar(positions, values, bottom=bottom, label=sector)
+        bottom += values
+    for year, group in profile.breaks.groupby("year"):
+        position = list(years.index).index(year)
+        axes.annotate(f"series break?\n{', '.join(group['subsector'])}", (position, years.loc[year, "total_kt"]),
+                      xytext=(0, 25), textcoords="offset points", ha="center", fontsize="x-small", color="#b2182b",
+                      arrowprops={"arrowstyle": "->", "color": "#b2182b"})
+    axes.set_xticks(positions, [str(year) for year in years.index], rotation=45)
+    axes.set_title(f"{profile.name}: emissions by sector\n({profile.basis})")
+    axes.set_xlabel("Calendar year")
+    axes.set_ylabel("Emissions (kilotonnes CO2)" if "CO2," in profile.basis else "Emissions (kilotonnes CO2e)")
+    axes.yaxis.set_major_formatter(pyplot.FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    axes.set_ylim(0, float(years["total_kt"].max()) * 1.25)
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), fontsize="small", ncol=4)
+    axes.grid(axis="y", alpha=0.3)
+    saved = _save(figure, path)
+    pyplot.close(figure)
+    return saved

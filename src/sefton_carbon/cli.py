@@ -336,6 +336,45 @@ def scenario_compare(
     raise typer.Exit(EXIT_DATA if len(inventory.rejected) else EXIT_OK)
 
 
+@app.command()
+def area(
+    la: Annotated[str, typer.Option("--la", help="Local authority name (or part of it) or code.")],
+    data: Annotated[Optional[Path], typer.Option(
+        help="Local authority emissions: the DESNZ long CSV or mySociety's wide CSV (default: bundled "
+             "Sefton and comparators).")] = None,
+    output_format: FormatOption = OutputFormat.table,
+    chart: Annotated[Optional[Path], typer.Option(help="Write a chart here (.svg or .png).")] = None,
+    council_tco2e: Annotated[Optional[float], typer.Option(
+        help="The council's own footprint [t CO2e], to show its share of the borough's.")] = None,
+    council_year: Annotated[Optional[str], typer.Option(help="The year of that footprint.")] = None,
+    annual_cut_pct: Annotated[Optional[float], typer.Option(help="Area pathway: a constant annual cut [%].")] = None,
+    budget_kt: Annotated[Optional[float], typer.Option(
+        help="Area pathway: a cumulative carbon budget [kt] from the baseline to the target year.")] = None,
+    baseline: Annotated[Optional[int], typer.Option(help="Baseline calendar year of the area pathway.")] = None,
+    target: Annotated[int, typer.Option(help="Target calendar year of the area pathway.")] = 2050,
+    break_ratio: Annotated[float, typer.Option(help="Flag sub-sectors changing by more than this factor.")] = 2.0,
+) -> None:
+    """Borough-wide emissions from the national statistics, by sector, with comparators."""
+    import json
+
+    from .area import area_profile
+    from .reports import format_area
+
+    profile = area_profile(la, data, council_tco2e=council_tco2e, council_year=council_year,
+                           annual_cut_pct=annual_cut_pct, budget_kt=budget_kt, baseline=baseline, target=target,
+                           break_ratio=break_ratio)
+    if chart is not None:
+        from .charts import area_chart
+
+        _say(f"chart written to {area_chart(profile, chart)}")
+    if output_format is OutputFormat.json:
+        typer.echo(json.dumps(profile.summary(), indent=2, default=str))
+    elif output_format is OutputFormat.csv:
+        _print_frame(profile.years.reset_index(), output_format)
+    else:
+        typer.echo(format_area(profile))
+
+
 @scope_app.command("list")
 def scope_list(scopes_file: ScopesFileOption = None) -> None:
     """List the boundary options, the default first marked."""

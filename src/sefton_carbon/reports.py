@@ -294,3 +294,46 @@ def format_scenarios(results, compare: bool) -> str:
                              f"{_money(record.capex_gbp):>13}{_money(record.npv_gbp):>13}")
             lines += [f"  Note: {note}" for note in result.notes]
     return "\n".join(lines)
+
+
+def format_area(profile) -> str:
+    """An authority's emissions by sector, its trend, breaks, comparators and pathway."""
+    summary = profile.summary()
+    years = profile.years
+    sectors = [column for column in years.columns if column not in ("total_kt", "per_person_t", "per_km2_kt")]
+    shown = sorted({years.index.min(), *[year for year in years.index if year % 5 == 0], years.index.max()})
+    lines = [f"{profile.name} ({profile.code}): {profile.basis}", f"Source: {profile.source}", "",
+             f"{'Sector (kt)':<22}" + "".join(f"{year:>10}" for year in shown) + f"{'change':>10}"]
+    for sector in sectors + ["total_kt"]:
+        label = "Total" if sector == "total_kt" else sector
+        values = years.loc[shown, sector]
+        change = f"{values.iloc[-1] / values.iloc[0] - 1:>+10.0%}" if values.iloc[0] else f"{'-':>10}"
+        lines.append(f"{label:<22}" + "".join(f"{value:>10,.1f}" for value in values) + change)
+    lines.append(f"{'Per person (t)':<22}" + "".join(f"{value:>10,.2f}" for value in years.loc[shown, "per_person_t"]))
+    lines.append(f"{'Per km2 (kt)':<22}" + "".join(f"{value:>10,.2f}" for value in years.loc[shown, "per_km2_kt"]))
+    lines += ["", f"Since {summary['first_year']}: {summary['change_since_first_year']:+.1%}; recent trend "
+              f"({summary['trend']}): {summary['trend_annual_change_pct']:+.1f}% a year"]
+    if summary["series_breaks"]:
+        lines.append("Likely series breaks (a sub-sector more than doubling or halving in a year is more often a "
+                     "re-allocation in the statistics than a real change):")
+        lines += [f"  {item['year']} {item['subsector']}: x{item['ratio']:.2f}" for item in summary["series_breaks"]]
+    lines += ["", "Most similar authorities (per-person emissions and sector mix, "
+              f"{int(profile.similar['year'].iloc[0]) if len(profile.similar) else ''}):"]
+    lines += [f"  {row.la_name:<48}{row.per_person_t:>6.2f} t/person{row.total_kt:>10,.0f} kt"
+              for row in profile.similar.itertuples(index=False)]
+    share = summary["council_share"]
+    if share:
+        lines += ["", f"The council's own footprint ({share['council_tco2e']:,.0f} t CO2e) is "
+                  f"{share['share_of_total']:.1%} of the borough's total and "
+                  + (f"{share['share_of_public_sector']:.1%} of its public sector" if share["share_of_public_sector"]
+                     else "-") + f" ({share['note']})"]
+    pathway = summary["pathway"]
+    if pathway:
+        latest = pathway["latest"]
+        lines += ["", f"Area pathway: {pathway['pathway']} from {pathway['baseline_year']} to {pathway['target_year']}; "
+                  f"budget {pathway['budget_tco2e'] / 1000:,.0f} kt, {latest['budget_used_tco2e'] / 1000:,.0f} kt used "
+                  f"to {latest['latest_year']}, {latest['budget_remaining_tco2e'] / 1000:,.0f} kt remaining"]
+        row = next(record for record in pathway["years"] if record["year"] == latest["latest_year"])
+        lines.append(f"{latest['latest_year']}: {row['actual_tco2e'] / 1000:,.1f} kt against the pathway's "
+                     f"{row['pathway_tco2e'] / 1000:,.1f} kt ({'on track' if row['on_track'] else 'above it'})")
+    return "\n".join(lines)
