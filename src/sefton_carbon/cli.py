@@ -375,6 +375,40 @@ def area(
         typer.echo(format_area(profile))
 
 
+@app.command()
+def report(
+    paths: Annotated[list[Path], typer.Argument(help="Returns from the baseline to the year (folders or files).")],
+    year: YearOption,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The HTML report to write.")],
+    baseline: Annotated[Optional[str], typer.Option(help="Baseline year (default: the earliest year given).")] = None,
+    workbook: Annotated[Optional[Path], typer.Option(
+        help="Also write the workbook here (default: the report's name with .xlsx).")] = None,
+    scenarios: Annotated[Optional[Path], typer.Option(help="Scenarios file to include.")] = None,
+    pathway: Annotated[str, typer.Option(help="linear, percent:R or sbti.")] = "linear",
+    scope_option: ScopeOption = None,
+    scopes_file: ScopesFileOption = None,
+    sites: SitesOption = None,
+    contracts: ContractsOption = None,
+    spend_factors: SpendOption = None,
+) -> None:
+    """Write the committee report (one offline HTML file) and the auditors' workbook."""
+    from .report import build_report, write_html
+    from .sites import read_sites
+    from .workbook import write_workbook
+
+    data = build_report(paths, year, baseline, scope_option=scope_option, scopes_file=scopes_file, sites=sites,
+                        contracts=contracts, spend_factors=spend_factors, scenarios=scenarios, pathway=pathway)
+    lighting = set()
+    if sites:
+        table = read_sites(sites).table
+        lighting = set(table.loc[table["tags"].map(lambda tags: "street_lighting" in tags), "site"])
+    html = write_html(data, output)
+    book = write_workbook(data, workbook or output.with_suffix(".xlsx"), lighting)
+    typer.echo(f"report: {html}\nworkbook: {book}")
+    _report_rejected(data.rejected(), None)
+    raise typer.Exit(EXIT_DATA if len(data.rejected()) else EXIT_OK)
+
+
 @scope_app.command("list")
 def scope_list(scopes_file: ScopesFileOption = None) -> None:
     """List the boundary options, the default first marked."""

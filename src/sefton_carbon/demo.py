@@ -7,6 +7,8 @@ from pathlib import Path
 from . import resources
 from .factors import load_factors
 from .inventory import Inventory, compare_inventories, compute_inventory
+from .report import build_report, write_html
+from .workbook import write_workbook
 from .charts import trajectory_chart
 from .reports import format_comparison, format_table, format_trajectory, trajectory_json, write_inventory_outputs
 from .trajectory import trajectory_of
@@ -65,6 +67,10 @@ def run_demo(output_dir: str | Path = "out") -> str:
     trajectory = trajectory_of(inventories, min(inventories))
     trajectory_chart(trajectory, output_dir / "trajectory.svg")
     (output_dir / "trajectory.json").write_text(trajectory_json(trajectory) + "\n", encoding="utf-8")
+    report = build_report([example_council_dir() / "returns"], latest, min(inventories),
+                          scenarios=example_council_dir() / "scenarios.yaml", **example_registers())
+    html = write_html(report, output_dir / "report.html")
+    book = write_workbook(report, output_dir / "report.xlsx", {"Street lighting (unmetered)"})
     comparison, _ = compare_inventories(
         example_returns()[latest], latest, baseline_year=min(inventories).label,
         baseline_paths=[example_returns()[min(inventories)]], **example_registers())
@@ -75,6 +81,8 @@ def run_demo(output_dir: str | Path = "out") -> str:
         "Year on year, t CO2e (each year on its own factor year: see docs/methodology.md)",
         year_on_year_table(inventories), "",
         format_trajectory(trajectory), "",
-        f"Outputs written under {output_dir.resolve()}: ledger.csv, rejected.csv, files.csv and "
-        "summary.json per year; trajectory.svg and trajectory.json",
+        f"Committee report: {html.resolve()}",
+        f"Workbook for auditors and finance: {book.resolve()}",
+        f"Also under {output_dir.resolve()}: ledger.csv, rejected.csv, files.csv and summary.json per year; "
+        "trajectory.svg and trajectory.json",
     ])
