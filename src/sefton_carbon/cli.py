@@ -86,6 +86,8 @@ def inventory(
     output_format: FormatOption = OutputFormat.table,
     ledger: Annotated[Optional[Path], typer.Option(help="Write the audited ledger (CSV) here.")] = None,
     rejected: Annotated[Optional[Path], typer.Option(help="Write the rejected rows (CSV) here.")] = None,
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", help="Write ledger, rejected rows, summary and a manifest (for verify) here.")] = None,
     scope_option: ScopeOption = None,
     scopes_file: ScopesFileOption = None,
     sites: SitesOption = None,
@@ -95,11 +97,19 @@ def inventory(
 ) -> None:
     """Compute the inventory of one reporting year from activity files."""
     from .inventory import compute_inventory
-    from .reports import format_table, summary_json, summary_rows, write_csv
+    from .provenance import write_manifest
+    from .reports import format_table, summary_json, summary_rows, write_csv, write_inventory_outputs
 
+    parameters = dict(reporting_year=year, factor_year=factor_year, factors_dir=factors_dir,
+                      scope_option=scope_option, scopes_file=scopes_file, sites=sites, contracts=contracts,
+                      spend_factors=spend_factors)
     result = compute_inventory(paths, year, factor_year=factor_year, factors_dir=factors_dir,
                                scope_option=scope_option, scopes_file=scopes_file, sites=sites,
                                contracts=contracts, spend_factors=spend_factors)
+    if output is not None:
+        written = write_inventory_outputs(result, output)
+        write_manifest(output, "inventory", paths, parameters, result, written)
+        _say(f"outputs and manifest written to {output}")
     if ledger is not None:
         write_csv(result.ledger, ledger)
         _say(f"ledger: {len(result.ledger):,} lines written to {ledger}")
@@ -241,9 +251,14 @@ def collect(
     from .reports import format_collection
     from .returns import collect as collect_year, write_collection
 
+    from .provenance import write_manifest
+
     result = collect_year(folder, year, sites, scope_option=scope_option, scopes_file=scopes_file,
                           contracts=contracts, spend_factors=spend_factors, previous=previous, strict=strict)
     written = write_collection(result, output)
+    write_manifest(output, "collect", [folder], dict(
+        reporting_year=year, scope_option=scope_option, scopes_file=scopes_file, sites=sites, contracts=contracts,
+        spend_factors=spend_factors, strict=strict), result.inventory, written)
     typer.echo(format_collection(result))
     _say(f"outputs written to {output}: {', '.join(path.name for path in written.values())}")
     _report_rejected(result.inventory.rejected, written["rejected"])
@@ -407,6 +422,25 @@ def report(
     typer.echo(f"report: {html}\nworkbook: {book}")
     _report_rejected(data.rejected(), None)
     raise typer.Exit(EXIT_DATA if len(data.rejected()) else EXIT_OK)
+
+
+@app.command()
+def verify(folder: Annotated[Path, typer.Argument(help="An output folder with a manifest.json.")]) -> None:
+    """Recompute a published inventory from its recorded inputs and say, figure by figure, whether it
+    still matches."""
+    from .provenance import verify as verify_folder
+
+    result = verify_folder(folder)
+    for changed in result.changed_inputs:
+        _say(f"input changed since publication: {changed}")
+    for difference in result.differences:
+        _say(f"differs: {difference}")
+    if result.ok:
+        typer.echo(f"verified: {result.checked} figures and files in {folder} match their recorded inputs")
+        raise typer.Exit(EXIT_OK)
+    typer.echo(f"NOT verified: {len(result.differences)} of {result.checked} figures and files differ"
+               + (f"; changed inputs: {', '.join(result.changed_inputs)}" if result.changed_inputs else ""))
+    raise typer.Exit(EXIT_DATA)
 
 
 @scope_app.command("list")

@@ -7,6 +7,7 @@ from pathlib import Path
 from . import resources
 from .factors import load_factors
 from .inventory import Inventory, compare_inventories, compute_inventory
+from .provenance import write_manifest
 from .report import build_report, write_html
 from .workbook import write_workbook
 from .charts import trajectory_chart
@@ -62,7 +63,10 @@ def run_demo(output_dir: str | Path = "out") -> str:
     output_dir = Path(output_dir)
     inventories = run_example_council()
     for year, inventory in inventories.items():
-        write_inventory_outputs(inventory, output_dir / year.label.replace("/", "-"))
+        folder = output_dir / year.label.replace("/", "-")
+        written = write_inventory_outputs(inventory, folder)
+        write_manifest(folder, "inventory", [example_returns()[year]],
+                       {"reporting_year": year.label, **example_registers()}, inventory, written)
     latest = max(inventories)
     trajectory = trajectory_of(inventories, min(inventories))
     trajectory_chart(trajectory, output_dir / "trajectory.svg")

@@ -6,6 +6,7 @@ XlsxWriter's ``write_string``, so a value such as ``=cmd|...`` from a return is 
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pandas as pd
@@ -84,6 +85,8 @@ def write_workbook(data: ReportData, output: str | Path, street_lighting_sites: 
     summary = inventory.summary()
     workbook = xlsxwriter.Workbook(str(output), {"strings_to_formulas": False, "strings_to_urls": False,
                                                  "nan_inf_to_errors": True})
+    # A fixed creation date (the end of the reporting year) keeps the file byte-identical between runs.
+    workbook.set_properties({"title": data.title, "created": dt.datetime.combine(data.year.last_day, dt.time())})
     formats = {"header": workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "text_wrap": True}),
                "note": workbook.add_format({"italic": True}),
                "date": workbook.add_format({"num_format": "yyyy-mm-dd"})}
