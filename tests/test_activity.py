@@ -88,7 +88,7 @@ def test_parse_date(text, expected):
     (gas_row(start="31/02/2024"), "period_start", "'31/02/2024' is not a date"),
     (gas_row(end=""), "period_end", "period_end is empty"),
     (gas_row(start="2023-04-30", end="2023-04-01"), "period_end", "ends before it starts"),
-    (gas_row(quality="guess"), "data_quality", "write actual or estimated"),
+    (gas_row(quality="guess"), "data_quality", "write actual, estimated or correction"),
 ])
 def test_rejected_rows_name_column_value_and_reason(tmp_path, row, column, fragment):
     path = write_rows(tmp_path / "bad.csv", [gas_row(), row])
@@ -107,7 +107,7 @@ def test_several_problems_in_one_row_are_all_reported(tmp_path):
 
 @pytest.mark.parametrize("content, fragment", [
     (b"", "no header row"),
-    (b"department,site,activity\nA,B,C\n", "no header row"),
+    (b"department,site,activity\nA,B,C\n", "the header row lacks quantity, unit, period_start, period_end"),
     (b"\x00\x01\x02binary junk\x00", "not a text file"),
     (",".join(HEADER + ["Quantity"]).encode() + b"\n", "all mean 'quantity'"),
 ])

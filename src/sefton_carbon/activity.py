@@ -29,7 +29,7 @@ import pandas as pd
 
 from .catalogue import Catalogue, load_catalogue
 from .errors import DataError, UsageError
-from .spreadsheets import CSV_SUFFIXES, SPREADSHEET_SUFFIXES, cell_text, decode_text, \
+from .spreadsheets import CSV_SUFFIXES, SPREADSHEET_SUFFIXES, cell_text, check_limits, decode_text, \
     read_sheet_rows, sheet_names
 from .units import UnitError, parse_unit
 
@@ -51,7 +51,7 @@ COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 _HEADER_LOOKUP = {name: column for column, names in COLUMN_SYNONYMS.items() for name in names}
 HEADER_SEARCH_ROWS = 20
-DATA_QUALITY_VALUES = {"": "actual", "actual": "actual", "estimated": "estimated",
+DATA_QUALITY_VALUES = {"": "actual", "actual": "actual", "estimated": "estimated", "correction": "correction",
                        "estimate": "estimated"}
 REJECTED_COLUMNS = ["source_file", "source_sheet", "source_row", "column", "value", "reason"]
 CATEGORY_COLUMNS = ["source_file", "source_sheet", "department", "site", "meter", "activity",
@@ -203,9 +203,13 @@ def _header_map(cells: list[str]) -> dict[str, int] | None:
 
 
 def _find_header(rows: list[list[str]], path: Path, sheet: str | None) -> tuple[int, dict[str, int]]:
+    best, best_found = None, {}
     for index, cells in enumerate(rows[:HEADER_SEARCH_ROWS]):
         found = _header_map(cells)
         if found is None:
+            partial = {_HEADER_LOOKUP.get(fold_header(cell)) for cell in cells} - {None}
+            if len(partial) > len(best_found):
+                best, best_found = index, partial
             continue
         for column in found:
             duplicates = [cells[p] for p, cell in enumerate(cells)
@@ -214,6 +218,11 @@ def _find_header(rows: list[list[str]], path: Path, sheet: str | None) -> tuple[
                 raise DataError(f"columns {', '.join(repr(d) for d in duplicates)} all mean "
                                 f"'{column}': keep one", file=str(path), sheet=sheet, row=index + 1)
         return index, found
+    if best is not None and len(best_found) >= 2:
+        missing = [column for column in REQUIRED_COLUMNS if column not in best_found]
+        raise DataError(f"the header row lacks {', '.join(missing)} (expected columns "
+                        f"{', '.join(REQUIRED_COLUMNS)}; optional: {', '.join(OPTIONAL_COLUMNS)})",
+                        file=str(path), sheet=sheet, row=best + 1)
     raise DataError(f"no header row in the first {HEADER_SEARCH_ROWS} rows: expected columns "
                     f"{', '.join(REQUIRED_COLUMNS)} (optional: {', '.join(OPTIONAL_COLUMNS)})",
                     file=str(path), sheet=sheet)
@@ -308,6 +317,7 @@ def _read_workbook(path: Path) -> _Table:
 
 
 def _read_table(path: Path) -> _Table:
+    check_limits(path)
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
         return _read_csv(path)
@@ -347,14 +357,38 @@ def _value_text(value: object) -> str:
     return str(value).strip()
 
 
-def _quantities(table: _Table) -> tuple[pd.Series, list[Check]]:
-    """Quantities [in the row's unit] and the checks on them."""
+#: A quantity above this is refused as implausible for one row of a council return (a misplaced
+#: decimal point or a wrong unit): 10^12 kWh is over three times the UK's annual electricity use.
+MAX_QUANTITY = 1e12
+_DECIMAL_COMMA = re.compile(r"^-?\d+,\d{1,2}$")
+_SPACED_NUMBER = re.compile(r"^-?\d{1,3}([ \u00a0\u202f]\d{3})+(\.\d+)?$")
+_DIGIT_SPACES = re.compile(r"[ \u00a0\u202f]")
+
+
+def _not_a_number(text: str) -> str:
+    """Why a quantity cell is not a number, with what would be accepted."""
+    value = text.strip()
+    if _DECIMAL_COMMA.match(value):
+        return (f"quantity '{value}' uses a comma as the decimal separator: write "
+                f"{value.replace(',', '.')} (a full stop before the decimals)")
+    if _SPACED_NUMBER.match(value):
+        joined = _DIGIT_SPACES.sub("", value)
+        return f"quantity '{value}' has spaces between digits: write {joined}"
+    if value.lower() in ("nan", "n/a", "na", "#n/a", "null", "none", "-"):
+        return f"quantity '{value}' is not a number: leave the row out, or enter the figure"
+    return f"quantity '{value}' is not a number: write digits only, such as 1234.5"
+
+
+def _quantities(table: _Table, correction: np.ndarray) -> tuple[pd.Series, list[Check]]:
+    """Quantities [in the row's unit] and the checks on them; ``correction`` marks rows whose
+    data_quality says they correct an earlier figure (the only rows that may be negative)."""
     frame = table.frame
     if table.quantity_empty is not None:
         numbers = frame["quantity"]
         empty = table.quantity_empty
         not_number = numbers.isna().to_numpy() & ~empty  # text such as 'nan'
-        not_number_reason: str | pd.Series = "quantity is not a number"
+        not_number_reason: str | pd.Series = ("quantity is NaN, not a number: leave the row out, or enter "
+                                              "the figure")
     else:
         column = frame["quantity"]
 
@@ -368,16 +402,19 @@ def _quantities(table: _Table) -> tuple[pd.Series, list[Check]]:
                             index=frame.index)
         empty = _each_flag(column, _is_blank)
         not_number = numbers.isna().to_numpy() & ~empty
-        not_number_reason = _each_value(column, lambda value: f"quantity '{value.strip()}' is not a "
-                                                              "number: write digits only, such as 1234.5")
-    negative = (numbers < 0).to_numpy()
+        not_number_reason = _each_value(column, _not_a_number)
+    negative = (numbers < 0).to_numpy() & ~correction
+    huge = (numbers.abs() > MAX_QUANTITY).to_numpy() & ~np.isinf(numbers.to_numpy())
     checks: list[Check] = [
         (empty, "quantity", "quantity is empty"),
         (not_number, "quantity", not_number_reason),
         (np.isinf(numbers.to_numpy()), "quantity", "quantity is not a finite number"),
         (negative, "quantity", numbers[negative].map(
-            lambda value: f"quantity {value:g} is negative: send corrections as a separate note to "
-                          "the energy team")),
+            lambda value: f"quantity {value:g} is negative: a negative figure is accepted only when "
+                          "data_quality is 'correction' (it corrects an earlier bill)")),
+        (huge, "quantity", numbers[huge].map(
+            lambda value: f"quantity {value:g} is implausibly large for one row: check the unit and the "
+                          "decimal point")),
     ]
     return numbers.astype("float64"), checks
 
@@ -394,7 +431,8 @@ def _parse(table: _Table, catalogue: Catalogue) -> tuple[pd.DataFrame, list[Chec
     parsed["meter"] = _each_value(frame["meter"], str.strip)
     parsed["activity_as_written"] = _each_value(frame["activity"], str.strip)
     parsed["activity"] = _each_value(frame["activity"], catalogue.canonical_name)
-    parsed["quantity"], quantity_checks = _quantities(table)
+    correction = _each_flag(frame["data_quality"], lambda value: value.strip().lower() == "correction")
+    parsed["quantity"], quantity_checks = _quantities(table, correction)
     unit_conflict = _unit_from_quantity_cell(table)
     parsed["unit_as_written"] = _each_value(frame["unit"], str.strip)
     parsed["unit"] = _each_value(frame["unit"], lambda value: _unit_or_error(value)[0])
@@ -434,7 +472,7 @@ def _parse(table: _Table, catalogue: Catalogue) -> tuple[pd.DataFrame, list[Chec
          message("period_end", "period_end '{}' is not a date: write 2024-03-31 or 31/03/2024")),
         ((end < start).to_numpy(), "period_end", "period ends before it starts"),
         (parsed["data_quality"].isna().to_numpy(), "data_quality",
-         message("data_quality", "data_quality '{}' is not accepted: write actual or estimated")),
+         message("data_quality", "data_quality '{}' is not accepted: write actual, estimated or correction")),
     ]
     if table.extra_fields is not None:
         checks.append((table.extra_fields, "notes", "row has more cells than the header: check for "
@@ -511,6 +549,9 @@ def _read_one(path: Path, catalogue: Catalogue) -> tuple[pd.DataFrame, pd.DataFr
                        None if table.quantity_empty is None else table.quantity_empty[keep_rows],
                        None if table.extra_fields is None else table.extra_fields[keep_rows])
         source_rows = source_rows[keep_rows]
+    if len(frame) == 0:
+        raise DataError("has a header row but no data rows", file=str(path), sheet=table.sheet,
+                        row=table.first_row - 1)
     parsed, checks = _parse(table, catalogue)
     problems = _rejections(table.frame, checks)
     positions = problems["position"].to_numpy()

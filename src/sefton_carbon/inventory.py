@@ -112,7 +112,8 @@ class Inventory:
 
     @property
     def rows_rejected(self) -> int:
-        return int(self.rejected["source_row"].notna().sum())
+        """Input rows rejected (a file that could not be read at all is listed, but has no rows)."""
+        return int(self.files["rows_rejected"].sum())
 
     def totals(self, row_column: str | None = None, line_column: str | None = None,
                value: str = "tco2e", lines: np.ndarray | None = None, method: str | None = None,
@@ -493,9 +494,10 @@ def _reconcile(inventory: Inventory, files: pd.DataFrame) -> pd.DataFrame:
     files = files.copy()
     files["rows_accounted"] = files["source_file"].map(
         per_file(inventory.rows["source_file"].value_counts())).fillna(0).astype("int64")
+    unreadable = set(files.loc[files["unreadable"], "source_file"])
+    row_rejections = rejected[rejected["source_row"].notna() & ~rejected["source_file"].isin(unreadable)]
     files["rows_rejected"] = files["source_file"].map(
-        per_file(rejected[rejected["source_row"].notna()]["source_file"].value_counts())
-    ).fillna(0).astype("int64")
+        per_file(row_rejections["source_file"].value_counts())).fillna(0).astype("int64")
     files["tco2e"] = files["source_file"].map(per_file(inventory.totals(row_column="source_file"))).fillna(0.0)
     unbalanced = files[files["rows_read"] != files["rows_accounted"] + files["rows_rejected"]]
     if not unbalanced.empty:

@@ -12,12 +12,56 @@ import csv
 import datetime as dt
 import io
 import math
+import os
+import zipfile
 from pathlib import Path
 
-from .errors import DataError
+from .errors import DataError, UsageError
 
 SPREADSHEET_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"})
 CSV_SUFFIXES = frozenset({".csv", ".txt"})
+ZIP_SUFFIXES = frozenset({".xlsx", ".xlsm", ".ods"})
+#: Defaults of the limits below, each overridden by an environment variable of the same name.
+LIMITS = {
+    # Largest input file read [MB]: a year of a large council's returns is a few hundred MB.
+    "SEFTON_CARBON_MAX_FILE_MB": 4096,
+    # Largest total a workbook may unzip to [MB]; more is a zip bomb or a sheet formatted to the end.
+    "SEFTON_CARBON_MAX_UNZIPPED_MB": 1024,
+    # Largest sheet read [cells]: rows x columns.
+    "SEFTON_CARBON_MAX_SHEET_CELLS": 50_000_000,
+}
+#: A workbook member that unzips to more than this many times its compressed size is refused.
+MAX_COMPRESSION_RATIO = 200
+
+
+def limit(name: str) -> int:
+    """A size limit: the environment variable ``name`` when set, else its default in `LIMITS`."""
+    value = os.environ.get(name)
+    try:
+        return int(value) if value else LIMITS[name]
+    except ValueError:
+        raise UsageError(f"{name}={value!r} must be a whole number") from None
+
+
+def check_limits(path: Path) -> None:
+    """Refuse a file too large to be a return, or a workbook that would unzip to an absurd size."""
+    size = Path(path).stat().st_size
+    if size > limit("SEFTON_CARBON_MAX_FILE_MB") * 1_000_000:
+        raise DataError(f"is {size / 1e6:,.0f} MB, over the limit of {limit('SEFTON_CARBON_MAX_FILE_MB'):,} MB "
+                        "(set SEFTON_CARBON_MAX_FILE_MB to raise it)", file=str(path))
+    if Path(path).suffix.lower() not in ZIP_SUFFIXES or not zipfile.is_zipfile(path):
+        return
+    with zipfile.ZipFile(path) as archive:
+        members = archive.infolist()
+    unzipped = sum(member.file_size for member in members)
+    if unzipped > limit("SEFTON_CARBON_MAX_UNZIPPED_MB") * 1_000_000:
+        raise DataError(f"would unzip to {unzipped / 1e6:,.0f} MB, over the limit of "
+                        f"{limit('SEFTON_CARBON_MAX_UNZIPPED_MB'):,} MB: save the data alone in a new workbook",
+                        file=str(path))
+    for member in members:
+        if member.file_size > 10_000_000 and member.file_size > MAX_COMPRESSION_RATIO * max(member.compress_size, 1):
+            raise DataError(f"part {member.filename} unzips {member.file_size / max(member.compress_size, 1):,.0f} "
+                            "times larger than it is stored: refused as a possible zip bomb", file=str(path))
 
 
 def decode_text(path: Path) -> str:
@@ -76,7 +120,15 @@ def read_sheet_rows(path: Path, sheet: str) -> list[list[object]]:
 
     try:
         workbook = python_calamine.CalamineWorkbook.from_path(str(path))
-        return workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+        worksheet = workbook.get_sheet_by_name(sheet)
+        cells = worksheet.height * worksheet.width
+        if cells > limit("SEFTON_CARBON_MAX_SHEET_CELLS"):
+            raise DataError(f"has {worksheet.height:,} rows x {worksheet.width:,} columns, over the limit of "
+                            f"{limit('SEFTON_CARBON_MAX_SHEET_CELLS'):,} cells: delete the empty rows and columns",
+                            file=str(path), sheet=sheet)
+        return worksheet.to_python(skip_empty_area=False)
+    except DataError:
+        raise
     except Exception as error:  # calamine raises several types for files that are not workbooks
         raise DataError(f"cannot read sheet '{sheet}' ({error})", file=str(path)) from None
 
