@@ -88,6 +88,9 @@ def inventory(
     rejected: Annotated[Optional[Path], typer.Option(help="Write the rejected rows (CSV) here.")] = None,
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", help="Write ledger, rejected rows, summary and a manifest (for verify) here.")] = None,
+    engine: Annotated[str, typer.Option(
+        help="pandas (every check), duckdb (large CSV/Parquet on one machine) or dask (a cluster).")] = "pandas",
+    scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address, e.g. tcp://host:8786.")] = None,
     scope_option: ScopeOption = None,
     scopes_file: ScopesFileOption = None,
     sites: SitesOption = None,
@@ -96,6 +99,9 @@ def inventory(
     factors_dir: FactorsDirOption = None,
 ) -> None:
     """Compute the inventory of one reporting year from activity files."""
+    if engine != "pandas":
+        _large_inventory(engine, paths, year, factor_year, scope_option, scopes_file, ledger, rejected, scheduler,
+                         output_format)
     from .inventory import compute_inventory
     from .provenance import write_manifest
     from .reports import format_table, summary_json, summary_rows, write_csv, write_inventory_outputs
@@ -441,6 +447,40 @@ def verify(folder: Annotated[Path, typer.Argument(help="An output folder with a 
     typer.echo(f"NOT verified: {len(result.differences)} of {result.checked} figures and files differ"
                + (f"; changed inputs: {', '.join(result.changed_inputs)}" if result.changed_inputs else ""))
     raise typer.Exit(EXIT_DATA)
+
+
+def _large_inventory(engine, paths, year, factor_year, scope_option, scopes_file, ledger, rejected, scheduler,
+                     output_format) -> None:
+    import json
+
+    from .engines import compute_dask_inventory, compute_large_inventory
+    from .errors import UsageError
+
+    if engine == "duckdb":
+        summary = compute_large_inventory(paths, year, factor_year=factor_year, scope_option=scope_option,
+                                          scopes_file=scopes_file, ledger=ledger, rejected=rejected).summary
+    elif engine == "dask":
+        try:
+            import dask  # noqa: F401
+        except ImportError:
+            raise UsageError("--engine dask needs Dask: pip install 'sefton-carbon[cluster]'") from None
+        summary = compute_dask_inventory(paths, year, scheduler=scheduler, factor_year=factor_year,
+                                         scope_option=scope_option, scopes_file=scopes_file)
+    else:
+        raise UsageError(f"--engine is pandas, duckdb or dask, not '{engine}'")
+    if output_format is OutputFormat.json:
+        typer.echo(json.dumps(summary, indent=2))
+    else:
+        rows = summary["rows"]
+        typer.echo(f"Inventory {summary['reporting_year']} ({engine} engine, factors {summary['factor_year']})\n"
+                   f"Rows: {rows['read']:,} read = {rows['accounted']:,} accounted + {rows['rejected']:,} rejected")
+        for key, value in summary["by_scope"].items():
+            typer.echo(f"  {key:<20}{value:>16,.2f} t CO2e")
+        typer.echo(f"  {'total':<20}{summary['total_tco2e']:>16,.2f} t CO2e")
+    if summary["rows"]["rejected"]:
+        _say(f"{summary['rows']['rejected']:,} rows rejected" + (f": listed in {rejected}" if rejected else
+                                                                  ": use --rejected FILE to list them"))
+    raise typer.Exit(EXIT_DATA if summary["rows"]["rejected"] else EXIT_OK)
 
 
 @scope_app.command("list")

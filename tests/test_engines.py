@@ -1,0 +1,89 @@
+"""Large inputs: DuckDB and Dask give the same figures as the pandas path."""
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sefton_carbon import compute_inventory
+from sefton_carbon.engines import compute_dask_inventory, compute_large_inventory
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from bench_inventory import generate  # noqa: E402
+
+pytest.importorskip("duckdb")
+
+
+@pytest.fixture(scope="module")
+def activity_csv(tmp_path_factory):
+    path = tmp_path_factory.mktemp("large") / "activity.csv"
+    generate(5_000, path, seed=7)
+    frame = pd.read_csv(path, dtype=str)
+    bad = pd.DataFrame([{**frame.iloc[0].to_dict(), "quantity": "lots"},
+                        {**frame.iloc[1].to_dict(), "activity": "natral gas"},
+                        {**frame.iloc[2].to_dict(), "period_start": "2022-01-01", "period_end": "2022-01-31",
+                         "site": "Elsewhere"}])
+    pd.concat([frame, bad]).to_csv(path, index=False)
+    return path
+
+
+def test_duckdb_gives_the_pandas_figures(activity_csv, tmp_path):
+    pandas_result = compute_inventory(activity_csv, "2023/24")
+    large = compute_large_inventory([activity_csv], "2023/24", ledger=tmp_path / "ledger.parquet",
+                                    rejected=tmp_path / "rejected.csv")
+    summary, expected = large.summary, pandas_result.summary()
+    assert summary["rows"] == {"read": 5003, "accounted": 5000, "rejected": 3}
+    assert summary["total_tco2e"] == pytest.approx(expected["total_tco2e"], rel=1e-9)
+    for key in ("scope_1", "scope_2", "scope_3"):
+        assert summary["by_scope"][key] == pytest.approx(expected["by_scope"][key], rel=1e-9)
+    assert summary["by_department"] == pytest.approx(expected["by_department"], rel=1e-9)
+    ledger = pd.read_parquet(tmp_path / "ledger.parquet")
+    mine = pandas_result.ledger[["source_row", "line", "tco2e"]].astype({"line": str})
+    joined = ledger.merge(mine, on=["source_row", "line"], suffixes=("", "_pandas"))
+    assert len(joined) == len(ledger) == len(mine)
+    assert ((joined["tco2e"] - joined["tco2e_pandas"]).abs() <= 1e-9 * joined["tco2e_pandas"].abs()).all()
+    rejected = pd.read_csv(tmp_path / "rejected.csv")
+    assert list(rejected["source_row"]) == [5002, 5003, 5004]
+    assert "is not a number" in rejected["reason"][0] and "did you mean 'natural_gas'" in rejected["reason"][1]
+    assert "outside the reporting year" in rejected["reason"][2]
+
+
+@pytest.fixture(scope="module")
+def partitioned(activity_csv, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("parquet")
+    frame = pd.read_csv(activity_csv, dtype=str).head(5000)
+    frame["council"] = "example"
+    frame["year"] = "2023"
+    frame.to_parquet(folder, partition_cols=["year", "council"], index=False)
+    return folder, frame
+
+
+def test_duckdb_reads_hive_partitioned_parquet(partitioned, activity_csv):
+    folder, _ = partitioned
+    summary = compute_large_inventory([folder], "2023/24").summary
+    expected = compute_large_inventory([activity_csv], "2023/24").summary
+    assert summary["rows"]["read"] == 5000 and summary["rows"]["rejected"] == 0
+    assert summary["total_tco2e"] == pytest.approx(expected["total_tco2e"] - 0.0, rel=1e-9)
+
+
+@pytest.mark.slow
+def test_dask_on_a_local_cluster_of_two_workers(partitioned):
+    distributed = pytest.importorskip("distributed")
+    folder, _ = partitioned
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        summary = compute_dask_inventory([folder], "2023/24", scheduler=cluster.scheduler_address)
+    expected = compute_large_inventory([folder], "2023/24").summary
+    assert summary["rows"]["read"] == expected["rows"]["read"] == 5000
+    assert summary["total_tco2e"] == pytest.approx(expected["total_tco2e"], rel=1e-9)
+    for key in ("scope_1", "scope_2", "scope_3"):
+        assert summary["by_scope"][key] == pytest.approx(expected["by_scope"][key], rel=1e-9)
+
+
+def test_engine_option_on_the_command_line(activity_csv, run_cli):
+    code, out, err = run_cli("inventory", activity_csv, "--year", "2023/24", "--engine", "duckdb", "--format", "json")
+    assert code == 3 and "3 rows rejected" in err
+    assert json.loads(out)["rows"] == {"read": 5003, "accounted": 5000, "rejected": 3}
+    code, _, err = run_cli("inventory", activity_csv, "--year", "2023/24", "--engine", "spark")
+    assert code == 2 and "--engine is pandas, duckdb or dask" in err
