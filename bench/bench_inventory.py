@@ -55,6 +55,32 @@ def generate(rows: int, path: Path, seed: int = 1) -> Path:
     return path
 
 
+def generate_half_hourly(meters: int, start_year: int, path: Path, seed: int = 1) -> Path:
+    """A financial year of half-hourly readings (UTC timestamps) for ``meters`` meters, as Parquet or CSV."""
+    rng = np.random.default_rng(seed)
+    moments = pd.date_range(pd.Timestamp(f"{start_year}-04-01", tz="Europe/London"),
+                            pd.Timestamp(f"{start_year + 1}-04-01", tz="Europe/London"), freq="30min",
+                            inclusive="left").tz_convert("UTC")
+    stamps = np.tile(moments.strftime("%Y-%m-%dT%H:%M:%SZ").to_numpy(), meters)
+    frame = pd.DataFrame({"meter_id": np.repeat([f"M{number:05d}" for number in range(meters)], len(moments)),
+                          "timestamp": stamps, "kwh": np.round(rng.gamma(2.0, 2.0, len(stamps)), 3)})
+    if path.suffix == ".parquet":
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False)
+    return path
+
+
+def meters_register(meters: int, path: Path) -> Path:
+    """A register for the generated meters: alternately electricity and gas, 40 departments."""
+    pd.DataFrame({"meter_id": [f"M{number:05d}" for number in range(meters)],
+                  "site": [f"Site {number}" for number in range(meters)],
+                  "department": [f"Department {number % 40}" for number in range(meters)],
+                  "activity": ["electricity" if number % 2 else "natural_gas" for number in range(meters)]}
+                 ).to_csv(path, index=False)
+    return path
+
+
 COMMANDS = {
     "pandas": lambda path: [sys.executable, "-c", f"import pandas; pandas.read_csv({str(path)!r})"],
     "inventory": lambda path: [sys.executable, "-m", "sefton_carbon", "inventory", str(path),

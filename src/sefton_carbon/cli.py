@@ -483,6 +483,28 @@ def _large_inventory(engine, paths, year, factor_year, scope_option, scopes_file
     raise typer.Exit(EXIT_DATA if summary["rows"]["rejected"] else EXIT_OK)
 
 
+@app.command()
+def meters(
+    data: Annotated[list[Path], typer.Argument(help="Half-hourly readings: CSV or Parquet files or folders.")],
+    register: Annotated[Path, typer.Option(help="Meters register (CSV): meter_id, site, department, activity.")],
+    year: YearOption,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for activity.csv and the checks.")],
+) -> None:
+    """Aggregate half-hourly meter data to the year: monthly activity rows, gaps, duplicates, bad days."""
+    from .meters import aggregate, read_meters_register, write_half_hourly
+
+    result = aggregate(data, read_meters_register(register), year)
+    written = write_half_hourly(result, output)
+    typer.echo(f"{result.readings:,} readings in {year}: {len(result.activity):,} monthly rows for "
+               f"{result.activity['meter'].nunique() if len(result.activity) else 0:,} meters written to "
+               f"{written['activity']}\n{len(result.gaps):,} meter-months with missing half hours, "
+               f"{len(result.duplicates):,} duplicated half hours, {len(result.implausible_days):,} implausible days")
+    if result.meters_without_register:
+        _say(f"meters not in the register (not counted): {', '.join(result.meters_without_register[:20])}")
+    problems = len(result.gaps) + len(result.duplicates) + len(result.implausible_days) + len(result.meters_without_register)
+    raise typer.Exit(EXIT_DATA if problems else EXIT_OK)
+
+
 @scope_app.command("list")
 def scope_list(scopes_file: ScopesFileOption = None) -> None:
     """List the boundary options, the default first marked."""

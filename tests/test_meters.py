@@ -1,0 +1,78 @@
+"""Half-hourly meter data: clock changes, gaps, duplicates and implausible days, on a generated year."""
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sefton_carbon import compute_inventory
+from sefton_carbon.meters import aggregate, read_meters_register, write_half_hourly
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from bench_inventory import generate_half_hourly, meters_register  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def year_of_readings(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("meters")
+    data = generate_half_hourly(3, 2023, folder / "readings.csv", seed=3)
+    frame = pd.read_csv(data)
+    # M00000: a gap of 10 half hours in May; a duplicate reading; an implausible day in June.
+    first = frame[frame["meter_id"] == "M00000"]
+    gap = first[first["timestamp"].str.startswith("2023-05-10T0")].index[:10]
+    frame = frame.drop(index=gap)
+    duplicate = frame[(frame["meter_id"] == "M00000") & (frame["timestamp"] == "2023-07-01T12:00:00Z")]
+    frame = pd.concat([frame, duplicate.assign(kwh=999.0)])
+    frame.loc[(frame["meter_id"] == "M00000") & (frame["timestamp"] == "2023-06-15T12:00:00Z"), "kwh"] = 60_000.0
+    frame.to_csv(data, index=False)
+    register = meters_register(3, folder / "meters.csv")
+    return data, read_meters_register(register), frame
+
+
+def test_clock_changes_give_50_and_46_half_hour_days(year_of_readings):
+    data, register, _ = year_of_readings
+    result = aggregate([data], register, "2023/24")
+    assert result.readings == 3 * 366 * 48 - 10 + 1  # 2023/24 has 366 days; 10 removed, 1 duplicated
+    assert result.gaps.iloc[0]["expected"] == 31 * 48  # May 2023
+    # Local months: October 2023 has the 25-hour day, March 2024 the 23-hour day.
+    activity = result.activity
+    october = activity[(activity["meter"] == "M00001") & (activity["period_start"] == "2023-10-01")].iloc[0]
+    march = activity[(activity["meter"] == "M00001") & (activity["period_start"] == "2024-03-01")].iloc[0]
+    assert october["notes"] == f"half-hourly data: {31 * 48 + 2} half hours"
+    assert march["notes"] == f"half-hourly data: {31 * 48 - 2} half hours"
+
+
+def test_gaps_duplicates_and_implausible_days(year_of_readings):
+    data, register, _ = year_of_readings
+    result = aggregate([data], register, "2023/24")
+    assert result.gaps[["meter_id", "local_month", "missing"]].values.tolist() == [["M00000", "2023-05", 10]]
+    duplicate = result.duplicates.iloc[0]
+    assert (duplicate["meter_id"], duplicate["readings"], len(result.duplicates)) == ("M00000", 2, 1)
+    assert list(result.implausible_days["local_day"].astype(str)) == ["2023-06-15"]
+
+
+def test_the_year_aggregates_to_the_inventory(year_of_readings, tmp_path):
+    data, register, frame = year_of_readings
+    result = aggregate([data], register, "2023/24")
+    assert len(result.activity) == 3 * 12
+    written = write_half_hourly(result, tmp_path)
+    inventory = compute_inventory(written["activity"], "2023/24", scope_option="scope_1_2")
+    kept = frame.drop_duplicates(["meter_id", "timestamp"], keep="first")
+    electricity_kwh = kept.loc[kept["meter_id"] == "M00001", "kwh"].sum()
+    assert result.activity.loc[result.activity["meter"] == "M00001", "quantity"].sum() == pytest.approx(electricity_kwh)
+    assert inventory.by_scope()["scope_2"] == pytest.approx(electricity_kwh * 0.20707428859060403 / 1000)
+    assert inventory.rows_rejected == 0
+
+
+def test_local_timestamps_are_europe_london(tmp_path):
+    path = tmp_path / "local.csv"
+    # 29 October 2023: 01:00-02:00 local happens twice; naive local timestamps cannot tell the two
+    # apart, so the second is a duplicate reading; 26 March 2024 01:00-02:00 does not exist locally.
+    path.write_text("meter_id,timestamp,kwh\nA,2023-10-29 01:00:00,1\nA,2023-10-29 01:00:00,2\n"
+                    "A,2023-06-01 12:00:00,3\n", encoding="utf-8")
+    register = pd.DataFrame({"meter_id": ["A"], "site": ["S"], "department": ["D"], "activity": ["electricity"],
+                             "contract": [""], "max_daily_kwh": [1000.0]})
+    result = aggregate([path], register, "2023/24")
+    assert result.readings == 3 and len(result.duplicates) == 1
+    assert result.activity["quantity"].sum() == pytest.approx(4.0)
