@@ -28,7 +28,7 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed-test
-	$(BIN)/python bench/bench_inventory.py
+	cd bench && ../$(BIN)/python bench_inventory.py && ../$(BIN)/python bench_large.py
 
 clean:
 	rm -rf $(VENV) out build dist
