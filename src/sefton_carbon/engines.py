@@ -205,7 +205,13 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
                  CASE WHEN p.data_quality IS NULL THEN 'data_quality is not accepted: write actual, estimated or correction' END,
                  CASE WHEN p.period_end < DATE '{first}' OR p.period_start > DATE '{last}'
                       THEN 'period lies outside the reporting year {year.label}' END,
-                 f.reason) AS reason
+                 f.reason) AS reason,
+               (coalesce(p.department, '') <> '' AND p.activity IS NOT NULL AND p.quantity IS NOT NULL
+                AND NOT isnan(p.quantity) AND NOT isinf(p.quantity) AND abs(p.quantity) <= {MAX_QUANTITY}
+                AND (p.quantity >= 0 OR p.data_quality = 'correction') AND p.unit IS NOT NULL
+                AND p.period_start IS NOT NULL AND p.period_end IS NOT NULL AND p.period_end >= p.period_start
+                AND p.data_quality IS NOT NULL AND p.period_end >= DATE '{first}' AND p.period_start <= DATE '{last}'
+                AND f.reason IS NULL) AS ok
         FROM parsed p LEFT JOIN failures f ON f.activity = p.activity AND f.unit = p.unit
     """)
     ledger_query = """
@@ -218,7 +224,7 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
                c.quantity * c.share_in_year * l.coefficient_n2o AS tco2e_n2o,
                l.in_boundary AND NOT l.activity_excluded AS in_boundary
         FROM checked c JOIN lines l ON l.activity = c.activity AND l.unit = c.unit
-        WHERE c.reason = ''
+        WHERE c.ok
     """
     connection.execute(f"CREATE TEMP VIEW ledger AS {ledger_query}")
     if ledger is not None:
@@ -229,17 +235,17 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
 
     if rejected is not None:
         Path(rejected).parent.mkdir(parents=True, exist_ok=True)
-        connection.execute(f"COPY (SELECT source_file, source_row, reason FROM checked WHERE reason <> '' "
+        connection.execute(f"COPY (SELECT source_file, source_row, reason FROM checked WHERE NOT ok "
                            f"ORDER BY source_file, source_row) TO '{rejected}' (FORMAT CSV, HEADER)")
     everything = connection.execute("""
-        SELECT c.reason = '' AS ok, l.scope, l.category, c.department, c.activity,
+        SELECT c.ok, l.scope, l.category, c.department, c.activity,
                coalesce(l.in_boundary AND NOT l.activity_excluded, false) AS in_boundary,
                count(*) FILTER (WHERE l.line IS NULL OR l.line = 'direct') AS rows,
                sum(c.quantity * c.share_in_year * l.coefficient) AS tco2e,
                sum(c.quantity * c.share_in_year * l.coefficient_co2) AS co2,
                sum(c.quantity * c.share_in_year * l.coefficient_ch4) AS ch4,
                sum(c.quantity * c.share_in_year * l.coefficient_n2o) AS n2o
-        FROM checked c LEFT JOIN lines l ON c.reason = '' AND l.activity = c.activity AND l.unit = c.unit
+        FROM checked c LEFT JOIN lines l ON c.ok AND l.activity = c.activity AND l.unit = c.unit
         GROUP BY ALL""").df()
     read = int(everything["rows"].sum())
     rejected = int(everything.loc[~everything["ok"], "rows"].sum())
