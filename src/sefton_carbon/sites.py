@@ -38,10 +38,6 @@ class SitesRegister:
     table: pd.DataFrame
     source: Path
 
-    def tags_of(self, site: str) -> tuple[str, ...]:
-        match = self.table[self.table["site"] == site]
-        return match.iloc[0]["tags"] if len(match) else ()
-
     def site_tags(self) -> dict[str, tuple[str, ...]]:
         """Site name -> its tags."""
         return dict(zip(self.table["site"], self.table["tags"]))
