@@ -131,12 +131,56 @@ def _lines(pairs: pd.DataFrame, factor_year: int, scope_option: str | None, scop
     return lines[LINE_COLUMNS].astype({"category": "Int64"}), failures
 
 
+def _quantity_sql(column: str, quality: str) -> tuple[str, str]:
+    """SQL for a row's quantity [number] and whether it passes the per-row quantity checks."""
+    text = f"trim(CAST({column} AS VARCHAR))"
+    number = (f"coalesce(TRY_CAST({column} AS DOUBLE), CASE WHEN regexp_matches({text}, "
+              f"'^-?\\d{{1,3}}(,\\d{{3}})+(\\.\\d+)?$') THEN TRY_CAST(replace({text}, ',', '') AS DOUBLE) END)")
+    ok = (f"(q IS NOT NULL AND NOT isnan(q) AND NOT isinf(q) AND abs(q) <= {MAX_QUANTITY} "
+          f"AND (q >= 0 OR lower(trim({quality})) = 'correction'))")
+    return number, ok
+
+
+def _validate_groups(groups: pd.DataFrame, year: ReportingYear) -> pd.DataFrame:
+    """Interpret each distinct (department, activity, unit, period, data quality) once, with the
+    library's own rules; add ``ok`` and the share of the period inside the year."""
+    catalogue = load_catalogue()
+
+    def unit_of(text: str):
+        try:
+            return parse_unit(text)
+        except UnitError:
+            return None
+
+    frame = groups.copy()
+    frame["activity_canonical"] = frame["activity"].map(
+        {text: catalogue.canonical_name(text) if text.strip() else None for text in frame["activity"].unique()})
+    frame["unit_canonical"] = frame["unit"].map({text: unit_of(text) for text in frame["unit"].unique()})
+    dates = {text: parse_date(text) for text in set(frame["period_start"]) | set(frame["period_end"])}
+    start = pd.to_datetime(frame["period_start"].map(dates))
+    end = pd.to_datetime(frame["period_end"].map(dates))
+    first, last = pd.Timestamp(year.first_day), pd.Timestamp(year.last_day)
+    inside = (np.minimum(end, last) - np.maximum(start, first)).dt.days + 1
+    frame["share_in_year"] = inside / ((end - start).dt.days + 1)
+    quality = frame["data_quality"].str.strip().str.lower().map(DATA_QUALITY_VALUES)
+    frame["ok"] = ((frame["department"].str.strip() != "") & frame["activity_canonical"].notna()
+                   & frame["unit_canonical"].notna() & start.notna() & end.notna() & (end >= start)
+                   & (inside > 0) & quality.notna())
+    return frame
+
+
 def compute_large_inventory(paths: list[str | Path], reporting_year: str | ReportingYear, *,
                             factor_year: int | None = None, scope_option: str | None = None, scopes_file=None,
                             ledger: str | Path | None = None, rejected: str | Path | None = None,
                             memory_limit: str = "700MB",
                             threads: int | None = None) -> LargeInventory:
-    """The inventory of one year from large CSV or Parquet inputs, computed in DuckDB."""
+    """The inventory of one year from large CSV or Parquet inputs, computed in DuckDB.
+
+    The figures come from one aggregating scan: rows are summed per distinct (department, activity,
+    unit, period, data quality) with their per-row quantity checks, and each distinct combination is
+    then checked and priced by the library (emissions are linear in quantity). The ledger and the
+    rejected rows, when asked for, take a second, per-row pass.
+    """
     import duckdb
 
     year = ReportingYear.parse(reporting_year)
@@ -144,14 +188,67 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
     load_factors().table(factor_year)
     connection = duckdb.connect()
     connection.execute(f"SET memory_limit = '{memory_limit}'")
-    connection.execute("SET preserve_insertion_order = true")
     if threads:
         connection.execute(f"SET threads = {int(threads)}")
     connection.execute(f"CREATE VIEW raw AS SELECT * FROM {_source(paths)}")
-    missing = [column for column in TEXT_COLUMNS[:7] if column not in _columns(connection)]
+    columns = _columns(connection)
+    missing = [column for column in TEXT_COLUMNS[:7] if column not in columns]
     if missing:
         raise UsageError(f"the large-input engine needs columns named {', '.join(TEXT_COLUMNS[:7])}; "
                          f"missing: {', '.join(missing)}")
+    quality = "coalesce(CAST(data_quality AS VARCHAR), '')" if "data_quality" in columns else "''"
+    number, quantity_ok = _quantity_sql("quantity", quality)
+    text = {column: f"coalesce(CAST({column} AS VARCHAR), '')" for column in
+            ("department", "activity", "unit", "period_start", "period_end")}
+    text["department"] = f"trim({text['department']})"
+    groups = connection.execute(f"""
+        SELECT department, activity, unit, period_start, period_end, data_quality,
+               count(*) AS rows, count(*) FILTER (WHERE NOT ok) AS bad_quantity_rows,
+               coalesce(sum(q) FILTER (WHERE ok), 0) AS quantity
+        FROM (SELECT {", ".join(f"{expression} AS {column}" for column, expression in text.items())},
+                     {quality} AS data_quality, q, {quantity_ok} AS ok
+              FROM (SELECT *, {number} AS q FROM raw))
+        GROUP BY ALL""").df()
+    groups = _validate_groups(groups, year)
+    pairs = groups.loc[groups["ok"], ["activity_canonical", "unit_canonical"]].drop_duplicates()
+    lines, failures = _lines(pairs, factor_year, scope_option, scopes_file)
+    priceable = ~groups[["activity_canonical", "unit_canonical"]].apply(tuple, axis=1).isin(list(failures))
+    groups["ok"] &= priceable
+    read = int(groups["rows"].sum())
+    accounted = int((groups["rows"] - groups["bad_quantity_rows"])[groups["ok"]].sum())
+    priced = groups[groups["ok"]].merge(lines[lines["in_boundary"] & ~lines["activity_excluded"]],
+                                        left_on=["activity_canonical", "unit_canonical"], right_on=["activity", "unit"],
+                                        suffixes=("_written", ""))
+    amount = priced["quantity"] * priced["share_in_year"]
+    for suffix in ("", "_co2", "_ch4", "_n2o"):
+        priced[f"tco2e{suffix}"] = amount * priced[f"coefficient{suffix}"]
+    if ledger is not None or rejected is not None:
+        _write_rows(connection, paths, year, factor_year, scope_option, scopes_file, ledger, rejected)
+    connection.close()
+
+    def grouped(column: str) -> dict:
+        sums = priced.groupby(column)["tco2e"].sum().sort_values(ascending=False)
+        return {str(key): float(value) for key, value in sums.items()}
+
+    by_scope = priced.groupby("scope")["tco2e"].sum()
+    scopes = {f"scope_{scope}": float(by_scope.get(scope, 0.0)) for scope in (1, 2, 3)}
+    categories = priced[priced["scope"] == 3].groupby("category")["tco2e"].sum()
+    summary = {
+        "reporting_year": year.label, "factor_year": factor_year, "engine": "duckdb",
+        "total_tco2e": sum(scopes.values()), "by_scope": {**scopes, "scope_2_location": scopes["scope_2"]},
+        "by_scope_3_category": {str(int(category)): float(value) for category, value in categories.items()},
+        "by_department": grouped("department"),
+        "by_activity": grouped("activity"),
+        "by_gas": {f"tco2e_{gas}": float(priced[f"tco2e_{gas}"].sum()) for gas in ("co2", "ch4", "n2o")},
+        "rows": {"read": read, "accounted": accounted, "rejected": read - accounted},
+    }
+    return LargeInventory(summary=summary, ledger_path=ledger)
+
+
+def _write_rows(connection, paths, year: ReportingYear, factor_year: int, scope_option, scopes_file,
+                ledger: str | Path | None, rejected: str | Path | None) -> None:
+    """The per-row pass: the ledger and the rejected rows with their reasons, streamed to files."""
+    connection.execute("SET preserve_insertion_order = true")
     for name, frame in _lookups(connection).items():
         connection.register(name, frame)
     quality = "coalesce(CAST(r.data_quality AS VARCHAR), '')" if "data_quality" in _columns(connection) else "''"
@@ -237,39 +334,6 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
         Path(rejected).parent.mkdir(parents=True, exist_ok=True)
         connection.execute(f"COPY (SELECT source_file, source_row, reason FROM checked WHERE NOT ok "
                            f"ORDER BY source_file, source_row) TO '{rejected}' (FORMAT CSV, HEADER)")
-    everything = connection.execute("""
-        SELECT c.ok, l.scope, l.category, c.department, c.activity,
-               coalesce(l.in_boundary AND NOT l.activity_excluded, false) AS in_boundary,
-               count(*) FILTER (WHERE l.line IS NULL OR l.line = 'direct') AS rows,
-               sum(c.quantity * c.share_in_year * l.coefficient) AS tco2e,
-               sum(c.quantity * c.share_in_year * l.coefficient_co2) AS co2,
-               sum(c.quantity * c.share_in_year * l.coefficient_ch4) AS ch4,
-               sum(c.quantity * c.share_in_year * l.coefficient_n2o) AS n2o
-        FROM checked c LEFT JOIN lines l ON c.ok AND l.activity = c.activity AND l.unit = c.unit
-        GROUP BY ALL""").df()
-    read = int(everything["rows"].sum())
-    rejected = int(everything.loc[~everything["ok"], "rows"].sum())
-    rollup = everything[everything["ok"] & everything["in_boundary"]]
-    def grouped(column: str) -> dict:
-        sums = rollup.groupby(column)["tco2e"].sum().sort_values(ascending=False)
-        return {str(key): float(value) for key, value in sums.items()}
-
-    by_scope = rollup.groupby("scope")["tco2e"].sum()
-    scopes = {f"scope_{scope}": float(by_scope.get(scope, 0.0)) for scope in (1, 2, 3)}
-    categories = rollup[rollup["scope"] == 3].groupby("category")["tco2e"].sum().items()
-    gases = [rollup[gas].sum() for gas in ("co2", "ch4", "n2o")]
-    total = sum(scopes.values())
-    summary = {
-        "reporting_year": year.label, "factor_year": factor_year, "engine": "duckdb",
-        "total_tco2e": total, "by_scope": {**scopes, "scope_2_location": scopes["scope_2"]},
-        "by_scope_3_category": {str(int(category)): float(value) for category, value in categories},
-        "by_department": grouped("department"), "by_activity": grouped("activity"),
-        "by_gas": {"tco2e_co2": float(gases[0] or 0), "tco2e_ch4": float(gases[1] or 0),
-                   "tco2e_n2o": float(gases[2] or 0)},
-        "rows": {"read": int(read), "accounted": int(read - rejected), "rejected": int(rejected)},
-    }
-    connection.close()
-    return LargeInventory(summary=summary, ledger_path=ledger)
 
 
 def price_partition(frame: pd.DataFrame, lines: pd.DataFrame, year: ReportingYear) -> pd.DataFrame:
