@@ -17,6 +17,7 @@ hours and the March day with 46 come out right. The meters register (CSV) maps e
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,55 +82,94 @@ def _source(paths: list[str | Path]) -> str:
             "columns={'meter_id': 'VARCHAR', 'timestamp': 'VARCHAR', 'kwh': 'DOUBLE'})")
 
 
+def _summer_time(first_year: int, last_year: int) -> list[tuple[str, str]]:
+    """British Summer Time in UTC for each year: from 01:00 UTC on the last Sunday of March to 01:00
+    UTC on the last Sunday of October (Summer Time Act 1972, as amended; EU Directive 2000/84/EC dates)."""
+    periods = []
+    for year in range(first_year, last_year + 1):
+        starts = [dt.date(year, 3, day) for day in range(25, 32)]
+        ends = [dt.date(year, 10, day) for day in range(25, 32)]
+        start = next(day for day in starts if day.weekday() == 6)
+        end = next(day for day in ends if day.weekday() == 6)
+        periods.append((f"{start.isoformat()} 01:00:00", f"{end.isoformat()} 01:00:00"))
+    return periods
+
+
+def _expected_half_hours(year: ReportingYear) -> pd.DataFrame:
+    """Half hours in each local month of the year (1,490 in an October with the clocks going back)."""
+    slots = pd.date_range(pd.Timestamp(year.first_day, tz=LOCAL_ZONE),
+                          pd.Timestamp(year.last_day + dt.timedelta(days=1), tz=LOCAL_ZONE),
+                          freq="30min", inclusive="left")
+    months = pd.Series(slots.strftime("%Y-%m"))
+    return months.value_counts().sort_index().rename_axis("local_month").reset_index(name="expected")
+
+
 def aggregate(paths: list[str | Path], register: pd.DataFrame, year: str | ReportingYear,
               memory_limit: str = "700MB") -> HalfHourly:
-    """Aggregate half-hourly readings to the reporting year (see the module docstring)."""
+    """Aggregate half-hourly readings to the reporting year (see the module docstring).
+
+    One scan sums each meter's local day (readings, distinct half hours, kWh); only the days that
+    hold duplicated half hours are read again, to keep the first reading of each. Local time is
+    UTC plus an hour during British Summer Time, computed from the rule, not per row by a time-zone
+    library.
+    """
     import duckdb
 
     year = ReportingYear.parse(year)
     connection = duckdb.connect()
     connection.execute(f"SET memory_limit = '{memory_limit}'")
-    connection.execute("SET TimeZone = 'UTC'")
-    connection.register("register", register)
-    start = f"{year.first_day.isoformat()} 00:00:00"
-    end = f"{year.last_day.isoformat()} 23:59:59"
+    summer = _summer_time(year.start_year, year.start_year + 1)
+    in_summer = " OR ".join(f"(utc >= TIMESTAMP '{start}' AND utc < TIMESTAMP '{end}')" for start, end in summer)
+    local_summer = " OR ".join(f"(stamp >= TIMESTAMP '{start}' + INTERVAL 1 HOUR AND stamp < TIMESTAMP '{end}' "
+                               "+ INTERVAL 1 HOUR)" for start, end in summer)
+    first_utc = f"TIMESTAMP '{year.first_day.isoformat()} 00:00:00' - INTERVAL 1 HOUR"  # 1 April is in BST
+    last_utc = f"TIMESTAMP '{(year.last_day + dt.timedelta(days=1)).isoformat()} 00:00:00' - INTERVAL 1 HOUR"
     connection.execute(f"""
         CREATE TEMP VIEW readings AS
-        SELECT CAST(meter_id AS VARCHAR) AS meter_id,
-               CASE WHEN regexp_matches(CAST(timestamp AS VARCHAR), '(Z|[+-]\\d\\d:?\\d\\d)$')
-                    THEN CAST(CAST(timestamp AS VARCHAR) AS TIMESTAMPTZ)
-                    ELSE timezone('{LOCAL_ZONE}', CAST(CAST(timestamp AS VARCHAR) AS TIMESTAMP)) END AS moment,
-               kwh, row_number() OVER () AS position
-        FROM {_source(paths)}""")
-    connection.execute(f"""
-        CREATE TEMP TABLE in_year AS
-        SELECT * FROM readings
-        WHERE moment >= timezone('{LOCAL_ZONE}', TIMESTAMP '{start}')
-          AND moment <= timezone('{LOCAL_ZONE}', TIMESTAMP '{end}')""")
-    total = connection.execute("SELECT count(*) FROM in_year").fetchall()[0][0]
-    duplicates = connection.execute("""
-        SELECT meter_id, timezone('UTC', moment) AS half_hour_utc, count(*) AS readings,
-               list(kwh ORDER BY position) AS values_kwh
-        FROM in_year GROUP BY 1, 2 HAVING count(*) > 1 ORDER BY 1, 2""").df()
-    connection.execute(f"""
-        CREATE TEMP TABLE distinct_readings AS
-        SELECT meter_id, moment, arg_min(kwh, position) AS kwh,
-               strftime(timezone('{LOCAL_ZONE}', moment), '%Y-%m') AS local_month,
-               CAST(timezone('{LOCAL_ZONE}', moment) AS DATE) AS local_day
-        FROM in_year GROUP BY 1, 2""")
+        SELECT meter_id, utc, utc + CASE WHEN {in_summer} THEN INTERVAL 1 HOUR ELSE INTERVAL 0 HOUR END AS local_time,
+               kwh
+        FROM (SELECT CAST(meter_id AS VARCHAR) AS meter_id, kwh,
+                     CASE WHEN suffix(text, 'Z') THEN CAST(rtrim(text, 'Z') AS TIMESTAMP)
+                          WHEN regexp_matches(text, '[+-]\\d\\d:?\\d\\d$')
+                            THEN CAST(timezone('UTC', CAST(text AS TIMESTAMPTZ)) AS TIMESTAMP)
+                          ELSE stamp - CASE WHEN {local_summer} THEN INTERVAL 1 HOUR ELSE INTERVAL 0 HOUR END
+                     END AS utc
+              FROM (SELECT *, TRY_CAST(replace(text, 'T', ' ') AS TIMESTAMP) AS stamp
+                    FROM (SELECT meter_id, CAST(timestamp AS VARCHAR) AS text, kwh FROM {_source(paths)})))
+        WHERE utc >= {first_utc} AND utc < {last_utc}""")
+    connection.execute("""
+        CREATE TEMP TABLE days AS
+        SELECT meter_id, CAST(local_time AS DATE) AS local_day, count(*) AS readings,
+               count(DISTINCT utc) AS half_hours, sum(kwh) AS kwh
+        FROM readings GROUP BY 1, 2""")
+    total = connection.execute("SELECT CAST(coalesce(sum(readings), 0) AS BIGINT) FROM days").fetchall()[0][0]
+    duplicated_days = connection.execute("SELECT meter_id, local_day FROM days WHERE readings > half_hours").df()
+    duplicates = pd.DataFrame(columns=["meter_id", "half_hour_utc", "readings", "values_kwh"])
+    if len(duplicated_days):
+        connection.register("duplicated_days", duplicated_days)
+        connection.execute("SET preserve_insertion_order = true")
+        connection.execute("""
+            CREATE TEMP TABLE suspect AS
+            SELECT r.*, row_number() OVER () AS position FROM readings r
+            JOIN duplicated_days d ON d.meter_id = r.meter_id AND d.local_day = CAST(r.local_time AS DATE)""")
+        duplicates = connection.execute("""
+            SELECT meter_id, utc AS half_hour_utc, count(*) AS readings, list(kwh ORDER BY position) AS values_kwh
+            FROM suspect GROUP BY 1, 2 HAVING count(*) > 1 ORDER BY 1, 2""").df()
+        corrected = connection.execute("""
+            SELECT meter_id, CAST(local_time AS DATE) AS local_day, sum(first_kwh) AS kwh
+            FROM (SELECT meter_id, utc, any_value(local_time) AS local_time, arg_min(kwh, position) AS first_kwh
+                  FROM suspect GROUP BY 1, 2) GROUP BY 1, 2""").df()
+        connection.register("corrected", corrected)
+        connection.execute("""UPDATE days SET kwh = corrected.kwh FROM corrected
+                              WHERE days.meter_id = corrected.meter_id AND days.local_day = corrected.local_day""")
+    daily = connection.execute("SELECT meter_id, local_day, kwh FROM days").df()
     monthly = connection.execute("""
-        SELECT d.meter_id, d.local_month, sum(d.kwh) AS kwh, count(*) AS half_hours
-        FROM distinct_readings d GROUP BY 1, 2 ORDER BY 1, 2""").df()
-    expected = connection.execute(f"""
-        SELECT strftime(timezone('{LOCAL_ZONE}', slot), '%Y-%m') AS local_month, count(*) AS expected
-        FROM generate_series(timezone('{LOCAL_ZONE}', TIMESTAMP '{year.first_day.isoformat()} 00:00:00'),
-                             timezone('{LOCAL_ZONE}', TIMESTAMP '{year.last_day.isoformat()} 23:30:00'),
-                             INTERVAL 30 MINUTE) AS series(slot)
-        GROUP BY 1 ORDER BY 1""").df()
-    daily = connection.execute("""
-        SELECT d.meter_id, d.local_day, sum(d.kwh) AS kwh FROM distinct_readings d GROUP BY 1, 2""").df()
+        SELECT meter_id, strftime(local_day, '%Y-%m') AS local_month, sum(kwh) AS kwh,
+               CAST(sum(half_hours) AS BIGINT) AS half_hours
+        FROM days GROUP BY 1, 2 ORDER BY 1, 2""").df()
     connection.close()
 
+    expected = _expected_half_hours(year)
     meters = sorted(set(monthly["meter_id"]) | set(register["meter_id"]))
     grid = pd.MultiIndex.from_product([meters, expected["local_month"]], names=["meter_id", "local_month"])
     coverage = (monthly.set_index(["meter_id", "local_month"])["half_hours"].reindex(grid, fill_value=0)
