@@ -74,3 +74,25 @@ def test_every_canonical_unit_has_a_pint_expression_and_spellings():
     spellings = [s for group in units.SPELLINGS.values() for s in group]
     assert len(spellings) == len(set(spellings)), "a spelling maps to two units"
     assert not set(spellings) & set(units.REFUSED)
+
+
+def test_conversions_are_cached_as_pint_answered_them(tmp_path, monkeypatch):
+    from sefton_carbon.units import ConversionCache, _convert_with_pint
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(ConversionCache, "_loaded", None)
+    conversion.cache_clear()
+    assert conversion("therm", "kWh").multiplier == pytest.approx(29.3071, abs=1e-4)
+    with pytest.raises(UnitError):
+        conversion("litre", "kWh")
+    path = ConversionCache.location()
+    assert path.is_relative_to(tmp_path) and path.is_file()
+    monkeypatch.setattr(ConversionCache, "_loaded", None)
+    conversion.cache_clear()
+    cache = ConversionCache.load()
+    assert cache.get("therm", "kWh") == _convert_with_pint("therm", "kWh")
+    assert cache.get("litre", "kWh") == "incompatible"
+    path.write_text("not json", encoding="utf-8")  # a damaged cache is ignored, not trusted
+    monkeypatch.setattr(ConversionCache, "_loaded", None)
+    conversion.cache_clear()
+    assert conversion("MWh", "kWh").multiplier == 1000.0

@@ -16,10 +16,19 @@ Design decisions a reader should know:
 from __future__ import annotations
 
 import difflib
+import hashlib
+import importlib.metadata
+import json
+import os
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 
+
+
+#: The UK therm [J] (see `registry`).
+UK_THERM_JOULES = 105505585.257348
 
 
 @lru_cache(maxsize=None)
@@ -35,7 +44,7 @@ def registry():
     # The UK therm: 100,000 British thermal units (IT) = 105,505,585.257348 J, as defined in the
     # Units of Measurement Regulations 1995 (SI 1995/1804) and used on UK gas bills
     # (1 therm = 29.3071 kWh).
-    units.define("uk_therm = 105505585.257348 * joule")
+    units.define(f"uk_therm = {UK_THERM_JOULES} * joule")
     # Activity dimensions that are not physical: a travelling passenger, a hotel room for one night,
     # and one full-time-equivalent working hour (the DESNZ homeworking factor unit).
     units.define("passenger = [passenger]")
@@ -173,18 +182,86 @@ def conversion(from_unit: str, to_unit: str) -> Conversion:
     """The multiplier from one canonical unit to another, computed once per pair.
 
     A plain distance converts to a passenger distance as the journey of one passenger (a member of
-    staff reporting the miles of a train journey travelled them as one passenger).
+    staff reporting the miles of a train journey travelled them as one passenger). Pairs pint has
+    answered before are read from `ConversionCache`, so that pint is imported only for new pairs.
     """
     if from_unit == to_unit:
         return Conversion(from_unit, to_unit, 1.0, "none")
+    cache = ConversionCache.load()
+    known = cache.get(from_unit, to_unit)
+    if known is None:
+        known = _convert_with_pint(from_unit, to_unit)
+        cache.put(from_unit, to_unit, known)
+    if known == "incompatible":
+        raise UnitError(f"cannot convert {from_unit} to {to_unit}")
+    multiplier, note = known
+    return Conversion(from_unit, to_unit, multiplier, note)
+
+
+def _convert_with_pint(from_unit: str, to_unit: str) -> tuple[float, str] | str:
     source, target = _quantity(from_unit), _quantity(to_unit)
     note_suffix = ""
     if source.dimensionality != target.dimensionality:
         as_one_passenger = source * registry().passenger
-        if as_one_passenger.dimensionality == target.dimensionality:
-            source, note_suffix = as_one_passenger, " (one passenger)"
-        else:
-            raise UnitError(f"cannot convert {from_unit} to {to_unit}")
+        if as_one_passenger.dimensionality != target.dimensionality:
+            return "incompatible"
+        source, note_suffix = as_one_passenger, " (one passenger)"
     multiplier = float(source.to(PINT_EXPRESSIONS[to_unit]).magnitude)
-    return Conversion(from_unit, to_unit, multiplier,
-                      f"1 {from_unit} = {multiplier:.12g} {to_unit}{note_suffix}")
+    return multiplier, f"1 {from_unit} = {multiplier:.12g} {to_unit}{note_suffix}"
+
+
+class ConversionCache:
+    """Answers pint gave for pairs of canonical units, kept as JSON in the user's cache folder.
+
+    Importing pint takes about a third of a second; the answers for the few unit pairs a council uses
+    never change for a given pint version and set of definitions, which the file name records. A
+    cache that cannot be read or written is simply not used.
+    """
+
+    _loaded: ConversionCache | None = None
+
+    def __init__(self, path: Path | None, entries: dict):
+        self.path, self.entries = path, entries
+
+    @classmethod
+    def load(cls) -> ConversionCache:
+        if cls._loaded is None:
+            path = cls.location()
+            entries = {}
+            if path is not None and path.is_file():
+                try:
+                    entries = json.loads(path.read_text(encoding="utf-8"))
+                except (OSError, ValueError):
+                    entries = {}
+            cls._loaded = cls(path, entries if isinstance(entries, dict) else {})
+        return cls._loaded
+
+    @staticmethod
+    def location() -> Path | None:
+        try:
+            version = importlib.metadata.version("pint")
+        except importlib.metadata.PackageNotFoundError:
+            return None
+        definitions = hashlib.sha256(json.dumps([PINT_EXPRESSIONS, UK_THERM_JOULES]).encode()).hexdigest()[:12]
+        root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        return root / "sefton-carbon" / f"unit-conversions-pint-{version}-{definitions}.json"
+
+    def get(self, from_unit: str, to_unit: str):
+        value = self.entries.get(f"{from_unit}->{to_unit}")
+        if value == "incompatible":
+            return value
+        if isinstance(value, list) and len(value) == 2 and isinstance(value[0], float):
+            return value[0], str(value[1])
+        return None
+
+    def put(self, from_unit: str, to_unit: str, value) -> None:
+        self.entries[f"{from_unit}->{to_unit}"] = list(value) if isinstance(value, tuple) else value
+        if self.path is None:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            partial = self.path.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_text(json.dumps(self.entries, sort_keys=True), encoding="utf-8")
+            partial.replace(self.path)
+        except OSError:
+            self.path = None
