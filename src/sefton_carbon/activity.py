@@ -578,37 +578,77 @@ def _group_code(rows: pd.DataFrame, columns: list[str]) -> np.ndarray:
     return code
 
 
+#: Days per group in the composite sort key (group x DAY_SPAN + day): more than any period's range.
+DAY_SPAN = 1 << 20
+NANOSECONDS_PER_DAY = 86_400 * 10**9
+
+
+def _copies(content: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of rows that repeat an earlier row of ``content`` exactly, and of those originals.
+
+    One 64-bit hash per row finds the candidates quickly; only they are compared column by column.
+    """
+    mixed = np.zeros(len(content), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for number, column in enumerate(content.columns):
+            values = content[column].to_numpy()
+            bits = values.view(np.uint64) if values.dtype == np.float64 else values.astype(np.uint64)
+            mixed = (mixed ^ bits) * np.uint64(0x9E3779B97F4A7C15 + 2 * number)
+    candidates = np.flatnonzero(pd.Series(mixed).duplicated(keep=False).to_numpy())
+    if not len(candidates):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    subset = content.iloc[candidates]
+    repeated = subset.duplicated(keep="first").to_numpy()
+    firsts = subset.reset_index().drop_duplicates(list(content.columns)).set_index(list(content.columns))
+    copies = candidates[repeated]
+    originals = firsts.loc[pd.MultiIndex.from_frame(subset[repeated]), "index"].to_numpy()
+    return copies, originals
+
+
+def _overlaps(group: np.ndarray, start: np.ndarray, end: np.ndarray, candidates: np.ndarray) -> list[tuple[int, int]]:
+    """(later, earlier) positions of rows whose period overlaps an earlier-starting row of the same
+    group: sorted by group then start, a row overlaps when it starts on or before the latest end so
+    far, held by the earlier row. ``start`` and ``end`` are in days."""
+    key_group, key_start = group[candidates], start[candidates]
+    fast = (len(candidates) > 0 and int(key_group.max()) < (1 << 62) // DAY_SPAN
+            and int(end.max()) - int(start.min()) < DAY_SPAN)
+    if fast:  # one composite integer key: sort once, running maximum with a per-group offset
+        order = candidates[np.argsort(key_group * DAY_SPAN + (key_start - int(start.min())), kind="stable")]
+        offset = group[order] * DAY_SPAN
+        running = np.maximum.accumulate(end[order] - int(start.min()) + offset) - offset + int(start.min())
+    else:
+        order = candidates[np.lexsort((candidates, key_start, key_group))]
+        runs = np.cumsum(np.r_[True, group[order][1:] != group[order][:-1]])
+        running = pd.Series(end[order]).groupby(runs).cummax().to_numpy()
+    sorted_group, starts = group[order], start[order]
+    same = np.r_[False, sorted_group[1:] == sorted_group[:-1]]
+    overlapping = np.flatnonzero(same[1:] & (starts[1:] <= running[:-1])) + 1
+    pairs = []
+    for position in overlapping:
+        earlier = position - 1
+        while end[order[earlier]] != running[position - 1]:  # walk back to the row holding that end
+            earlier -= 1
+        pairs.append((int(order[position]), int(order[earlier])))
+    return pairs
+
+
 def _duplicates_and_overlaps(rows: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
     """Rows to set aside: exact copies of an earlier row (counted once), and rows whose period
     overlaps another row's for the same department, site, meter and activity (both named)."""
     reasons: dict[int, list[str]] = {}
     if len(rows) > 1:
         group = _group_code(rows, ["department", "site", "meter", "activity"])
-        start = rows["period_start"].to_numpy().astype(np.int64)
-        end = rows["period_end"].to_numpy().astype(np.int64)
+        start = rows["period_start"].to_numpy().astype(np.int64) // NANOSECONDS_PER_DAY
+        end = rows["period_end"].to_numpy().astype(np.int64) // NANOSECONDS_PER_DAY
         content = pd.DataFrame({"group": group, "start": start, "end": end,
-                                "unit": rows["unit"].cat.codes.to_numpy(),
+                                "unit": rows["unit"].cat.codes.to_numpy().astype(np.int64),
                                 "quantity": rows["quantity"].to_numpy()})
-        copies = np.flatnonzero(content.duplicated(keep="first").to_numpy())
-        if len(copies):
-            firsts = content.reset_index().drop_duplicates(list(content.columns)).set_index(list(content.columns))
-            originals = firsts.loc[pd.MultiIndex.from_frame(content.iloc[copies]), "index"].to_numpy()
-            for copy, original in zip(copies, originals):
-                reasons.setdefault(copy, []).append(f"duplicate of {_where(rows, original)}: counted once")
-        # Overlaps: within a group ordered by start, a row that starts on or before the latest end
-        # so far overlaps the row holding that end.
+        copies, originals = _copies(content)
+        for copy, original in zip(copies, originals):
+            reasons.setdefault(copy, []).append(f"duplicate of {_where(rows, original)}: counted once")
         kept = np.ones(len(rows), dtype=bool)
         kept[copies] = False
-        candidates = np.flatnonzero(kept)
-        order = candidates[np.lexsort((candidates, start[candidates], group[candidates]))]
-        same = np.r_[False, group[order[1:]] == group[order[:-1]]]
-        run = np.cumsum(~same)
-        ends = end[order]
-        running = pd.Series(ends).groupby(run).cummax().to_numpy()
-        holder = pd.Series(np.where(ends == running, order, -1).astype(float)).replace(-1, np.nan)
-        holder = holder.groupby(run).ffill().to_numpy()
-        overlapping = np.flatnonzero(same[1:] & (start[order[1:]] <= running[:-1])) + 1
-        for later, earlier in zip(order[overlapping], holder[overlapping - 1].astype(np.int64)):
+        for later, earlier in _overlaps(group, start, end, np.flatnonzero(kept)):
             for mine, theirs in ((later, earlier), (earlier, later)):
                 reasons.setdefault(mine, []).append(
                     f"period overlaps {_where(rows, theirs)} (same department, site, meter and activity)")
