@@ -49,6 +49,16 @@ def test_bad_long_form_is_refused(tmp_path):
         read_long(path)
 
 
+def test_area_files_are_decoded_like_every_other_input(tmp_path):
+    windows = tmp_path / "windows-1252.csv"
+    windows.write_bytes(FIXTURE.read_text(encoding="utf-8").replace("Exampleton", "Exampléton").encode("cp1252"))
+    assert set(read_area(windows)["la_name"]) == {"Exampléton", "Otherby"}
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(b"\x89PNG\x00\x00garbage")
+    with pytest.raises(DataError, match="binary.csv.*is not a text file"):
+        read_area(binary)
+
+
 def test_bundled_sefton_matches_the_source_data():
     profile = area_profile("Sefton")
     totals = {year["year"]: year["total_kt"] for year in profile.summary()["years"]}

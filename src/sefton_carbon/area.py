@@ -17,6 +17,7 @@ table records its basis and the outputs name it.
 
 from __future__ import annotations
 
+import io
 import math
 import re
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ import pandas as pd
 
 from . import resources
 from .errors import DataError, UsageError
+from .spreadsheets import decode_text
 
 AREA_COLUMNS = ["la_code", "la_name", "year", "sector", "subsector", "kt", "population_thousands", "area_km2",
                 "basis", "source"]
@@ -65,13 +67,19 @@ BUNDLE = "area/la-emissions.csv"
 STORED_COLUMNS = [column for column in AREA_COLUMNS if column not in ("basis", "source")]
 
 
+def _read_csv(path: Path, **options) -> pd.DataFrame:
+    """A CSV file read by pandas after decoding it as every other input is (`decode_text`: UTF-8,
+    UTF-16 or Windows-1252); a file that cannot be read is a `DataError` naming it."""
+    try:
+        return pd.read_csv(io.StringIO(decode_text(path)), **options)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise DataError(f"cannot be read as CSV ({error})", file=str(path)) from None
+
+
 def read_wide(path: str | Path) -> pd.DataFrame:
     """Read mySociety's wide CO2 table into the long `AREA_COLUMNS` table."""
     path = Path(path)
-    try:
-        wide = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise DataError(f"cannot be read as CSV ({error})", file=str(path)) from None
+    wide = _read_csv(path)
     needed = ["Year", "local-authority-code", "official-name", "Population:000s", "Area:km2"]
     missing = [column for column in needed if column not in wide]
     if missing:
@@ -79,8 +87,8 @@ def read_wide(path: str | Path) -> pd.DataFrame:
                         "table?", file=str(path), row=1)
     columns = {f"{name}:kt CO2": value for name, value in WIDE_SUBSECTORS.items() if f"{name}:kt CO2" in wide}
     long = wide.melt(id_vars=needed, value_vars=list(columns), var_name="column", value_name="kt")
-    long["sector"] = long["column"].map(lambda column: columns[column][0])
-    long["subsector"] = long["column"].map(lambda column: columns[column][1])
+    long["sector"] = long["column"].map({column: names[0] for column, names in columns.items()})
+    long["subsector"] = long["column"].map({column: names[1] for column, names in columns.items()})
     table = pd.DataFrame({
         "la_code": long["local-authority-code"].astype(str), "la_name": long["official-name"].astype(str),
         "year": long["Year"].astype(int), "sector": long["sector"], "subsector": long["subsector"],
@@ -96,10 +104,7 @@ def read_long(path: str | Path, measure: str = "influence") -> pd.DataFrame:
     view) or ``territorial``. ``[x]`` (not available) counts as missing, never as zero.
     """
     path = Path(path)
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise DataError(f"cannot be read as CSV ({error})", file=str(path)) from None
+    frame = _read_csv(path, dtype=str, keep_default_na=False)
     missing = [column for column in LONG_REQUIRED if column not in frame]
     if missing:
         raise DataError(f"missing column(s) {', '.join(missing)}: is this the DESNZ long-form local authority "
@@ -145,7 +150,7 @@ def read_area(path: str | Path | None = None) -> pd.DataFrame:
     path = Path(path) if path else resources.examples_dir() / BUNDLE
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
-    header = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns
+    header = _read_csv(path, nrows=0).columns
     if "Local Authority Code" in header:
         return read_long(path)
     if "local-authority-code" in header:
@@ -175,7 +180,7 @@ def read_own(path: str | Path) -> pd.DataFrame:
 
     path = Path(path)
     metadata = load_config(path.with_suffix(".yaml")).data if path.with_suffix(".yaml").is_file() else {}
-    table = pd.read_csv(path, encoding="utf-8-sig", dtype={"la_code": str, "la_name": str})
+    table = _read_csv(path, dtype={"la_code": str, "la_name": str})
     table["basis"] = (metadata or {}).get("basis", "not stated")
     table["source"] = (metadata or {}).get("source", "not stated")
     return table[AREA_COLUMNS]
