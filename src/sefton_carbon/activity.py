@@ -487,7 +487,7 @@ def _unit_from_quantity_cell(table: _Table) -> pd.Series:
     conflict = pd.Series(None, index=frame.index, dtype=object)
     if table.quantity_empty is not None:  # the fast reader parsed every quantity as a number
         return conflict
-    in_cell = frame["quantity"].astype(object).map(lambda text: (split_number_unit(text) or (None, None))[1])
+    in_cell = _each_value(frame["quantity"], lambda text: (split_number_unit(text) or (None, None))[1]).astype(object)
     if in_cell.isna().all():
         return conflict
     written = frame["unit"].astype(object).str.strip()
