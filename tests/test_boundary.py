@@ -225,3 +225,11 @@ def test_scope_commands(run_cli, tmp_path):
     options = json.loads(out)["options"]
     assert [option["name"] for option in options][0] == "scope_1_2"
     assert {"name", "scope_1", "scope_2_location", "scope_2_market", "scope_3", "total_tco2e"} <= set(options[0])
+
+
+def test_excluded_activities_by_name_or_by_prefix():
+    option = load_boundary_options().get("scope_1_2")
+    assert option.exclude_activities == {"spend:*"}
+    assert option.excludes_activity("spend:construction")
+    assert not option.excludes_activity("natural_gas")
+    assert not option.excludes_activity("spendthrift")

@@ -40,6 +40,12 @@ WELL_TO_TANK_LINES = ("well_to_tank", "well_to_tank_transmission_distribution")
 ACTIVITY_PATTERNS = (SPEND_PREFIX + "*", DESNZ_PREFIX + "*")
 
 
+def activity_matches(pattern: str, activity: str) -> bool:
+    """Whether ``pattern`` names ``activity``: the activity's own name, or a prefix ending in ``*``
+    (``spend:*`` names every spend activity)."""
+    return activity.startswith(pattern[:-1]) if pattern.endswith("*") else activity == pattern
+
+
 @dataclass(frozen=True)
 class BoundaryOption:
     """One named boundary option."""
@@ -55,6 +61,10 @@ class BoundaryOption:
     transmission_distribution: bool
     well_to_tank: bool
     scope_2_method: str
+
+    def excludes_activity(self, activity: str) -> bool:
+        """Whether ``exclude_activities`` leaves this activity out of the boundary."""
+        return any(activity_matches(pattern, activity) for pattern in self.exclude_activities)
 
     def statement(self) -> list[str]:
         """What is in and what is out, in plain words (like the scope sheet of the LGA tool)."""
@@ -236,8 +246,7 @@ def row_exclusions(option: BoundaryOption, rows: pd.DataFrame,
     """Why each row lies outside the boundary (missing where it is inside)."""
     reason = pd.Series(None, index=rows.index, dtype=object)
     activities = rows["activity"].cat.categories
-    excluded = np.array([any(str(activity).startswith(name[:-1]) if name.endswith("*") else activity == name
-                             for name in option.exclude_activities) for activity in activities] + [False])
+    excluded = np.array([option.excludes_activity(str(activity)) for activity in activities] + [False])
     excluded_activity = excluded[rows["activity"].cat.codes.to_numpy()]
     if excluded_activity.any():
         reason[excluded_activity] = ("activity " + rows["activity"][excluded_activity].astype(str)

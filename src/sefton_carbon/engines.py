@@ -114,8 +114,7 @@ def _lines(pairs: pd.DataFrame, factor_year: int, scope_option: str | None, scop
         except ResolutionError as error:
             failures[(activity, unit)] = str(error)
             continue
-        excluded = any(activity.startswith(name[:-1]) if name.endswith("*") else activity == name
-                       for name in option.exclude_activities)
+        excluded = option.excludes_activity(activity)
         for line in resolved:
             records.append({"activity": activity, "unit": unit, "line": line.line, "scope": line.scope,
                             "category": line.category, "factor_key": line.factor_key, "factor_unit": line.factor_unit,

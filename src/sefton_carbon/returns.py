@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .activity import ActivityData, expand_paths, read_activity
-from .boundary import BoundaryOptions, load_boundary_options
+from .boundary import BoundaryOptions, activity_matches, load_boundary_options
 from .catalogue import load_catalogue
 from .contracts import read_contracts
 from .factors import load_factors
@@ -213,7 +213,7 @@ def _options_including(source_type: str, options: BoundaryOptions) -> list[str]:
                         and "spend:*" not in option.exclude_activities)
         else:
             included = any(
-                name not in option.exclude_activities and catalogue.activities[name].scope in option.scopes
+                not option.excludes_activity(name) and catalogue.activities[name].scope in option.scopes
                 and (catalogue.activities[name].scope != 3
                      or catalogue.activities[name].category in option.scope_3_categories)
                 for name in SOURCE_TYPES[source_type][1])
@@ -238,8 +238,7 @@ def scoping_register(paths, rows: pd.DataFrame, options: BoundaryOptions | None 
         sent = activities.get(record["source_file"], set())
         if not wanted:
             return "not measured as activity data"
-        hit = any(name in sent or (name.endswith("*") and any(a.startswith(name[:-1]) for a in sent))
-                  for name in wanted)
+        hit = any(activity_matches(name, activity) for name in wanted for activity in sent)
         return "yes" if hit else "no"
 
     declared["included_in_options"] = declared["source_type"].map(
