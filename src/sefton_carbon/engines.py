@@ -3,8 +3,9 @@
 The rules are the library's own: every text check, unit, date and activity name is interpreted once
 per distinct value in Python, by the same functions the pandas path uses (`parse_unit`,
 `parse_date`, the catalogue), and handed to the engine as small lookup tables; factors are resolved
-once per distinct (activity, unit) pair by `resolve`. The engine then does the per-row work: read,
-join the lookups, check, apportion periods by days, join the priced lines, multiply and group. The
+once per distinct (activity, unit) pair by `inventory.resolve_pairs`, as the pandas path does. The
+engine then does the per-row work: read, join the lookups, check, apportion periods by days, join
+the priced lines, multiply and group. The
 ledger streams to Parquet or CSV without passing through pandas.
 
 Not done by these engines (use the pandas path, `compute_inventory`, for returns that need them):
@@ -23,9 +24,10 @@ import pandas as pd
 
 from .activity import DATA_QUALITY_VALUES, MAX_QUANTITY, parse_date
 from .boundary import line_mask, load_boundary_options
-from .catalogue import load_catalogue, resolve, ResolutionError
+from .catalogue import load_catalogue
 from .errors import UsageError
 from .factors import load_factors
+from .inventory import VALUES, resolve_pairs
 from .units import UnitError, parse_unit
 from .years import ReportingYear
 
@@ -104,30 +106,22 @@ def _columns(connection) -> list[str]:
 
 
 def _lines(pairs: pd.DataFrame, factor_year: int, scope_option: str | None, scopes_file) -> tuple[pd.DataFrame, dict]:
-    """Priced lines per (activity, unit) pair, and the reason for each pair that cannot be priced."""
-    catalogue, table = load_catalogue(), load_factors().table(factor_year)
+    """Priced lines per (activity, unit) pair (the two columns of ``pairs``, in that order), as the
+    pandas path prices them (`inventory.resolve_pairs`); and the reason for each pair that cannot
+    be priced, keyed by (activity, unit)."""
     option = load_boundary_options(scopes_file).get(scope_option)
-    records, failures = [], {}
-    for activity, unit in pairs.itertuples(index=False):
-        try:
-            resolved = resolve(catalogue, activity, unit, table)
-        except ResolutionError as error:
-            failures[(activity, unit)] = str(error)
-            continue
-        excluded = option.excludes_activity(activity)
-        for line in resolved:
-            records.append({"activity": activity, "unit": unit, "line": line.line, "scope": line.scope,
-                            "category": line.category, "factor_key": line.factor_key, "factor_unit": line.factor_unit,
-                            "kgco2e_per_unit": line.kgco2e, "unit_conversion": line.unit_conversion,
-                            "kgco2e": line.kgco2e, "kgco2e_co2": line.kgco2e_co2, "kgco2e_ch4": line.kgco2e_ch4,
-                            "kgco2e_n2o": line.kgco2e_n2o, "activity_excluded": excluded})
-    lines = pd.DataFrame(records)
-    if lines.empty:
-        return pd.DataFrame(columns=LINE_COLUMNS), failures
-    lines["in_boundary"] = line_mask(option, lines.assign(category=lines["category"].astype("Int64")))
-    for suffix in ("", "_co2", "_ch4", "_n2o"):
-        lines[f"coefficient{suffix}"] = lines["unit_conversion"] * lines[f"kgco2e{suffix}"] / 1000
-    return lines[LINE_COLUMNS].astype({"category": "Int64"}), failures
+    numbered = pairs.set_axis(["activity", "unit"], axis=1).reset_index(drop=True)
+    numbered["pair_id"] = np.arange(len(numbered))
+    resolved, failed = resolve_pairs(numbered, load_catalogue(), load_factors().table(factor_year))
+    failures = {(numbered.at[pair_id, "activity"], numbered.at[pair_id, "unit"]): reason
+                for pair_id, reason in failed.items()}
+    lines = resolved.merge(numbered, on="pair_id").rename(columns={
+        "kgco2e": "kgco2e_per_unit", **{f"{value}_coefficient": "coefficient" + value.removeprefix("tco2e")
+                                        for value in VALUES}})
+    lines["in_boundary"] = line_mask(option, lines)
+    lines["activity_excluded"] = np.array([option.excludes_activity(activity) for activity in lines["activity"]],
+                                          dtype=bool)
+    return lines[LINE_COLUMNS].astype({"line": str, "factor_key": str, "factor_unit": str}), failures
 
 
 def _quantity_sql(column: str, quality: str) -> tuple[str, str]:

@@ -313,7 +313,7 @@ def _factor_set_label(metadata: dict) -> str:
     return f"{body} {year}" + (f" v{version}" if version else "")
 
 
-def _resolutions(pairs: pd.DataFrame, catalogue: Catalogue, factor_table: FactorTable,
+def resolve_pairs(pairs: pd.DataFrame, catalogue: Catalogue, factor_table: FactorTable,
                  spend: SpendFactors | None = None) -> tuple[pd.DataFrame, dict[int, str]]:
     """Priced lines per distinct (activity, unit) pair, ordered by pair then line, with their
     coefficients [t CO2e per reported unit]; and the reason for each pair that cannot be priced."""
@@ -453,7 +453,7 @@ def price_activity(activity: ActivityData, reporting_year: str | ReportingYear,
         rows = rows.assign(quantity_reported=rows["quantity"], share_in_year=1.0)
 
     pair_of_row, pairs = _pair_ids(rows)
-    lines, failures = _resolutions(pairs, catalogue, factor_table, spend)
+    lines, failures = resolve_pairs(pairs, catalogue, factor_table, spend)
     lines["factor_set"] = lines["factor_set"].replace("", _factor_set_label(factor_table.metadata))
     lines["factor_set"] = lines["factor_set"].astype("category")
     failed = np.isin(pair_of_row, list(failures))
