@@ -13,7 +13,6 @@ rows, empty cells, text such as ``< 1``) are skipped and counted in the table's 
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -25,6 +24,7 @@ import yaml
 from . import resources
 from .config import SAFE_LOADER
 from .errors import DataError, UsageError
+from .provenance import sha256
 from .spreadsheets import CSV_SUFFIXES, SPREADSHEET_SUFFIXES, cell_text, read_csv_rows, \
     read_sheet_rows, sheet_names
 
@@ -224,7 +224,7 @@ def read_flat_file(path: str | Path) -> FactorTable:
         "updated": facts.get("updated"),
         "sheet": FACTOR_SHEET,
         "source_file": path.name,
-        "source_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "source_sha256": sha256(path),
         "licence": LICENCE,
         "licence_url": LICENCE_URL,
         "gwp_basis": gwp_basis(year),

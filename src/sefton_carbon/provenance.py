@@ -29,6 +29,7 @@ PATH_PARAMETERS = ("scopes_file", "sites", "contracts", "spend_factors", "factor
 
 
 def sha256(path: str | Path) -> str:
+    """The file's SHA-256 digest [hex], read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):
