@@ -368,9 +368,8 @@ def project(inventory: Inventory, scenario_file: ScenarioFile, name: str,
     measures = scenario_file.scenarios[name]
     base = segments(inventory, site_tags)
     base["market_share_renewable"] = 0.0
-    factors = base.groupby("activity").apply(
-        lambda group: group["tco2e"].sum() / group["quantity"].sum() if group["quantity"].sum() else 0.0,
-        include_groups=False).to_dict()
+    sums = base.groupby("activity")[["tco2e", "quantity"]].sum()
+    factors = (sums["tco2e"] / sums["quantity"].where(sums["quantity"] != 0)).fillna(0.0).to_dict()
     catalogue_factors = _catalogue_factors(inventory, [m.options.get("to_activity") for m in measures])
     for activity, value in catalogue_factors.items():
         factors.setdefault(activity, value)
