@@ -76,3 +76,23 @@ def test_local_timestamps_are_europe_london(tmp_path):
     result = aggregate([path], register, "2023/24")
     assert result.readings == 3 and len(result.duplicates) == 1
     assert result.activity["quantity"].sum() == pytest.approx(4.0)
+
+
+def test_offsets_and_readings_inside_a_half_hour(tmp_path):
+    path = tmp_path / "offsets.csv"
+    # 12:00 UTC on 1 June 2023 written three ways (Z, +01:00 and naive local summer time), then a
+    # reading at 12:10 UTC: all four fall in the half hour starting 12:00 UTC; the first is kept.
+    path.write_text("meter_id,timestamp,kwh\nA,2023-06-01T12:00:00Z,1\nA,2023-06-01T13:00:00+01:00,2\n"
+                    "A,2023-06-01 13:00:00,4\nA,2023-06-01T12:10:00Z,8\nA,2023-06-01T12:30:00Z,16\n",
+                    encoding="utf-8")
+    register = pd.DataFrame({"meter_id": ["A"], "site": ["S"], "department": ["D"], "activity": ["electricity"],
+                             "contract": [""], "max_daily_kwh": [1000.0]})
+    result = aggregate([path], register, "2023/24")
+    assert result.readings == 5
+    duplicate = result.duplicates.iloc[0]
+    assert (len(result.duplicates), str(duplicate["half_hour_utc"]), duplicate["readings"]) == (
+        1, "2023-06-01 12:00:00", 4)
+    assert list(duplicate["values_kwh"]) == [1.0, 2.0, 4.0, 8.0]
+    assert result.activity["quantity"].sum() == pytest.approx(1 + 16)
+    june = result.gaps[result.gaps["local_month"] == "2023-06"].iloc[0]
+    assert june["half_hours"] == 2 and june["missing"] == 30 * 48 - 2

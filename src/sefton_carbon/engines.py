@@ -205,8 +205,8 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
     groups = _validate_groups(groups, year)
     pairs = groups.loc[groups["ok"], ["activity_canonical", "unit_canonical"]].drop_duplicates()
     lines, failures = _lines(pairs, factor_year, scope_option, scopes_file)
-    priceable = ~groups[["activity_canonical", "unit_canonical"]].apply(tuple, axis=1).isin(list(failures))
-    groups["ok"] &= priceable
+    unpriceable = pd.MultiIndex.from_frame(groups[["activity_canonical", "unit_canonical"]]).isin(list(failures))
+    groups["ok"] &= ~unpriceable
     read = int(groups["rows"].sum())
     accounted = int((groups["rows"] - groups["bad_quantity_rows"])[groups["ok"]].sum())
     priced = groups[groups["ok"]].merge(lines[lines["in_boundary"] & ~lines["activity_excluded"]],

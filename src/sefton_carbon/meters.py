@@ -10,8 +10,10 @@ hours and the March day with 46 come out right. The meters register (CSV) maps e
 `aggregate` works in UTC half hours and reports:
 
 * one activity row per meter and month of the year (kWh), ready for `compute_inventory`;
-* coverage gaps: half hours expected and present per meter and local month;
-* duplicate readings: a meter read more than once for the same half hour (the first is kept);
+* coverage gaps: half hours expected and present per meter and local month (a half hour is present
+  when the meter has a reading in it; readings belong to the half hour they fall in, 00:00-00:29 UTC
+  to the one starting 00:00);
+* duplicate readings: a meter read more than once in the same half hour (the first is kept);
 * implausible days: a meter's daily total above its ``max_daily_kwh`` (or the default bound).
 """
 
@@ -108,10 +110,12 @@ def aggregate(paths: list[str | Path], register: pd.DataFrame, year: str | Repor
               memory_limit: str = "700MB") -> HalfHourly:
     """Aggregate half-hourly readings to the reporting year (see the module docstring).
 
-    One scan sums each meter's local day (readings, distinct half hours, kWh); only the days that
+    One scan sums each meter's local day (readings, half hours present, kWh); only the days that
     hold duplicated half hours are read again, to keep the first reading of each. Local time is
     UTC plus an hour during British Summer Time, computed from the rule, not per row by a time-zone
-    library.
+    library. The half hours present in a day are counted as set bits of a 64-bit mask (bit = UTC
+    half-hour number mod 64): a local day is at most 50 consecutive half hours, so no two share a
+    bit, and an OR of bits is far cheaper than a distinct count.
     """
     import duckdb
 
@@ -126,10 +130,10 @@ def aggregate(paths: list[str | Path], register: pd.DataFrame, year: str | Repor
     last_utc = f"TIMESTAMP '{(year.last_day + dt.timedelta(days=1)).isoformat()} 00:00:00' - INTERVAL 1 HOUR"
     connection.execute(f"""
         CREATE TEMP VIEW readings AS
-        SELECT meter_id, utc, utc + CASE WHEN {in_summer} THEN INTERVAL 1 HOUR ELSE INTERVAL 0 HOUR END AS local_time,
-               kwh
+        SELECT meter_id, utc, time_bucket(INTERVAL 30 MINUTE, utc) AS half_hour,
+               utc + CASE WHEN {in_summer} THEN INTERVAL 1 HOUR ELSE INTERVAL 0 HOUR END AS local_time, kwh
         FROM (SELECT CAST(meter_id AS VARCHAR) AS meter_id, kwh,
-                     CASE WHEN suffix(text, 'Z') THEN CAST(rtrim(text, 'Z') AS TIMESTAMP)
+                     CASE WHEN suffix(text, 'Z') THEN stamp  -- the TIMESTAMP cast reads a trailing Z as UTC
                           WHEN regexp_matches(text, '[+-]\\d\\d:?\\d\\d$')
                             THEN CAST(timezone('UTC', CAST(text AS TIMESTAMPTZ)) AS TIMESTAMP)
                           ELSE stamp - CASE WHEN {local_summer} THEN INTERVAL 1 HOUR ELSE INTERVAL 0 HOUR END
@@ -140,7 +144,8 @@ def aggregate(paths: list[str | Path], register: pd.DataFrame, year: str | Repor
     connection.execute("""
         CREATE TEMP TABLE days AS
         SELECT meter_id, CAST(local_time AS DATE) AS local_day, count(*) AS readings,
-               count(DISTINCT utc) AS half_hours, sum(kwh) AS kwh
+               bit_count(bit_or(CAST(1 AS UBIGINT) << CAST(epoch(half_hour) // 1800 % 64 AS INTEGER))) AS half_hours,
+               sum(kwh) AS kwh
         FROM readings GROUP BY 1, 2""")
     total = connection.execute("SELECT CAST(coalesce(sum(readings), 0) AS BIGINT) FROM days").fetchall()[0][0]
     duplicated_days = connection.execute("SELECT meter_id, local_day FROM days WHERE readings > half_hours").df()
@@ -153,11 +158,11 @@ def aggregate(paths: list[str | Path], register: pd.DataFrame, year: str | Repor
             SELECT r.*, row_number() OVER () AS position FROM readings r
             JOIN duplicated_days d ON d.meter_id = r.meter_id AND d.local_day = CAST(r.local_time AS DATE)""")
         duplicates = connection.execute("""
-            SELECT meter_id, utc AS half_hour_utc, count(*) AS readings, list(kwh ORDER BY position) AS values_kwh
+            SELECT meter_id, half_hour AS half_hour_utc, count(*) AS readings, list(kwh ORDER BY position) AS values_kwh
             FROM suspect GROUP BY 1, 2 HAVING count(*) > 1 ORDER BY 1, 2""").df()
         corrected = connection.execute("""
             SELECT meter_id, CAST(local_time AS DATE) AS local_day, sum(first_kwh) AS kwh
-            FROM (SELECT meter_id, utc, any_value(local_time) AS local_time, arg_min(kwh, position) AS first_kwh
+            FROM (SELECT meter_id, half_hour, any_value(local_time) AS local_time, arg_min(kwh, position) AS first_kwh
                   FROM suspect GROUP BY 1, 2) GROUP BY 1, 2""").df()
         connection.register("corrected", corrected)
         connection.execute("""UPDATE days SET kwh = corrected.kwh FROM corrected
