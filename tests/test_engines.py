@@ -87,3 +87,29 @@ def test_engine_option_on_the_command_line(activity_csv, run_cli):
     assert json.loads(out)["rows"] == {"read": 5003, "accounted": 5000, "rejected": 3}
     code, _, err = run_cli("inventory", activity_csv, "--year", "2023/24", "--engine", "spark")
     assert code == 2 and "--engine is pandas, duckdb or dask" in err
+
+
+def test_duckdb_applies_the_quantity_rules_of_the_pandas_path(tmp_path):
+    path = tmp_path / "quantities.csv"
+    generate(200, path, seed=11)
+    frame = pd.read_csv(path, dtype=str)
+    template = frame[frame["activity"] == "electricity"].iloc[0].to_dict()
+    edge_rows = [("-120", "actual"), ("-120", "correction"), ("-120", " Correction "), ("1,234.5", "actual"),
+                 ("nan", "actual"), ("inf", "actual"), ("-inf", "correction"), ("2e12", "actual"),
+                 ("-2e12", "correction"), ("1,2,3", "actual"), ("", "actual"), ("0", "actual"), ("-0", "actual")]
+    # One site each: the pandas path would otherwise refuse the copies as overlapping bills.
+    edges = pd.DataFrame([{**template, "site": f"Edge {number}", "quantity": quantity, "data_quality": quality}
+                          for number, (quantity, quality) in enumerate(edge_rows)])
+    padded = pd.DataFrame([{**template, "site": "Padded", "department": f"  {template['department']}  ",
+                            "quantity": "10"}])
+    pd.concat([frame, edges, padded]).to_csv(path, index=False)
+
+    expected = compute_inventory(path, "2023/24")
+    large = compute_large_inventory([path], "2023/24", rejected=tmp_path / "rejected.csv").summary
+    # Accepted: both corrections, 1,234.5, 0, -0 and the padded department; the other eight rejected.
+    assert large["rows"] == {"read": 214, "accounted": 206, "rejected": 8}
+    assert expected.rows_rejected == 8
+    assert large["total_tco2e"] == pytest.approx(expected.summary()["total_tco2e"], rel=1e-9)
+    assert large["by_department"] == pytest.approx(expected.summary()["by_department"], rel=1e-9)
+    rejected = pd.read_csv(tmp_path / "rejected.csv")
+    assert sorted(rejected["source_row"]) == sorted(set(expected.rejected["source_row"]))

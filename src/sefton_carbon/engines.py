@@ -124,19 +124,20 @@ def _lines(pairs: pd.DataFrame, factor_year: int, scope_option: str | None, scop
     return lines[LINE_COLUMNS].astype({"line": str, "factor_key": str, "factor_unit": str}), failures
 
 
-def _quantity_sql(column: str, quality: str) -> tuple[str, str]:
-    """SQL for a row's quantity [number] and whether it passes the per-row quantity checks."""
+def _quantity_sql(column: str) -> str:
+    """SQL for a row's quantity [number, NULL when it is not one]: a plain number, or one written
+    with thousands commas (1,234.5). The pattern is tried only when the plain cast fails (a CASE
+    evaluates its branches lazily; a coalesce would run the pattern on every row)."""
     text = f"trim(CAST({column} AS VARCHAR))"
-    number = (f"coalesce(TRY_CAST({column} AS DOUBLE), CASE WHEN regexp_matches({text}, "
-              f"'^-?\\d{{1,3}}(,\\d{{3}})+(\\.\\d+)?$') THEN TRY_CAST(replace({text}, ',', '') AS DOUBLE) END)")
-    ok = (f"(q IS NOT NULL AND NOT isnan(q) AND NOT isinf(q) AND abs(q) <= {MAX_QUANTITY} "
-          f"AND (q >= 0 OR lower(trim({quality})) = 'correction'))")
-    return number, ok
+    return (f"CASE WHEN TRY_CAST({column} AS DOUBLE) IS NOT NULL THEN TRY_CAST({column} AS DOUBLE) "
+            f"WHEN regexp_matches({text}, '^-?\\d{{1,3}}(,\\d{{3}})+(\\.\\d+)?$') "
+            f"THEN TRY_CAST(replace({text}, ',', '') AS DOUBLE) END")
 
 
 def _validate_groups(groups: pd.DataFrame, year: ReportingYear) -> pd.DataFrame:
     """Interpret each distinct (department, activity, unit, period, data quality) once, with the
-    library's own rules; add ``ok`` and the share of the period inside the year."""
+    library's own rules; add ``ok``, the share of the period inside the year, and the accepted
+    rows and their quantity (negative quantities count only in correction groups)."""
     catalogue = load_catalogue()
 
     def unit_of(text: str):
@@ -146,6 +147,12 @@ def _validate_groups(groups: pd.DataFrame, year: ReportingYear) -> pd.DataFrame:
             return None
 
     frame = groups.copy()
+    written = ["department", "activity", "unit", "period_start", "period_end", "data_quality"]
+    frame[written] = frame[written].fillna("")
+    frame["department"] = frame["department"].str.strip()
+    correction = frame["data_quality"].str.strip().str.lower() == "correction"
+    frame["accepted_rows"] = frame["positive_rows"] + frame["negative_rows"].where(correction, 0)
+    frame["quantity"] = frame["positive_quantity"] + frame["negative_quantity"].where(correction, 0.0)
     frame["activity_canonical"] = frame["activity"].map(
         {text: catalogue.canonical_name(text) if text.strip() else None for text in frame["activity"].unique()})
     frame["unit_canonical"] = frame["unit"].map({text: unit_of(text) for text in frame["unit"].unique()})
@@ -169,9 +176,9 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
                             threads: int | None = None) -> LargeInventory:
     """The inventory of one year from large CSV or Parquet inputs, computed in DuckDB.
 
-    The figures come from one aggregating scan: rows are summed per distinct (department, activity,
-    unit, period, data quality) with their per-row quantity checks, and each distinct combination is
-    then checked and priced by the library (emissions are linear in quantity). The ledger and the
+    The figures come from one aggregating scan: quantities are summed per distinct (department,
+    activity, unit, period, data quality) as written, positive and negative apart, and each distinct
+    combination is then checked and priced by the library (emissions are linear in quantity). The ledger and the
     rejected rows, when asked for, take a second, per-row pass.
     """
     import duckdb
@@ -189,18 +196,23 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
     if missing:
         raise UsageError(f"the large-input engine needs columns named {', '.join(TEXT_COLUMNS[:7])}; "
                          f"missing: {', '.join(missing)}")
-    quality = "coalesce(CAST(data_quality AS VARCHAR), '')" if "data_quality" in columns else "''"
-    number, quantity_ok = _quantity_sql("quantity", quality)
-    text = {column: f"coalesce(CAST({column} AS VARCHAR), '')" for column in
-            ("department", "activity", "unit", "period_start", "period_end")}
-    text["department"] = f"trim({text['department']})"
+    text = {column: f"CAST({column} AS VARCHAR)" for column in TEXT_COLUMNS if column not in ("site", "quantity")}
+    if "data_quality" not in columns:
+        text["data_quality"] = "''"
+    # Rows are grouped on the columns as written (trimmed and interpreted per group afterwards).
+    # A quantity is accepted when it is a finite number with |q| <= MAX_QUANTITY, and a negative
+    # one only with data_quality correction: the two signs are summed apart so that the choice
+    # can be made per group, which carries its data_quality. NaN sorts above every number, so
+    # BETWEEN leaves it (and the infinities) out.
     groups = connection.execute(f"""
-        SELECT department, activity, unit, period_start, period_end, data_quality,
-               count(*) AS rows, count(*) FILTER (WHERE NOT ok) AS bad_quantity_rows,
-               coalesce(sum(q) FILTER (WHERE ok), 0) AS quantity
+        SELECT {", ".join(text)},
+               count(*) AS rows,
+               count(*) FILTER (WHERE q BETWEEN 0 AND {MAX_QUANTITY}) AS positive_rows,
+               coalesce(sum(q) FILTER (WHERE q BETWEEN 0 AND {MAX_QUANTITY}), 0) AS positive_quantity,
+               count(*) FILTER (WHERE q BETWEEN -{MAX_QUANTITY} AND 0 AND q < 0) AS negative_rows,
+               coalesce(sum(q) FILTER (WHERE q BETWEEN -{MAX_QUANTITY} AND 0 AND q < 0), 0) AS negative_quantity
         FROM (SELECT {", ".join(f"{expression} AS {column}" for column, expression in text.items())},
-                     {quality} AS data_quality, q, {quantity_ok} AS ok
-              FROM (SELECT *, {number} AS q FROM raw))
+                     {_quantity_sql("quantity")} AS q FROM raw)
         GROUP BY ALL""").df()
     groups = _validate_groups(groups, year)
     pairs = groups.loc[groups["ok"], ["activity_canonical", "unit_canonical"]].drop_duplicates()
@@ -208,7 +220,7 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
     unpriceable = pd.MultiIndex.from_frame(groups[["activity_canonical", "unit_canonical"]]).isin(list(failures))
     groups["ok"] &= ~unpriceable
     read = int(groups["rows"].sum())
-    accounted = int((groups["rows"] - groups["bad_quantity_rows"])[groups["ok"]].sum())
+    accounted = int(groups.loc[groups["ok"], "accepted_rows"].sum())
     priced = groups[groups["ok"]].merge(lines[lines["in_boundary"] & ~lines["activity_excluded"]],
                                         left_on=["activity_canonical", "unit_canonical"], right_on=["activity", "unit"],
                                         suffixes=("_written", ""))
@@ -253,10 +265,7 @@ def _write_rows(connection, paths, year: ReportingYear, factor_year: int, scope_
                trim(CAST(r.department AS VARCHAR)) AS department, trim(coalesce(CAST(r.site AS VARCHAR), '')) AS site,
                a.activity, a.activity_error, CAST(r.activity AS VARCHAR) AS activity_written,
                CAST(r.quantity AS VARCHAR) AS quantity_written,
-               coalesce(TRY_CAST(trim(CAST(r.quantity AS VARCHAR)) AS DOUBLE),
-                        CASE WHEN regexp_matches(trim(CAST(r.quantity AS VARCHAR)), '^-?\\d{{1,3}}(,\\d{{3}})+(\\.\\d+)?$')
-                             THEN TRY_CAST(replace(trim(CAST(r.quantity AS VARCHAR)), ',', '') AS DOUBLE) END)
-                 AS quantity,
+               {_quantity_sql("r.quantity")} AS quantity,
                u.unit, u.unit_error, s.day AS period_start, e.day AS period_end, q.quality AS data_quality,
                CAST(r.period_start AS VARCHAR) AS start_written, CAST(r.period_end AS VARCHAR) AS end_written
         FROM raw r
