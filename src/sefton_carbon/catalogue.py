@@ -216,11 +216,11 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
 
 
 def _match(spec: FactorSpec, factor_table: FactorTable) -> pd.Series:
-    labels = factor_table.folded_labels
-    selected = pd.Series(True, index=labels.index)
+    index = factor_table.label_index
+    positions = set(range(len(factor_table.table)))
     for field, alternatives in spec.row:
-        selected &= labels[field].isin(alternatives)
-    matches = factor_table.table[selected]
+        positions &= set().union(*(index.get((field, value), set()) for value in alternatives))
+    matches = factor_table.table.iloc[sorted(positions)]
     if len(matches) != 1:
         wanted = ", ".join(f"{field}={'|'.join(values)}" for field, values in spec.row)
         raise ResolutionError(f"{len(matches)} rows of the {factor_table.year} factors match "

@@ -154,9 +154,16 @@ class FactorTable:
     metadata: dict = field(default_factory=dict)
 
     @cached_property
-    def folded_labels(self) -> pd.DataFrame:
-        """The label columns folded by `fold_label`, for matching catalogue entries."""
-        return self.table[LABEL_COLUMNS].fillna("").map(fold_label)
+    def label_index(self) -> dict[tuple[str, str], set[int]]:
+        """Row positions by (label column, label folded by `fold_label`), for matching catalogue
+        entries; each distinct label is folded once."""
+        index: dict[tuple[str, str], set[int]] = {}
+        for column in LABEL_COLUMNS:
+            labels = self.table[column].fillna("").astype(str)
+            folded = labels.map({label: fold_label(label) for label in labels.unique()})
+            for label, positions in folded.groupby(folded.to_numpy()).indices.items():
+                index[(column, label)] = set(positions.tolist())
+        return index
 
     @property
     def label(self) -> str:
