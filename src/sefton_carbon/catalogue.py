@@ -217,10 +217,11 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
 
 def _match(spec: FactorSpec, factor_table: FactorTable) -> pd.Series:
     index = factor_table.label_index
-    positions = set(range(len(factor_table.table)))
+    positions: set[int] | None = None  # None: no condition yet, every row
     for field, alternatives in spec.row:
-        positions &= set().union(*(index.get((field, value), set()) for value in alternatives))
-    matches = factor_table.table.iloc[sorted(positions)]
+        found = set().union(*(index.get((field, value), set()) for value in alternatives))
+        positions = found if positions is None else positions & found
+    matches = factor_table.table if positions is None else factor_table.table.iloc[sorted(positions)]
     if len(matches) != 1:
         wanted = ", ".join(f"{field}={'|'.join(values)}" for field, values in spec.row)
         raise ResolutionError(f"{len(matches)} rows of the {factor_table.year} factors match "
