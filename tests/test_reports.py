@@ -21,12 +21,13 @@ def test_defuse_text(text, safe):
 
 def test_written_csv_has_no_live_formulas_but_keeps_numbers(tmp_path):
     frame = pd.DataFrame({"site": ["=cmd|' /C calc'!A0", "Library"],
-                          "category": pd.Categorical(["@evil", "ok"]), "tco2e": [-1.5, 2.0]})
+                          "category": pd.Categorical(["@evil", "ok"]), "tco2e": [-1.5, 2.0],
+                          "mixed": pd.Series(["-1+2", 3], dtype=object)})
     path = write_csv(frame, tmp_path / "out.csv")
     with open(path, newline="", encoding="utf-8") as stream:
         rows = list(csv.DictReader(stream))
     assert rows[0]["site"] == "'=cmd|' /C calc'!A0" and rows[0]["category"] == "'@evil"
-    assert rows[0]["tco2e"] == "-1.5"
+    assert rows[0]["tco2e"] == "-1.5" and [row["mixed"] for row in rows] == ["'-1+2", "3"]
 
 
 def test_inventory_outputs_defuse_text_from_returns(tmp_path):

@@ -167,7 +167,11 @@ def aggregate(paths: list[str | Path], register: pd.DataFrame, year: str | Repor
         connection.register("corrected", corrected)
         connection.execute("""UPDATE days SET kwh = corrected.kwh FROM corrected
                               WHERE days.meter_id = corrected.meter_id AND days.local_day = corrected.local_day""")
-    daily = connection.execute("SELECT meter_id, local_day, kwh FROM days").df()
+    connection.register("bounds", register[["meter_id", "max_daily_kwh"]])
+    implausible = connection.execute(f"""
+        SELECT d.meter_id, d.local_day, d.kwh, coalesce(b.max_daily_kwh, {DEFAULT_MAX_DAILY_KWH}) AS max_daily_kwh
+        FROM days d LEFT JOIN bounds b ON b.meter_id = d.meter_id
+        WHERE d.kwh > coalesce(b.max_daily_kwh, {DEFAULT_MAX_DAILY_KWH}) ORDER BY 1, 2""").df()
     monthly = connection.execute("""
         SELECT meter_id, strftime(local_day, '%Y-%m') AS local_month, sum(kwh) AS kwh,
                CAST(sum(half_hours) AS BIGINT) AS half_hours
@@ -181,9 +185,6 @@ def aggregate(paths: list[str | Path], register: pd.DataFrame, year: str | Repor
                 .reset_index().merge(expected, on="local_month"))
     coverage["missing"] = coverage["expected"] - coverage["half_hours"]
     gaps = coverage[coverage["missing"] > 0].reset_index(drop=True)
-    bounds = register.set_index("meter_id")["max_daily_kwh"]
-    daily["max_daily_kwh"] = daily["meter_id"].map(bounds).fillna(DEFAULT_MAX_DAILY_KWH)
-    implausible = daily[daily["kwh"] > daily["max_daily_kwh"]].sort_values(["meter_id", "local_day"])
     known = monthly[monthly["meter_id"].isin(register["meter_id"])].merge(register, on="meter_id")
     month_start = pd.to_datetime(known["local_month"] + "-01")
     activity = pd.DataFrame({

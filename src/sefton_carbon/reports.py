@@ -54,8 +54,11 @@ def defuse_frame(frame: pd.DataFrame) -> pd.DataFrame:
         if isinstance(series.dtype, pd.CategoricalDtype):
             safe[column] = series.cat.rename_categories(
                 [defuse_text(str(c)) if isinstance(c, str) else c for c in series.cat.categories])
-        elif series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
+        elif series.dtype == object:
             safe[column] = series.map(defuse_text)
+        elif pd.api.types.is_string_dtype(series.dtype):
+            formula = series.str.startswith(FORMULA_PREFIXES, na=False)
+            safe[column] = series.mask(formula, "'" + series)
     return safe
 
 
