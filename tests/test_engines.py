@@ -113,3 +113,16 @@ def test_duckdb_applies_the_quantity_rules_of_the_pandas_path(tmp_path):
     assert large["by_department"] == pytest.approx(expected.summary()["by_department"], rel=1e-9)
     rejected = pd.read_csv(tmp_path / "rejected.csv")
     assert sorted(rejected["source_row"]) == sorted(set(expected.rejected["source_row"]))
+
+
+def test_duckdb_reads_typed_parquet_without_a_data_quality_column(activity_csv, tmp_path):
+    frame = pd.read_csv(activity_csv, dtype=str).head(5000).drop(columns=["data_quality"])
+    typed = frame.assign(quantity=pd.to_numeric(frame["quantity"]),
+                         period_start=pd.to_datetime(frame["period_start"]).dt.date)
+    typed.iloc[:10].assign(quantity=-1.0).pipe(lambda negative: pd.concat([typed, negative])).to_parquet(
+        tmp_path / "typed.parquet", index=False)
+    summary = compute_large_inventory([tmp_path / "typed.parquet"], "2023/24").summary
+    expected = compute_large_inventory([activity_csv], "2023/24").summary
+    # The ten negative copies are rejected: without data_quality a row is 'actual', not a correction.
+    assert summary["rows"] == {"read": 5010, "accounted": 5000, "rejected": 10}
+    assert summary["total_tco2e"] == pytest.approx(expected["total_tco2e"], rel=1e-9)
