@@ -126,3 +126,17 @@ def test_duckdb_reads_typed_parquet_without_a_data_quality_column(activity_csv, 
     # The ten negative copies are rejected: without data_quality a row is 'actual', not a correction.
     assert summary["rows"] == {"read": 5010, "accounted": 5000, "rejected": 10}
     assert summary["total_tco2e"] == pytest.approx(expected["total_tco2e"], rel=1e-9)
+
+
+def test_duckdb_reads_csv_strictly(tmp_path, run_cli):
+    header = "department,site,activity,quantity,unit,period_start,period_end,owner's note\n"
+    good = "D,S,electricity,100,kWh,2023-04-01,2023-04-30,x\n"
+    path = tmp_path / "activity.csv"
+    path.write_text(header + good + "D,S,electricity,oops,kWh,2023-05-01,2023-05-31,x\n", encoding="utf-8")
+    # A quote in a column name is data, not SQL; a bad quantity is a rejected row, not a failed read.
+    assert compute_large_inventory([path], "2023/24").summary["rows"] == {"read": 2, "accounted": 1, "rejected": 1}
+    path.write_text(header + good + "D,S,electricity,100,kWh,2023-05-01,2023-05-31,x,extra\n" + good,
+                    encoding="utf-8")
+    code, _, err = run_cli("inventory", path, "--year", "2023/24", "--engine", "duckdb")
+    assert code == 3 and len(err.strip().splitlines()) == 1
+    assert f"{path}: cannot be read: Invalid Input Error: CSV Error on Line: 3 (Expected Number of Columns: 8 Found: 9)" in err

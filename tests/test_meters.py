@@ -96,3 +96,59 @@ def test_offsets_and_readings_inside_a_half_hour(tmp_path):
     assert result.activity["quantity"].sum() == pytest.approx(1 + 16)
     june = result.gaps[result.gaps["local_month"] == "2023-06"].iloc[0]
     assert june["half_hours"] == 2 and june["missing"] == 30 * 48 - 2
+
+
+def _register(tmp_path):
+    path = tmp_path / "meters.csv"
+    path.write_text("meter_id,site,department,activity\nA,S,D,electricity\n", encoding="utf-8")
+    return path
+
+
+def test_bad_readings_are_rejected_with_file_row_and_reason(tmp_path, run_cli):
+    path = tmp_path / "readings.csv"
+    path.write_text("meter_id,timestamp,kwh\n"
+                    "A,2023-06-01T12:00:00Z,1.5\n"        # row 2: counted
+                    ",2023-06-01T12:30:00Z,1\n"           # row 3: no meter
+                    "A,yesterday,1\n"                     # row 4: not a timestamp
+                    "A,2023-06-01T13:00:00Z,n/a\n"        # row 5: not a number
+                    "A,2023-06-01T13:30:00Z,-2\n"         # row 6: negative
+                    "A,2023-06-01T14:00:00Z,inf\n"        # row 7: not finite
+                    "A,2022-06-01T12:00:00Z,9\n"          # row 8: outside 2023/24, counted as such
+                    "A,2023-06-01T14:30:00Z,2.5\n",       # row 9: counted
+                    encoding="utf-8")
+    result = aggregate([path], read_meters_register(_register(tmp_path)), "2023/24")
+    assert (result.readings_read, result.readings, result.readings_outside_year, len(result.rejected)) == (8, 2, 1, 5)
+    assert result.rejected[["source_row", "column", "value"]].values.tolist() == [
+        [3, "meter_id", ""], [4, "timestamp", "yesterday"], [5, "kwh", "n/a"], [6, "kwh", "-2"], [7, "kwh", "inf"]]
+    assert "is negative" in result.rejected["reason"][3]
+    assert result.activity["quantity"].sum() == pytest.approx(4.0)
+
+    code, out, err = run_cli("meters", path, "--register", _register(tmp_path), "--year", "2023/24",
+                             "--output", tmp_path / "out")
+    assert code == 3 and "8 readings read = 2 in 2023/24 + 1 outside it + 5 rejected" in out
+    assert "Traceback" not in err and f"{path} row 3, column meter_id: meter_id is empty" in err
+    assert len(pd.read_csv(tmp_path / "out" / "rejected.csv")) == 5
+
+
+def test_offsets_written_without_seconds_or_minutes(tmp_path):
+    path = tmp_path / "offsets.csv"
+    # 12:00 UTC as DuckDB writes a TIMESTAMPTZ (+00) and with a four-digit offset: one half hour, twice.
+    path.write_text("meter_id,timestamp,kwh\nA,2023-06-01 12:00:00+00,1\nA,2023-06-01T13:00+0100,2\n",
+                    encoding="utf-8")
+    result = aggregate([path], read_meters_register(_register(tmp_path)), "2023/24")
+    assert result.readings == 2 and len(result.rejected) == 0
+    assert str(result.duplicates.iloc[0]["half_hour_utc"]) == "2023-06-01 12:00:00"
+
+
+@pytest.mark.parametrize("content, message", [
+    ("meter_id,timestamp\nA,2023-06-01T12:00:00Z\n", "readings need the columns meter_id, timestamp, kwh; missing: kwh"),
+    ("meter_id,timestamp,kwh\nA,2023-06-01T12:00:00Z,1\nA,2023-06-01T12:30:00Z,1,extra\n",
+     "CSV Error on Line: 3 (Expected Number of Columns: 3 Found: 4)"),
+    ("meter_id,timestamp,meter_id\nA,2023-06-01T12:00:00Z,1\n", "header column 3 ('meter_id') is named twice"),
+])
+def test_unreadable_readings_are_one_line_errors(tmp_path, run_cli, content, message):
+    path = tmp_path / "readings.csv"
+    path.write_text(content, encoding="utf-8")
+    code, _, err = run_cli("meters", path, "--register", _register(tmp_path), "--year", "2023/24",
+                           "--output", tmp_path / "out")
+    assert code == 3 and message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err

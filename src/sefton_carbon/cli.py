@@ -495,13 +495,20 @@ def meters(
 
     result = aggregate(data, read_meters_register(register), year)
     written = write_half_hourly(result, output)
-    typer.echo(f"{result.readings:,} readings in {year}: {len(result.activity):,} monthly rows for "
+    typer.echo(f"{result.readings_read:,} readings read = {result.readings:,} in {year} + "
+               f"{result.readings_outside_year:,} outside it + {len(result.rejected):,} rejected\n"
+               f"{len(result.activity):,} monthly rows for "
                f"{result.activity['meter'].nunique() if len(result.activity) else 0:,} meters written to "
                f"{written['activity']}\n{len(result.gaps):,} meter-months with missing half hours, "
                f"{len(result.duplicates):,} duplicated half hours, {len(result.implausible_days):,} implausible days")
     if result.meters_without_register:
         _say(f"meters not in the register (not counted): {', '.join(result.meters_without_register[:20])}")
-    problems = len(result.gaps) + len(result.duplicates) + len(result.implausible_days) + len(result.meters_without_register)
+    if len(result.rejected):
+        first = result.rejected.iloc[0]
+        _say(f"{len(result.rejected):,} readings rejected, listed in {written['rejected']}; the first: "
+             f"{first['source_file']} row {first['source_row']}, column {first['column']}: {first['reason']}")
+    problems = (len(result.gaps) + len(result.duplicates) + len(result.implausible_days)
+                + len(result.meters_without_register) + len(result.rejected))
     raise typer.Exit(EXIT_DATA if problems else EXIT_OK)
 
 

@@ -25,6 +25,7 @@ import pandas as pd
 from .activity import DATA_QUALITY_VALUES, MAX_QUANTITY, parse_date
 from .boundary import line_mask, load_boundary_options
 from .catalogue import load_catalogue
+from .columnar import duckdb_source, number_sql, reading, source_columns
 from .errors import UsageError
 from .factors import load_factors
 from .inventory import VALUES, resolve_pairs
@@ -45,28 +46,11 @@ class LargeInventory:
     ledger_path: Path | None = None
 
 
-def _source(paths: list[str | Path]) -> str:
-    """A DuckDB table expression reading every file as text, with its file name."""
-    files = []
-    for given in paths:
-        path = Path(given)
-        if not path.exists():
-            raise UsageError(f"{path}: no such file or folder")
-        files.append(path)
-    parquet = [path for path in files if path.is_dir() or path.suffix.lower() == ".parquet"]
-    if parquet and len(parquet) != len(files):
-        raise UsageError("give either CSV files or Parquet files and folders, not both")
-    if parquet:
-        patterns = [str(path / "**" / "*.parquet") if path.is_dir() else str(path) for path in files]
-        return (f"read_parquet({patterns!r}, filename=true, hive_partitioning=true, union_by_name=true)")
-    return f"read_csv({[str(path) for path in files]!r}, all_varchar=true, header=true, filename=true)"
-
-
 def _lookups(connection) -> dict[str, pd.DataFrame]:
     """Lookup tables from the distinct values of the text columns (see the module docstring)."""
     catalogue = load_catalogue()
 
-    present = _columns(connection)
+    present = source_columns(connection, "raw")
     wanted = [column for column in ("activity", "unit", "period_start", "period_end", "data_quality")
               if column in present]
     row = connection.execute("SELECT " + ", ".join(
@@ -101,10 +85,6 @@ def _lookups(connection) -> dict[str, pd.DataFrame]:
     }
 
 
-def _columns(connection) -> list[str]:
-    return [row[0] for row in connection.execute("DESCRIBE raw").fetchall()]
-
-
 def _lines(pairs: pd.DataFrame, factor_year: int, scope_option: str | None, scopes_file) -> tuple[pd.DataFrame, dict]:
     """Priced lines per (activity, unit) pair (the two columns of ``pairs``, in that order), as the
     pandas path prices them (`inventory.resolve_pairs`); and the reason for each pair that cannot
@@ -124,12 +104,13 @@ def _lines(pairs: pd.DataFrame, factor_year: int, scope_option: str | None, scop
     return lines[LINE_COLUMNS].astype({"line": str, "factor_key": str, "factor_unit": str}), failures
 
 
-def _quantity_sql(column: str) -> str:
+def _quantity_sql(column: str, column_type: str) -> str:
     """SQL for a row's quantity [number, NULL when it is not one]: a plain number, or one written
     with thousands commas (1,234.5). The pattern is tried only when the plain cast fails (a CASE
     evaluates its branches lazily; a coalesce would run the pattern on every row)."""
+    number = number_sql(column, column_type)
     text = f"trim(CAST({column} AS VARCHAR))"
-    return (f"CASE WHEN TRY_CAST({column} AS DOUBLE) IS NOT NULL THEN TRY_CAST({column} AS DOUBLE) "
+    return (f"CASE WHEN {number} IS NOT NULL THEN {number} "
             f"WHEN regexp_matches({text}, '^-?\\d{{1,3}}(,\\d{{3}})+(\\.\\d+)?$') "
             f"THEN TRY_CAST(replace({text}, ',', '') AS DOUBLE) END")
 
@@ -190,8 +171,9 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
     connection.execute(f"SET memory_limit = '{memory_limit}'")
     if threads:
         connection.execute(f"SET threads = {int(threads)}")
-    connection.execute(f"CREATE VIEW raw AS SELECT * FROM {_source(paths)}")
-    columns = _columns(connection)
+    with reading(paths):
+        connection.execute(f"CREATE VIEW raw AS SELECT * FROM {duckdb_source(paths)}")
+        columns = source_columns(connection, "raw")
     missing = [column for column in TEXT_COLUMNS[:7] if column not in columns]
     if missing:
         raise UsageError(f"the large-input engine needs columns named {', '.join(TEXT_COLUMNS[:7])}; "
@@ -204,16 +186,17 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
     # one only with data_quality correction: the two signs are summed apart so that the choice
     # can be made per group, which carries its data_quality. NaN sorts above every number, so
     # BETWEEN leaves it (and the infinities) out.
-    groups = connection.execute(f"""
-        SELECT {", ".join(text)},
-               count(*) AS rows,
-               count(*) FILTER (WHERE q BETWEEN 0 AND {MAX_QUANTITY}) AS positive_rows,
-               coalesce(sum(q) FILTER (WHERE q BETWEEN 0 AND {MAX_QUANTITY}), 0) AS positive_quantity,
-               count(*) FILTER (WHERE q BETWEEN -{MAX_QUANTITY} AND 0 AND q < 0) AS negative_rows,
-               coalesce(sum(q) FILTER (WHERE q BETWEEN -{MAX_QUANTITY} AND 0 AND q < 0), 0) AS negative_quantity
-        FROM (SELECT {", ".join(f"{expression} AS {column}" for column, expression in text.items())},
-                     {_quantity_sql("quantity")} AS q FROM raw)
-        GROUP BY ALL""").df()
+    with reading(paths):
+        groups = connection.execute(f"""
+            SELECT {", ".join(text)},
+                   count(*) AS rows,
+                   count(*) FILTER (WHERE q BETWEEN 0 AND {MAX_QUANTITY}) AS positive_rows,
+                   coalesce(sum(q) FILTER (WHERE q BETWEEN 0 AND {MAX_QUANTITY}), 0) AS positive_quantity,
+                   count(*) FILTER (WHERE q BETWEEN -{MAX_QUANTITY} AND 0 AND q < 0) AS negative_rows,
+                   coalesce(sum(q) FILTER (WHERE q BETWEEN -{MAX_QUANTITY} AND 0 AND q < 0), 0) AS negative_quantity
+            FROM (SELECT {", ".join(f"{expression} AS {column}" for column, expression in text.items())},
+                         {_quantity_sql("quantity", columns["quantity"])} AS q FROM raw)
+            GROUP BY ALL""").df()
     groups = _validate_groups(groups, year)
     pairs = groups.loc[groups["ok"], ["activity_canonical", "unit_canonical"]].drop_duplicates()
     lines, failures = _lines(pairs, factor_year, scope_option, scopes_file)
@@ -256,7 +239,8 @@ def _write_rows(connection, paths, year: ReportingYear, factor_year: int, scope_
     connection.execute("SET preserve_insertion_order = true")
     for name, frame in _lookups(connection).items():
         connection.register(name, frame)
-    quality = "coalesce(CAST(r.data_quality AS VARCHAR), '')" if "data_quality" in _columns(connection) else "''"
+    columns = source_columns(connection, "raw")
+    quality = "coalesce(CAST(r.data_quality AS VARCHAR), '')" if "data_quality" in columns else "''"
     connection.execute(f"""
         CREATE TEMP VIEW parsed AS
         SELECT r.filename AS source_file,
@@ -265,7 +249,7 @@ def _write_rows(connection, paths, year: ReportingYear, factor_year: int, scope_
                trim(CAST(r.department AS VARCHAR)) AS department, trim(coalesce(CAST(r.site AS VARCHAR), '')) AS site,
                a.activity, a.activity_error, CAST(r.activity AS VARCHAR) AS activity_written,
                CAST(r.quantity AS VARCHAR) AS quantity_written,
-               {_quantity_sql("r.quantity")} AS quantity,
+               {_quantity_sql("r.quantity", columns["quantity"])} AS quantity,
                u.unit, u.unit_error, s.day AS period_start, e.day AS period_end, q.quality AS data_quality,
                CAST(r.period_start AS VARCHAR) AS start_written, CAST(r.period_end AS VARCHAR) AS end_written
         FROM raw r

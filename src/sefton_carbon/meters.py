@@ -14,7 +14,9 @@ hours and the March day with 46 come out right. The meters register (CSV) maps e
   when the meter has a reading in it; readings belong to the half hour they fall in, 00:00-00:29 UTC
   to the one starting 00:00);
 * duplicate readings: a meter read more than once in the same half hour (the first is kept);
-* implausible days: a meter's daily total above its ``max_daily_kwh`` (or the default bound).
+* implausible days: a meter's daily total above its ``max_daily_kwh`` (or the default bound);
+* rejected readings, with file, row, column and reason: no meter, a timestamp that is not one, a
+  kWh figure that is not a finite number or is negative. Readings outside the year are counted.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import DataError, UsageError
+from .columnar import duckdb_source, number_sql, reading, source_columns
+from .errors import DataError
 from .spreadsheets import read_register
 from .years import ReportingYear
 
@@ -33,6 +36,17 @@ LOCAL_ZONE = "Europe/London"
 #: Default daily plausibility bound [kWh per meter per day]: a large leisure centre uses ~15,000.
 DEFAULT_MAX_DAILY_KWH = 50_000.0
 REGISTER_COLUMNS = ["meter_id", "site", "department", "activity"]
+READING_COLUMNS = ["meter_id", "timestamp", "kwh"]
+#: Why a reading is rejected, by the status code the scan gives it: (column, reason).
+REJECTIONS = {
+    2: ("meter_id", "meter_id is empty"),
+    3: ("timestamp", "timestamp is not a date and time: write 2023-04-01T00:30:00Z, an offset such as "
+                     "+01:00, or Europe/London local time 2023-04-01 01:30"),
+    4: ("kwh", "kwh is not a number"),
+    5: ("kwh", "kwh is not a finite number"),
+    6: ("kwh", "kwh is negative: a reading is the energy used in its half hour"),
+}
+REJECTED_COLUMNS = ["source_file", "source_row", "meter_id", "column", "value", "reason"]
 METER_ACTIVITIES = ("electricity", "natural_gas")
 
 
@@ -46,6 +60,13 @@ class HalfHourly:
     implausible_days: pd.DataFrame
     readings: int
     meters_without_register: list[str]
+    rejected: pd.DataFrame
+    readings_outside_year: int = 0
+
+    @property
+    def readings_read(self) -> int:
+        """Every reading in the inputs: counted in the year, outside it, or rejected."""
+        return self.readings + self.readings_outside_year + len(self.rejected)
 
 
 def read_meters_register(path: str | Path) -> pd.DataFrame:
@@ -70,18 +91,6 @@ def read_meters_register(path: str | Path) -> pd.DataFrame:
     if not duplicated.empty:
         raise DataError(f"meter '{duplicated.iloc[0]['meter_id']}' is listed twice", file=str(path))
     return register
-
-
-def _source(paths: list[str | Path]) -> str:
-    files = [Path(path) for path in paths]
-    for path in files:
-        if not path.exists():
-            raise UsageError(f"{path}: no such file or folder")
-    if all(path.is_dir() or path.suffix.lower() == ".parquet" for path in files):
-        patterns = [str(path / "**" / "*.parquet") if path.is_dir() else str(path) for path in files]
-        return f"read_parquet({patterns!r}, hive_partitioning=true, union_by_name=true)"
-    return (f"read_csv({[str(path) for path in files]!r}, header=true, "
-            "columns={'meter_id': 'VARCHAR', 'timestamp': 'VARCHAR', 'kwh': 'DOUBLE'})")
 
 
 def _summer_time(first_year: int, last_year: int) -> list[tuple[str, str]]:
@@ -128,26 +137,44 @@ def aggregate(paths: list[str | Path], register: pd.DataFrame, year: str | Repor
                                "+ INTERVAL 1 HOUR)" for start, end in summer)
     first_utc = f"TIMESTAMP '{year.first_day.isoformat()} 00:00:00' - INTERVAL 1 HOUR"  # 1 April is in BST
     last_utc = f"TIMESTAMP '{(year.last_day + dt.timedelta(days=1)).isoformat()} 00:00:00' - INTERVAL 1 HOUR"
+    with reading(paths):
+        connection.execute(f"CREATE TEMP VIEW source AS SELECT * FROM {duckdb_source(paths)}")
+        columns = source_columns(connection, "source")
+    missing = [column for column in READING_COLUMNS if column not in columns]
+    if missing:
+        raise DataError(f"readings need the columns {', '.join(READING_COLUMNS)}; missing: {', '.join(missing)}",
+                        file=", ".join(str(path) for path in paths))
+    # status: 0 counted, 1 outside the year, 2 and up rejected (see REJECTIONS).
     connection.execute(f"""
-        CREATE TEMP VIEW readings AS
-        SELECT meter_id, utc, time_bucket(INTERVAL 30 MINUTE, utc) AS half_hour,
-               utc + CASE WHEN {in_summer} THEN INTERVAL 1 HOUR ELSE INTERVAL 0 HOUR END AS local_time, kwh
-        FROM (SELECT CAST(meter_id AS VARCHAR) AS meter_id, kwh,
+        CREATE TEMP VIEW parsed AS
+        SELECT *, time_bucket(INTERVAL 30 MINUTE, utc) AS half_hour,
+               utc + CASE WHEN {in_summer} THEN INTERVAL 1 HOUR ELSE INTERVAL 0 HOUR END AS local_time,
+               CASE WHEN coalesce(meter_id, '') = '' THEN 2 WHEN utc IS NULL THEN 3 WHEN kwh IS NULL THEN 4
+                    WHEN isnan(kwh) OR isinf(kwh) THEN 5 WHEN kwh < 0 THEN 6
+                    WHEN utc < {first_utc} OR utc >= {last_utc} THEN 1 ELSE 0 END AS status
+        FROM (SELECT source_file, meter_id, text, kwh_written, kwh,
                      CASE WHEN suffix(text, 'Z') THEN stamp  -- the TIMESTAMP cast reads a trailing Z as UTC
-                          WHEN regexp_matches(text, '[+-]\\d\\d:?\\d\\d$')
-                            THEN CAST(timezone('UTC', CAST(text AS TIMESTAMPTZ)) AS TIMESTAMP)
+                          WHEN regexp_matches(text, ':\\d\\d(\\.\\d+)?\\s*[+-]\\d\\d(:?\\d\\d)?$')
+                            THEN CAST(timezone('UTC', TRY_CAST(text AS TIMESTAMPTZ)) AS TIMESTAMP)
                           ELSE stamp - CASE WHEN {local_summer} THEN INTERVAL 1 HOUR ELSE INTERVAL 0 HOUR END
                      END AS utc
               FROM (SELECT *, TRY_CAST(replace(text, 'T', ' ') AS TIMESTAMP) AS stamp
-                    FROM (SELECT meter_id, CAST(timestamp AS VARCHAR) AS text, kwh FROM {_source(paths)})))
-        WHERE utc >= {first_utc} AND utc < {last_utc}""")
-    connection.execute("""
-        CREATE TEMP TABLE days AS
-        SELECT meter_id, CAST(local_time AS DATE) AS local_day, count(*) AS readings,
-               bit_count(bit_or(CAST(1 AS UBIGINT) << CAST(epoch(half_hour) // 1800 % 64 AS INTEGER))) AS half_hours,
-               sum(kwh) AS kwh
-        FROM readings GROUP BY 1, 2""")
-    total = connection.execute("SELECT CAST(coalesce(sum(readings), 0) AS BIGINT) FROM days").fetchall()[0][0]
+                    FROM (SELECT filename AS source_file, CAST(meter_id AS VARCHAR) AS meter_id,
+                                 CAST(timestamp AS VARCHAR) AS text, kwh AS kwh_written,
+                                 {number_sql("kwh", columns["kwh"])} AS kwh
+                          FROM source)))""")
+    with reading(paths):
+        connection.execute("""
+            CREATE TEMP TABLE days AS
+            SELECT meter_id, CAST(local_time AS DATE) AS local_day, status, count(*) AS readings,
+                   bit_count(bit_or(CAST(1 AS UBIGINT) << CAST(epoch(half_hour) // 1800 % 64 AS INTEGER)))
+                     AS half_hours,
+                   sum(kwh) AS kwh
+            FROM parsed GROUP BY ALL""")
+    by_status = dict(connection.execute("SELECT status, CAST(sum(readings) AS BIGINT) FROM days GROUP BY 1").fetchall())
+    rejected = _rejected_readings(connection) if any(status >= 2 for status in by_status) else \
+        pd.DataFrame(columns=REJECTED_COLUMNS)
+    connection.execute("DELETE FROM days WHERE status <> 0")
     duplicated_days = connection.execute("SELECT meter_id, local_day FROM days WHERE readings > half_hours").df()
     duplicates = pd.DataFrame(columns=["meter_id", "half_hour_utc", "readings", "values_kwh"])
     if len(duplicated_days):
@@ -155,8 +182,9 @@ def aggregate(paths: list[str | Path], register: pd.DataFrame, year: str | Repor
         connection.execute("SET preserve_insertion_order = true")
         connection.execute("""
             CREATE TEMP TABLE suspect AS
-            SELECT r.*, row_number() OVER () AS position FROM readings r
-            JOIN duplicated_days d ON d.meter_id = r.meter_id AND d.local_day = CAST(r.local_time AS DATE)""")
+            SELECT r.*, row_number() OVER () AS position FROM parsed r
+            JOIN duplicated_days d ON d.meter_id = r.meter_id AND d.local_day = CAST(r.local_time AS DATE)
+            WHERE r.status = 0""")
         duplicates = connection.execute("""
             SELECT meter_id, half_hour AS half_hour_utc, count(*) AS readings, list(kwh ORDER BY position) AS values_kwh
             FROM suspect GROUP BY 1, 2 HAVING count(*) > 1 ORDER BY 1, 2""").df()
@@ -195,16 +223,34 @@ def aggregate(paths: list[str | Path], register: pd.DataFrame, year: str | Repor
         "data_quality": "actual",
         "notes": "half-hourly data: " + known["half_hours"].astype(str) + " half hours"})
     return HalfHourly(activity=activity.reset_index(drop=True), gaps=gaps, duplicates=duplicates,
-                      implausible_days=implausible.reset_index(drop=True), readings=int(total),
-                      meters_without_register=sorted(set(monthly["meter_id"]) - set(register["meter_id"])))
+                      implausible_days=implausible.reset_index(drop=True), readings=int(by_status.get(0, 0)),
+                      meters_without_register=sorted(set(monthly["meter_id"]) - set(register["meter_id"])),
+                      rejected=rejected, readings_outside_year=int(by_status.get(1, 0)))
+
+
+def _rejected_readings(connection) -> pd.DataFrame:
+    """The rejected readings with file, row (data row + 1, as if the header were row 1), column,
+    value as written and reason: a second pass, made only when the scan found any."""
+    connection.execute("SET preserve_insertion_order = true")
+    rows = connection.execute("""
+        SELECT source_file, source_row, meter_id, status, text, CAST(kwh_written AS VARCHAR) AS kwh_written
+        FROM (SELECT *, CAST(row_number() OVER (PARTITION BY source_file) + 1 AS BIGINT) AS source_row FROM parsed)
+        WHERE status >= 2 ORDER BY source_file, source_row""").df()
+    column = rows["status"].map({status: column for status, (column, _) in REJECTIONS.items()})
+    value = rows["kwh_written"].where(column == "kwh", rows["text"].where(column == "timestamp", ""))
+    return pd.DataFrame({"source_file": rows["source_file"], "source_row": rows["source_row"],
+                         "meter_id": rows["meter_id"].fillna(""), "column": column, "value": value.fillna(""),
+                         "reason": rows["status"].map({status: reason for status, (_, reason) in REJECTIONS.items()})},
+                        columns=REJECTED_COLUMNS)
 
 
 def write_half_hourly(result: HalfHourly, folder: str | Path) -> dict[str, Path]:
-    """Write activity.csv (for the inventory), gaps.csv, duplicates.csv and implausible_days.csv."""
+    """Write activity.csv (for the inventory), gaps.csv, duplicates.csv, implausible_days.csv and rejected.csv."""
     from .reports import write_csv
 
     folder = Path(folder)
     return {"activity": write_csv(result.activity, folder / "activity.csv"),
             "gaps": write_csv(result.gaps, folder / "gaps.csv"),
             "duplicates": write_csv(result.duplicates.astype({"values_kwh": str}), folder / "duplicates.csv"),
-            "implausible_days": write_csv(result.implausible_days, folder / "implausible_days.csv")}
+            "implausible_days": write_csv(result.implausible_days, folder / "implausible_days.csv"),
+            "rejected": write_csv(result.rejected, folder / "rejected.csv")}

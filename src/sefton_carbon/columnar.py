@@ -1,0 +1,105 @@
+"""CSV and Parquet inputs read by DuckDB: the large-input engine and the half-hourly meter data.
+
+Every column is read as written (CSV cells as text, so that a bad cell is a value to reject rather
+than an error that stops the read), with the name of the file it came from. DuckDB's own errors
+on a file it cannot read (ragged CSV lines, a file that is not Parquet) become one-line DataErrors.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import DataError, UsageError
+
+
+def sql_string(text: str) -> str:
+    """A SQL string literal: single quotes doubled, so a file or column name cannot end it."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def duckdb_source(paths: list[str | Path]) -> str:
+    """A DuckDB table expression reading CSV files, or Parquet files and hive-partitioned folders
+    (``year=2023/council=sefton/part-0.parquet``), with a ``filename`` column.
+
+    CSV files are read strictly, as `csv_layout` finds them: the header on the first line, every
+    cell as text, and a line with more or fewer cells than the header is an error naming its line
+    (DuckDB's own dialect detection would rather skip lines above a ragged one).
+    """
+    files = []
+    for given in paths:
+        path = Path(given)
+        if not path.exists():
+            raise UsageError(f"{path}: no such file or folder")
+        files.append(path)
+    parquet = [path for path in files if path.is_dir() or path.suffix.lower() == ".parquet"]
+    if parquet and len(parquet) != len(files):
+        raise UsageError("give either CSV files or Parquet files and folders, not both")
+    if parquet:
+        patterns = ", ".join(sql_string(path / "**" / "*.parquet" if path.is_dir() else path) for path in files)
+        return f"read_parquet([{patterns}], filename=true, hive_partitioning=true, union_by_name=true)"
+    header, delimiter = csv_layout(files[0])
+    for other in files[1:]:
+        if csv_layout(other) != (header, delimiter):
+            raise DataError(f"has another header row than {files[0]}: CSV files read together need the same columns",
+                            file=str(other))
+    columns = ", ".join(f"{sql_string(name)}: 'VARCHAR'" for name in header)
+    return (f"read_csv([{', '.join(sql_string(path) for path in files)}], header=true, auto_detect=false, "
+            f"delim={sql_string(delimiter)}, quote='\"', escape='\"', columns={{{columns}}}, filename=true)")
+
+
+def csv_layout(path: Path) -> tuple[list[str], str]:
+    """The column names on a CSV file's first line and its delimiter (comma, semicolon or tab,
+    whichever the line holds, in that order). The file must be UTF-8 (DuckDB reads only that)."""
+    with open(path, "rb") as stream:
+        first = stream.readline(1 << 20)
+    try:
+        line = first.decode("utf-8-sig").rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise DataError("is not UTF-8 text: save it as CSV UTF-8, or convert it to Parquet", file=str(path)) from None
+    delimiter = next((candidate for candidate in (",", ";", "\t") if candidate in line), ",")
+    header = [name.strip() for name in next(csv.reader([line], delimiter=delimiter), [])]
+    for position, name in enumerate(header, start=1):
+        if not name or name in header[:position - 1] or name == "filename":
+            problem = "is empty" if not name else "is named twice" if name != "filename" else "is reserved"
+            raise DataError(f"header column {position} ('{name}') {problem}: give every column its own name",
+                            file=str(path), row=1)
+    if not header:
+        raise DataError("has no header row", file=str(path), row=1)
+    return header, delimiter
+
+
+NUMERIC_TYPES = ("DOUBLE", "FLOAT", "REAL", "DECIMAL", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
+                 "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
+
+
+def source_columns(connection, view: str) -> dict[str, str]:
+    """The columns of a view: name -> DuckDB type."""
+    return {name: column_type for name, column_type, *_ in connection.execute(f"DESCRIBE {view}").fetchall()}
+
+
+def number_sql(column: str, column_type: str) -> str:
+    """SQL for a column as DOUBLE, NULL where a cell is not a number. Text goes through nullif so
+    that DuckDB does not push the TRY_CAST into the CSV reader as a plain cast, which stops the
+    read at the first bad cell (duckdb/duckdb#23818)."""
+    if column_type.startswith(NUMERIC_TYPES):
+        return f"CAST({column} AS DOUBLE)"
+    return f"TRY_CAST(nullif(CAST({column} AS VARCHAR), '') AS DOUBLE)"
+
+
+@contextmanager
+def reading(paths: list[str | Path]):
+    """Statements that read the inputs: a DuckDB error in them becomes a one-line DataError naming
+    the inputs (the first line of DuckDB's message says what and where)."""
+    import duckdb
+
+    try:
+        yield
+    except duckdb.Error as error:
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [type(error).__name__]
+        detail = next((line for line in lines if line.startswith("Expected Number of Columns")), None)
+        named = next((match.group(1) for line in lines if (match := re.match(r"file = (.+)", line))), None)
+        reason = f"cannot be read: {lines[0]}" + (f" ({detail})" if detail else "")
+        raise DataError(reason, file=named or ", ".join(str(path) for path in paths)) from None
