@@ -69,16 +69,19 @@ def test_duckdb_reads_hive_partitioned_parquet(partitioned, activity_csv):
 
 
 @pytest.mark.slow
-def test_dask_on_a_local_cluster_of_two_workers(partitioned):
+def test_dask_on_a_local_cluster_of_two_workers(activity_csv, tmp_path):
     distributed = pytest.importorskip("distributed")
-    folder, _ = partitioned
+    frame = pd.read_csv(activity_csv, dtype=str).assign(year="2023")
+    frame.to_parquet(tmp_path, partition_cols=["year", "department"], index=False)  # a file per department
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        summary = compute_dask_inventory([folder], "2023/24", scheduler=cluster.scheduler_address)
-    expected = compute_large_inventory([folder], "2023/24").summary
-    assert summary["rows"]["read"] == expected["rows"]["read"] == 5000
+        summary = compute_dask_inventory([tmp_path], "2023/24", scheduler=cluster.scheduler_address)
+    expected = compute_large_inventory([activity_csv], "2023/24").summary
+    # The three bad rows of the file are rejected by both engines, by the same rules.
+    assert summary["rows"] == expected["rows"] == {"read": 5003, "accounted": 5000, "rejected": 3}
     assert summary["total_tco2e"] == pytest.approx(expected["total_tco2e"], rel=1e-9)
     for key in ("scope_1", "scope_2", "scope_3"):
         assert summary["by_scope"][key] == pytest.approx(expected["by_scope"][key], rel=1e-9)
+    assert summary["by_department"] == pytest.approx(expected["by_department"], rel=1e-9)
 
 
 def test_engine_option_on_the_command_line(activity_csv, run_cli):

@@ -1,12 +1,12 @@
 """Large inputs: the inventory computed in DuckDB (one machine, larger than memory) or Dask (a cluster).
 
-The rules are the library's own: every text check, unit, date and activity name is interpreted once
-per distinct value in Python, by the same functions the pandas path uses (`parse_unit`,
-`parse_date`, the catalogue), and handed to the engine as small lookup tables; factors are resolved
-once per distinct (activity, unit) pair by `inventory.resolve_pairs`, as the pandas path does. The
-engine then does the per-row work: read, join the lookups, check, apportion periods by days, join
-the priced lines, multiply and group. The
-ledger streams to Parquet or CSV without passing through pandas.
+The rules are the library's own. For the figures, the engine sums rows per distinct (department,
+activity, unit, period, data quality) as written (DuckDB in one scan, Dask per partition); each
+combination is then checked by the functions the pandas path uses (`parse_unit`, `parse_date`, the
+catalogue) and priced per distinct (activity, unit) pair by `inventory.resolve_pairs`, as the pandas
+path does (`_summary`, shared by both engines). For the ledger and the rejected rows, DuckDB makes
+a per-row pass with the same interpretations handed to it as small lookup tables, and streams them
+to Parquet or CSV without passing through pandas.
 
 Not done by these engines (use the pandas path, `compute_inventory`, for returns that need them):
 Excel files, title rows and header synonyms (columns must be named as in the activity table),
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .activity import DATA_QUALITY_VALUES, MAX_QUANTITY, parse_date
+from .activity import DATA_QUALITY_VALUES, MAX_QUANTITY, parse_date, parse_quantity
 from .boundary import line_mask, load_boundary_options
 from .catalogue import load_catalogue
 from .columnar import duckdb_source, number_sql, reading, source_columns
@@ -33,6 +33,9 @@ from .units import UnitError, parse_unit
 from .years import ReportingYear
 
 TEXT_COLUMNS = ["department", "site", "activity", "quantity", "unit", "period_start", "period_end", "data_quality"]
+#: The columns rows are grouped by before they are checked, and what is summed per group.
+GROUP_COLUMNS = ["department", "activity", "unit", "period_start", "period_end", "data_quality"]
+COUNT_COLUMNS = ["rows", "positive_rows", "positive_quantity", "negative_rows", "negative_quantity"]
 LINE_COLUMNS = ["activity", "unit", "line", "scope", "category", "factor_key", "factor_unit", "kgco2e_per_unit",
                 "unit_conversion", "coefficient", "coefficient_co2", "coefficient_ch4", "coefficient_n2o", "in_boundary",
                 "activity_excluded"]
@@ -178,7 +181,7 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
     if missing:
         raise UsageError(f"the large-input engine needs columns named {', '.join(TEXT_COLUMNS[:7])}; "
                          f"missing: {', '.join(missing)}")
-    text = {column: f"CAST({column} AS VARCHAR)" for column in TEXT_COLUMNS if column not in ("site", "quantity")}
+    text = {column: f"CAST({column} AS VARCHAR)" for column in GROUP_COLUMNS}
     if "data_quality" not in columns:
         text["data_quality"] = "''"
     # Rows are grouped on the columns as written (trimmed and interpreted per group afterwards).
@@ -197,6 +200,18 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
             FROM (SELECT {", ".join(f"{expression} AS {column}" for column, expression in text.items())},
                          {_quantity_sql("quantity", columns["quantity"])} AS q FROM raw)
             GROUP BY ALL""").df()
+    summary = _summary(groups, year, factor_year, scope_option, scopes_file, engine="duckdb")
+    if ledger is not None or rejected is not None:
+        _write_rows(connection, paths, year, factor_year, scope_option, scopes_file, ledger, rejected)
+    connection.close()
+    return LargeInventory(summary=summary, ledger_path=ledger)
+
+
+def _summary(groups: pd.DataFrame, year: ReportingYear, factor_year: int, scope_option: str | None,
+             scopes_file, engine: str) -> dict:
+    """The summary figures from the rows summed per distinct (department, activity, unit, period,
+    data quality) as written (``GROUP_COLUMNS`` and ``COUNT_COLUMNS``): each combination checked
+    (`_validate_groups`), priced (`_lines`) and summed, the same way for every engine."""
     groups = _validate_groups(groups, year)
     pairs = groups.loc[groups["ok"], ["activity_canonical", "unit_canonical"]].drop_duplicates()
     lines, failures = _lines(pairs, factor_year, scope_option, scopes_file)
@@ -210,9 +225,6 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
     amount = priced["quantity"] * priced["share_in_year"]
     for suffix in ("", "_co2", "_ch4", "_n2o"):
         priced[f"tco2e{suffix}"] = amount * priced[f"coefficient{suffix}"]
-    if ledger is not None or rejected is not None:
-        _write_rows(connection, paths, year, factor_year, scope_option, scopes_file, ledger, rejected)
-    connection.close()
 
     def grouped(column: str) -> dict:
         sums = priced.groupby(column)["tco2e"].sum().sort_values(ascending=False)
@@ -221,8 +233,8 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
     by_scope = priced.groupby("scope")["tco2e"].sum()
     scopes = {f"scope_{scope}": float(by_scope.get(scope, 0.0)) for scope in (1, 2, 3)}
     categories = priced[priced["scope"] == 3].groupby("category")["tco2e"].sum()
-    summary = {
-        "reporting_year": year.label, "factor_year": factor_year, "engine": "duckdb",
+    return {
+        "reporting_year": year.label, "factor_year": factor_year, "engine": engine,
         "total_tco2e": sum(scopes.values()), "by_scope": {**scopes, "scope_2_location": scopes["scope_2"]},
         "by_scope_3_category": {str(int(category)): float(value) for category, value in categories.items()},
         "by_department": grouped("department"),
@@ -230,7 +242,6 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
         "by_gas": {f"tco2e_{gas}": float(priced[f"tco2e_{gas}"].sum()) for gas in ("co2", "ch4", "n2o")},
         "rows": {"read": read, "accounted": accounted, "rejected": read - accounted},
     }
-    return LargeInventory(summary=summary, ledger_path=ledger)
 
 
 def _write_rows(connection, paths, year: ReportingYear, factor_year: int, scope_option, scopes_file,
@@ -322,54 +333,47 @@ def _write_rows(connection, paths, year: ReportingYear, factor_year: int, scope_
                            f"ORDER BY source_file, source_row) TO '{rejected}' (FORMAT CSV, HEADER)")
 
 
-def price_partition(frame: pd.DataFrame, lines: pd.DataFrame, year: ReportingYear) -> pd.DataFrame:
-    """Emissions of one partition of clean rows [t CO2e] by scope, category, department and activity,
-    inside the boundary: the per-partition step of the Dask engine (pure pandas, no I/O)."""
-    from .units import parse_unit as unit_of
-
-    catalogue = load_catalogue()
-    activity = frame["activity"].astype(str).map({name: catalogue.canonical_name(name)
-                                                  for name in frame["activity"].astype(str).unique()})
-    unit = frame["unit"].astype(str).map({text: unit_of(text) for text in frame["unit"].astype(str).unique()})
-    starts = frame["period_start"].astype(str).map({text: parse_date(text) for text in frame["period_start"].astype(str).unique()})
-    ends = frame["period_end"].astype(str).map({text: parse_date(text) for text in frame["period_end"].astype(str).unique()})
-    start, end = pd.to_datetime(starts), pd.to_datetime(ends)
-    first, last = pd.Timestamp(year.first_day), pd.Timestamp(year.last_day)
-    inside = (np.minimum(end, last) - np.maximum(start, first)).dt.days + 1
-    share = inside.clip(lower=0) / ((end - start).dt.days + 1)
-    rows = pd.DataFrame({"department": frame["department"].astype(str), "activity": activity, "unit": unit,
-                         "quantity": pd.to_numeric(frame["quantity"], errors="coerce") * share})
-    priced = rows.merge(lines[lines["in_boundary"] & ~lines["activity_excluded"]], on=["activity", "unit"])
-    priced["tco2e"] = priced["quantity"] * priced["coefficient"]
-    priced["category"] = priced["category"].fillna(0).astype("int64")
-    return priced.groupby(["scope", "category", "department", "activity"], as_index=False)["tco2e"].sum().assign(
-        rows=len(frame))
+def group_partition(frame: pd.DataFrame) -> pd.DataFrame:
+    """One partition's rows summed per distinct (department, activity, unit, period, data quality)
+    as written, as the DuckDB scan sums them (``COUNT_COLUMNS``; quantities read by the pandas
+    path's `parse_quantity`, once per distinct value): the per-partition step of the Dask engine
+    (pure pandas, no I/O)."""
+    text = frame.reindex(columns=GROUP_COLUMNS).astype("string").fillna("")
+    if pd.api.types.is_numeric_dtype(frame["quantity"]):
+        numbers = frame["quantity"].astype("float64")
+    else:
+        written = frame["quantity"].astype("string").fillna("")
+        numbers = written.map({value: parse_quantity(value) for value in written.unique()}).astype("float64")
+    accepted = numbers.abs() <= MAX_QUANTITY  # NaN and the infinities are not
+    positive, negative = accepted & (numbers >= 0), accepted & (numbers < 0)
+    counts = text.assign(rows=1, positive_rows=positive.astype("int64"),
+                         positive_quantity=numbers.where(positive, 0.0),
+                         negative_rows=negative.astype("int64"), negative_quantity=numbers.where(negative, 0.0))
+    return counts.groupby(GROUP_COLUMNS, as_index=False, sort=False)[COUNT_COLUMNS].sum()
 
 
 def compute_dask_inventory(paths: list[str | Path], reporting_year: str | ReportingYear, *,
                            scheduler: str | None = None, factor_year: int | None = None,
                            scope_option: str | None = None, scopes_file=None) -> dict:
-    """The inventory of clean, partitioned Parquet inputs computed on Dask (a local process pool, or
-    the cluster at ``scheduler``). Lines are resolved once on the client and shipped to the workers;
-    each worker prices its partitions with `price_partition`. Returns the summary figures."""
+    """The inventory of partitioned Parquet inputs computed on Dask (a local process pool, or the
+    cluster at ``scheduler``). Each worker sums its partitions with `group_partition`; the client
+    adds the partial sums and checks and prices each combination as the DuckDB engine does, so
+    both give the same figures and the same rows rejected. Returns the summary figures."""
     import dask
     import dask.dataframe as dd
 
     year = ReportingYear.parse(reporting_year)
     factor_year = factor_year or year.default_factor_year
-    frames = dd.read_parquet([str(path) for path in paths], columns=TEXT_COLUMNS[:7])
-    pairs = frames[["activity", "unit"]].drop_duplicates().compute()
-    catalogue = load_catalogue()
-    canonical = pd.DataFrame({"activity": pairs["activity"].astype(str).map(catalogue.canonical_name),
-                              "unit": pairs["unit"].astype(str).map(parse_unit)}).drop_duplicates()
-    lines, failures = _lines(canonical, factor_year, scope_option, scopes_file)
-    if failures:
-        raise UsageError("the Dask engine takes clean inputs; these cannot be priced: "
-                         + "; ".join(failures.values()))
-    meta = pd.DataFrame({"scope": pd.Series(dtype="int64"), "category": pd.Series(dtype="int64"),
-                         "department": pd.Series(dtype=str), "activity": pd.Series(dtype=str),
-                         "tco2e": pd.Series(dtype=float), "rows": pd.Series(dtype="int64")})
-    partials = frames.map_partitions(price_partition, lines, year, meta=meta)
+    load_factors().table(factor_year)
+    frames = dd.read_parquet([str(path) for path in paths])
+    missing = [column for column in TEXT_COLUMNS[:7] if column not in frames.columns]
+    if missing:
+        raise UsageError(f"the Dask engine needs columns named {', '.join(TEXT_COLUMNS[:7])}; "
+                         f"missing: {', '.join(missing)}")
+    meta = pd.DataFrame({**{column: pd.Series(dtype="string") for column in GROUP_COLUMNS},
+                         **{column: pd.Series(dtype="float64" if column.endswith("quantity") else "int64")
+                            for column in COUNT_COLUMNS}})
+    partials = frames.map_partitions(group_partition, meta=meta)
     if scheduler:
         from distributed import Client
 
@@ -378,15 +382,5 @@ def compute_dask_inventory(paths: list[str | Path], reporting_year: str | Report
     else:
         with dask.config.set(scheduler="processes"):
             result = partials.compute()
-    rows_read = int(frames.map_partitions(len).compute().sum())
-    scopes = result.groupby("scope")["tco2e"].sum()
-    categories = result[result["scope"] == 3].groupby("category")["tco2e"].sum()
-    by_scope = {f"scope_{scope}": float(scopes.get(scope, 0.0)) for scope in (1, 2, 3)}
-    return {"reporting_year": year.label, "factor_year": factor_year, "engine": "dask",
-            "total_tco2e": float(sum(by_scope.values())), "by_scope": by_scope,
-            "by_scope_3_category": {str(int(key)): float(value) for key, value in categories.items()},
-            "by_department": {str(key): float(value) for key, value in
-                              result.groupby("department")["tco2e"].sum().sort_values(ascending=False).items()},
-            "by_activity": {str(key): float(value) for key, value in
-                            result.groupby("activity")["tco2e"].sum().sort_values(ascending=False).items()},
-            "rows": {"read": rows_read, "accounted": rows_read, "rejected": 0}}
+    groups = result.groupby(GROUP_COLUMNS, as_index=False)[COUNT_COLUMNS].sum()
+    return _summary(groups, year, factor_year, scope_option, scopes_file, engine="dask")
