@@ -143,3 +143,13 @@ def test_duckdb_reads_csv_strictly(tmp_path, run_cli):
     code, _, err = run_cli("inventory", path, "--year", "2023/24", "--engine", "duckdb")
     assert code == 3 and len(err.strip().splitlines()) == 1
     assert f"{path}: cannot be read: Invalid Input Error: CSV Error on Line: 3 (Expected Number of Columns: 8 Found: 9)" in err
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--engine", "duckdb", "--sites", "sites.csv"], "--sites: only with the pandas engine (the default)"),
+    (["--engine", "dask", "--rejected", "rejected.csv"], "--engine dask writes no ledger or rejected rows"),
+    (["--scheduler", "tcp://localhost:8786"], "--scheduler is for --engine dask"),
+])
+def test_options_an_engine_cannot_honour_are_refused(activity_csv, run_cli, options, message):
+    code, out, err = run_cli("inventory", activity_csv, "--year", "2023/24", *options)
+    assert code == 2 and message in err and out == ""

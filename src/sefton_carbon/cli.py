@@ -15,7 +15,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .errors import SeftonCarbonError
+from .errors import SeftonCarbonError, UsageError
 
 EXIT_OK, EXIT_USAGE, EXIT_DATA = 0, 2, 3
 MAX_REJECTED_ON_SCREEN = 50
@@ -99,7 +99,14 @@ def inventory(
     factors_dir: FactorsDirOption = None,
 ) -> None:
     """Compute the inventory of one reporting year from activity files."""
+    if scheduler and engine != "dask":
+        raise UsageError("--scheduler is for --engine dask")
     if engine != "pandas":
+        pandas_only = [name for name, value in (("--sites", sites), ("--contracts", contracts),
+                                                ("--spend-factors", spend_factors), ("--factors-dir", factors_dir))
+                       if value]
+        if pandas_only:
+            raise UsageError(f"{', '.join(pandas_only)}: only with the pandas engine (the default)")
         _large_inventory(engine, paths, year, factor_year, scope_option, scopes_file, ledger, rejected, scheduler,
                          output_format)
     from .inventory import compute_inventory
@@ -153,7 +160,6 @@ def trajectory(
     factors_dir: FactorsDirOption = None,
 ) -> None:
     """Compare each year's emissions with a pathway to net zero, and say what it would take."""
-    from .errors import UsageError
     from .reports import format_trajectory, trajectory_json
     from .trajectory import compute_trajectory, read_totals, trajectory_of
 
@@ -197,7 +203,6 @@ def template(
     output_format: Annotated[str, typer.Option("--format", help="xlsx, or csv for a plain template.")] = "xlsx",
 ) -> None:
     """Write a return template a department can fill in without help."""
-    from .errors import UsageError
     from .sites import read_sites
     from .template import template_csv, write_template
 
@@ -454,8 +459,10 @@ def _large_inventory(engine, paths, year, factor_year, scope_option, scopes_file
     import json
 
     from .engines import compute_dask_inventory, compute_large_inventory
-    from .errors import UsageError
 
+    if engine == "dask" and (ledger or rejected):
+        raise UsageError("--engine dask writes no ledger or rejected rows: run --engine duckdb on the same files "
+                         "for --ledger and --rejected")
     if engine == "duckdb":
         summary = compute_large_inventory(paths, year, factor_year=factor_year, scope_option=scope_option,
                                           scopes_file=scopes_file, ledger=ledger, rejected=rejected).summary
@@ -478,8 +485,9 @@ def _large_inventory(engine, paths, year, factor_year, scope_option, scopes_file
             typer.echo(f"  {key:<20}{value:>16,.2f} t CO2e")
         typer.echo(f"  {'total':<20}{summary['total_tco2e']:>16,.2f} t CO2e")
     if summary["rows"]["rejected"]:
-        _say(f"{summary['rows']['rejected']:,} rows rejected" + (f": listed in {rejected}" if rejected else
-                                                                  ": use --rejected FILE to list them"))
+        listing = "--rejected FILE" if engine == "duckdb" else "--engine duckdb --rejected FILE"
+        _say(f"{summary['rows']['rejected']:,} rows rejected"
+             + (f": listed in {rejected}" if rejected else f": use {listing} to list them"))
     raise typer.Exit(EXIT_DATA if summary["rows"]["rejected"] else EXIT_OK)
 
 
@@ -549,7 +557,6 @@ def scope_compare(
     factors_dir: FactorsDirOption = None,
 ) -> None:
     """Price every boundary option on the same returns, side by side."""
-    from .errors import UsageError
     from .inventory import compare_inventories
     from .reports import format_comparison, frame_json
 
