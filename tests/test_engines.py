@@ -153,3 +153,21 @@ def test_duckdb_reads_csv_strictly(tmp_path, run_cli):
 def test_options_an_engine_cannot_honour_are_refused(activity_csv, run_cli, options, message):
     code, out, err = run_cli("inventory", activity_csv, "--year", "2023/24", *options)
     assert code == 2 and message in err and out == ""
+
+
+def test_duckdb_uses_a_factors_dir_as_the_pandas_path_does(activity_csv, tmp_path, run_cli):
+    from dataclasses import replace
+
+    from sefton_carbon.factors import VALUE_COLUMNS, load_factors, write_factor_table
+
+    bundled = load_factors().table(2023)
+    write_factor_table(replace(bundled, table=bundled.table.assign(
+        **{column: bundled.table[column] * 2 for column in VALUE_COLUMNS})), tmp_path)
+    totals = {}
+    for engine in ("pandas", "duckdb"):
+        _, out, _ = run_cli("inventory", activity_csv, "--year", "2023/24", "--engine", engine,
+                            "--factors-dir", tmp_path, "--format", "json")
+        totals[engine] = json.loads(out)["total_tco2e"]
+    bundled_total = compute_large_inventory([activity_csv], "2023/24").summary["total_tco2e"]
+    assert totals["duckdb"] == pytest.approx(totals["pandas"], rel=1e-9)
+    assert totals["duckdb"] == pytest.approx(2 * bundled_total, rel=1e-9)

@@ -103,12 +103,11 @@ def inventory(
         raise UsageError("--scheduler is for --engine dask")
     if engine != "pandas":
         pandas_only = [name for name, value in (("--sites", sites), ("--contracts", contracts),
-                                                ("--spend-factors", spend_factors), ("--factors-dir", factors_dir))
-                       if value]
+                                                ("--spend-factors", spend_factors)) if value]
         if pandas_only:
             raise UsageError(f"{', '.join(pandas_only)}: only with the pandas engine (the default)")
-        _large_inventory(engine, paths, year, factor_year, scope_option, scopes_file, ledger, rejected, scheduler,
-                         output_format)
+        _large_inventory(engine, paths, year, factor_year, factors_dir, scope_option, scopes_file, ledger, rejected,
+                         scheduler, output_format)
     from .inventory import compute_inventory
     from .provenance import write_manifest
     from .reports import format_table, summary_json, summary_rows, write_csv, write_inventory_outputs
@@ -454,8 +453,8 @@ def verify(folder: Annotated[Path, typer.Argument(help="An output folder with a 
     raise typer.Exit(EXIT_DATA)
 
 
-def _large_inventory(engine, paths, year, factor_year, scope_option, scopes_file, ledger, rejected, scheduler,
-                     output_format) -> None:
+def _large_inventory(engine, paths, year, factor_year, factors_dir, scope_option, scopes_file, ledger, rejected,
+                     scheduler, output_format) -> None:
     import json
 
     from .engines import compute_dask_inventory, compute_large_inventory
@@ -464,15 +463,16 @@ def _large_inventory(engine, paths, year, factor_year, scope_option, scopes_file
         raise UsageError("--engine dask writes no ledger or rejected rows: run --engine duckdb on the same files "
                          "for --ledger and --rejected")
     if engine == "duckdb":
-        summary = compute_large_inventory(paths, year, factor_year=factor_year, scope_option=scope_option,
-                                          scopes_file=scopes_file, ledger=ledger, rejected=rejected).summary
+        summary = compute_large_inventory(paths, year, factor_year=factor_year, factors_dir=factors_dir,
+                                          scope_option=scope_option, scopes_file=scopes_file, ledger=ledger,
+                                          rejected=rejected).summary
     elif engine == "dask":
         try:
             import dask  # noqa: F401
         except ImportError:
             raise UsageError("--engine dask needs Dask: pip install 'sefton-carbon[cluster]'") from None
         summary = compute_dask_inventory(paths, year, scheduler=scheduler, factor_year=factor_year,
-                                         scope_option=scope_option, scopes_file=scopes_file)
+                                         factors_dir=factors_dir, scope_option=scope_option, scopes_file=scopes_file)
     else:
         raise UsageError(f"--engine is pandas, duckdb or dask, not '{engine}'")
     if output_format is OutputFormat.json:

@@ -27,7 +27,7 @@ from .boundary import line_mask, load_boundary_options
 from .catalogue import load_catalogue
 from .columnar import duckdb_source, number_sql, reading, source_columns
 from .errors import UsageError
-from .factors import load_factors
+from .factors import FactorTable, load_factors
 from .inventory import VALUES, resolve_pairs
 from .units import UnitError, parse_unit
 from .years import ReportingYear
@@ -88,14 +88,15 @@ def _lookups(connection) -> dict[str, pd.DataFrame]:
     }
 
 
-def _lines(pairs: pd.DataFrame, factor_year: int, scope_option: str | None, scopes_file) -> tuple[pd.DataFrame, dict]:
+def _lines(pairs: pd.DataFrame, factor_table: FactorTable, scope_option: str | None,
+           scopes_file) -> tuple[pd.DataFrame, dict]:
     """Priced lines per (activity, unit) pair (the two columns of ``pairs``, in that order), as the
     pandas path prices them (`inventory.resolve_pairs`); and the reason for each pair that cannot
     be priced, keyed by (activity, unit)."""
     option = load_boundary_options(scopes_file).get(scope_option)
     numbered = pairs.set_axis(["activity", "unit"], axis=1).reset_index(drop=True)
     numbered["pair_id"] = np.arange(len(numbered))
-    resolved, failed = resolve_pairs(numbered, load_catalogue(), load_factors().table(factor_year))
+    resolved, failed = resolve_pairs(numbered, load_catalogue(), factor_table)
     failures = {(numbered.at[pair_id, "activity"], numbered.at[pair_id, "unit"]): reason
                 for pair_id, reason in failed.items()}
     lines = resolved.merge(numbered, on="pair_id").rename(columns={
@@ -154,7 +155,8 @@ def _validate_groups(groups: pd.DataFrame, year: ReportingYear) -> pd.DataFrame:
 
 
 def compute_large_inventory(paths: list[str | Path], reporting_year: str | ReportingYear, *,
-                            factor_year: int | None = None, scope_option: str | None = None, scopes_file=None,
+                            factor_year: int | None = None, factors_dir: str | Path | None = None,
+                            scope_option: str | None = None, scopes_file=None,
                             ledger: str | Path | None = None, rejected: str | Path | None = None,
                             memory_limit: str = "700MB",
                             threads: int | None = None) -> LargeInventory:
@@ -168,8 +170,7 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
     import duckdb
 
     year = ReportingYear.parse(reporting_year)
-    factor_year = factor_year or year.default_factor_year
-    load_factors().table(factor_year)
+    factor_table = load_factors(factors_dir).table(factor_year or year.default_factor_year)
     connection = duckdb.connect()
     connection.execute(f"SET memory_limit = '{memory_limit}'")
     if threads:
@@ -200,21 +201,21 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
             FROM (SELECT {", ".join(f"{expression} AS {column}" for column, expression in text.items())},
                          {_quantity_sql("quantity", columns["quantity"])} AS q FROM raw)
             GROUP BY ALL""").df()
-    summary = _summary(groups, year, factor_year, scope_option, scopes_file, engine="duckdb")
+    summary = _summary(groups, year, factor_table, scope_option, scopes_file, engine="duckdb")
     if ledger is not None or rejected is not None:
-        _write_rows(connection, paths, year, factor_year, scope_option, scopes_file, ledger, rejected)
+        _write_rows(connection, paths, year, factor_table, scope_option, scopes_file, ledger, rejected)
     connection.close()
     return LargeInventory(summary=summary, ledger_path=ledger)
 
 
-def _summary(groups: pd.DataFrame, year: ReportingYear, factor_year: int, scope_option: str | None,
+def _summary(groups: pd.DataFrame, year: ReportingYear, factor_table: FactorTable, scope_option: str | None,
              scopes_file, engine: str) -> dict:
     """The summary figures from the rows summed per distinct (department, activity, unit, period,
     data quality) as written (``GROUP_COLUMNS`` and ``COUNT_COLUMNS``): each combination checked
     (`_validate_groups`), priced (`_lines`) and summed, the same way for every engine."""
     groups = _validate_groups(groups, year)
     pairs = groups.loc[groups["ok"], ["activity_canonical", "unit_canonical"]].drop_duplicates()
-    lines, failures = _lines(pairs, factor_year, scope_option, scopes_file)
+    lines, failures = _lines(pairs, factor_table, scope_option, scopes_file)
     unpriceable = pd.MultiIndex.from_frame(groups[["activity_canonical", "unit_canonical"]]).isin(list(failures))
     groups["ok"] &= ~unpriceable
     read = int(groups["rows"].sum())
@@ -234,7 +235,7 @@ def _summary(groups: pd.DataFrame, year: ReportingYear, factor_year: int, scope_
     scopes = {f"scope_{scope}": float(by_scope.get(scope, 0.0)) for scope in (1, 2, 3)}
     categories = priced[priced["scope"] == 3].groupby("category")["tco2e"].sum()
     return {
-        "reporting_year": year.label, "factor_year": factor_year, "engine": engine,
+        "reporting_year": year.label, "factor_year": factor_table.year, "engine": engine,
         "total_tco2e": sum(scopes.values()), "by_scope": {**scopes, "scope_2_location": scopes["scope_2"]},
         "by_scope_3_category": {str(int(category)): float(value) for category, value in categories.items()},
         "by_department": grouped("department"),
@@ -244,7 +245,7 @@ def _summary(groups: pd.DataFrame, year: ReportingYear, factor_year: int, scope_
     }
 
 
-def _write_rows(connection, paths, year: ReportingYear, factor_year: int, scope_option, scopes_file,
+def _write_rows(connection, paths, year: ReportingYear, factor_table: FactorTable, scope_option, scopes_file,
                 ledger: str | Path | None, rejected: str | Path | None) -> None:
     """The per-row pass: the ledger and the rejected rows with their reasons, streamed to files."""
     connection.execute("SET preserve_insertion_order = true")
@@ -272,7 +273,7 @@ def _write_rows(connection, paths, year: ReportingYear, factor_year: int, scope_
     """)
     pairs = connection.execute("SELECT DISTINCT activity, unit FROM parsed WHERE activity IS NOT NULL "
                                "AND unit IS NOT NULL ORDER BY 1, 2").df()
-    lines, failures = _lines(pairs, factor_year, scope_option, scopes_file)
+    lines, failures = _lines(pairs, factor_table, scope_option, scopes_file)
     connection.register("lines", lines)
     connection.register("failures", pd.DataFrame([(a, u, reason) for (a, u), reason in failures.items()],
                                                  columns=["activity", "unit", "reason"]))
@@ -354,6 +355,7 @@ def group_partition(frame: pd.DataFrame) -> pd.DataFrame:
 
 def compute_dask_inventory(paths: list[str | Path], reporting_year: str | ReportingYear, *,
                            scheduler: str | None = None, factor_year: int | None = None,
+                           factors_dir: str | Path | None = None,
                            scope_option: str | None = None, scopes_file=None) -> dict:
     """The inventory of partitioned Parquet inputs computed on Dask (a local process pool, or the
     cluster at ``scheduler``). Each worker sums its partitions with `group_partition`; the client
@@ -363,8 +365,7 @@ def compute_dask_inventory(paths: list[str | Path], reporting_year: str | Report
     import dask.dataframe as dd
 
     year = ReportingYear.parse(reporting_year)
-    factor_year = factor_year or year.default_factor_year
-    load_factors().table(factor_year)
+    factor_table = load_factors(factors_dir).table(factor_year or year.default_factor_year)
     frames = dd.read_parquet([str(path) for path in paths])
     missing = [column for column in TEXT_COLUMNS[:7] if column not in frames.columns]
     if missing:
@@ -383,4 +384,4 @@ def compute_dask_inventory(paths: list[str | Path], reporting_year: str | Report
         with dask.config.set(scheduler="processes"):
             result = partials.compute()
     groups = result.groupby(GROUP_COLUMNS, as_index=False)[COUNT_COLUMNS].sum()
-    return _summary(groups, year, factor_year, scope_option, scopes_file, engine="dask")
+    return _summary(groups, year, factor_table, scope_option, scopes_file, engine="dask")
