@@ -171,3 +171,10 @@ def test_duckdb_uses_a_factors_dir_as_the_pandas_path_does(activity_csv, tmp_pat
     bundled_total = compute_large_inventory([activity_csv], "2023/24").summary["total_tco2e"]
     assert totals["duckdb"] == pytest.approx(totals["pandas"], rel=1e-9)
     assert totals["duckdb"] == pytest.approx(2 * bundled_total, rel=1e-9)
+
+
+def test_duckdb_on_a_file_with_a_header_and_no_rows(tmp_path):
+    path = tmp_path / "activity.csv"
+    path.write_text("department,site,activity,quantity,unit,period_start,period_end\n", encoding="utf-8")
+    summary = compute_large_inventory([path], "2023/24", rejected=tmp_path / "rejected.csv").summary
+    assert summary["rows"] == {"read": 0, "accounted": 0, "rejected": 0} and summary["total_tco2e"] == 0

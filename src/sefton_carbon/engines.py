@@ -145,7 +145,7 @@ def _validate_groups(groups: pd.DataFrame, year: ReportingYear) -> pd.DataFrame:
     start = pd.to_datetime(frame["period_start"].map(dates))
     end = pd.to_datetime(frame["period_end"].map(dates))
     first, last = pd.Timestamp(year.first_day), pd.Timestamp(year.last_day)
-    inside = (np.minimum(end, last) - np.maximum(start, first)).dt.days + 1
+    inside = (end.clip(upper=last) - start.clip(lower=first)).dt.days + 1
     frame["share_in_year"] = inside / ((end - start).dt.days + 1)
     quality = frame["data_quality"].str.strip().str.lower().map(DATA_QUALITY_VALUES)
     frame["ok"] = ((frame["department"].str.strip() != "") & frame["activity_canonical"].notna()
