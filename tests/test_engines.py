@@ -178,3 +178,21 @@ def test_duckdb_on_a_file_with_a_header_and_no_rows(tmp_path):
     path.write_text("department,site,activity,quantity,unit,period_start,period_end\n", encoding="utf-8")
     summary = compute_large_inventory([path], "2023/24", rejected=tmp_path / "rejected.csv").summary
     assert summary["rows"] == {"read": 0, "accounted": 0, "rejected": 0} and summary["total_tco2e"] == 0
+
+
+def test_large_engines_read_the_header_names_the_pandas_path_accepts(activity_csv, tmp_path):
+    frame = pd.read_csv(activity_csv, dtype=str)
+    renamed = frame.rename(columns={"department": "Dept", "site": "Site Name", "quantity": "Qty", "unit": "UOM",
+                                    "period_start": "Start Date", "period_end": "End Date",
+                                    "data_quality": "Data Quality"})
+    renamed.to_csv(tmp_path / "renamed.csv", index=False)
+    renamed.to_parquet(tmp_path / "renamed.parquet", index=False)
+    expected = compute_large_inventory([activity_csv], "2023/24").summary
+    for path in (tmp_path / "renamed.csv", tmp_path / "renamed.parquet"):
+        summary = compute_large_inventory([path], "2023/24").summary
+        assert summary["rows"] == expected["rows"]
+        assert summary["by_department"] == pytest.approx(expected["by_department"], rel=1e-9)
+    pytest.importorskip("dask")
+    summary = compute_dask_inventory([tmp_path / "renamed.parquet"], "2023/24")
+    assert summary["rows"] == expected["rows"]
+    assert summary["by_department"] == pytest.approx(expected["by_department"], rel=1e-9)

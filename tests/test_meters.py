@@ -133,7 +133,8 @@ def test_bad_readings_are_rejected_with_file_row_and_reason(tmp_path, run_cli):
 def test_offsets_written_without_seconds_or_minutes(tmp_path):
     path = tmp_path / "offsets.csv"
     # 12:00 UTC as DuckDB writes a TIMESTAMPTZ (+00) and with a four-digit offset: one half hour, twice.
-    path.write_text("meter_id,timestamp,kwh\nA,2023-06-01 12:00:00+00,1\nA,2023-06-01T13:00+0100,2\n",
+    # The header as a meter export might write it.
+    path.write_text("Meter ID,Timestamp,kWh\nA,2023-06-01 12:00:00+00,1\nA,2023-06-01T13:00+0100,2\n",
                     encoding="utf-8")
     result = aggregate([path], read_meters_register(_register(tmp_path)), "2023/24")
     assert result.readings == 2 and len(result.rejected) == 0

@@ -76,6 +76,11 @@ def fold_header(text: object) -> str:
     return " ".join(re.sub(r"[_\-]+", " ", str(text)).lower().split())
 
 
+def column_for_header(text: object) -> str | None:
+    """The activity-table column a header cell names (``Dept`` -> ``department``), or None."""
+    return _HEADER_LOOKUP.get(fold_header(text))
+
+
 @dataclass
 class ActivityData:
     """Activity rows read from one or more files.
@@ -196,7 +201,7 @@ def _detect_encoding(path: Path) -> str:
 def _header_map(cells: list[str]) -> dict[str, int] | None:
     found: dict[str, int] = {}
     for position, cell in enumerate(cells):
-        column = _HEADER_LOOKUP.get(fold_header(cell))
+        column = column_for_header(cell)
         if column is not None:
             found.setdefault(column, position)
     return found if all(column in found for column in REQUIRED_COLUMNS) else None
@@ -207,13 +212,13 @@ def _find_header(rows: list[list[str]], path: Path, sheet: str | None) -> tuple[
     for index, cells in enumerate(rows[:HEADER_SEARCH_ROWS]):
         found = _header_map(cells)
         if found is None:
-            partial = {_HEADER_LOOKUP.get(fold_header(cell)) for cell in cells} - {None}
+            partial = {column_for_header(cell) for cell in cells} - {None}
             if len(partial) > len(best_found):
                 best, best_found = index, partial
             continue
         for column in found:
             duplicates = [cells[p] for p, cell in enumerate(cells)
-                          if _HEADER_LOOKUP.get(fold_header(cell)) == column]
+                          if column_for_header(cell) == column]
             if len(duplicates) > 1:
                 raise DataError(f"columns {', '.join(repr(d) for d in duplicates)} all mean "
                                 f"'{column}': keep one", file=str(path), sheet=sheet, row=index + 1)

@@ -71,6 +71,33 @@ def csv_layout(path: Path) -> tuple[list[str], str]:
     return header, delimiter
 
 
+def sql_identifier(name: str) -> str:
+    """A SQL identifier: double quotes doubled, so a column name cannot end it."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def snake_case(name: str) -> str:
+    """A header folded to a column name: ``Meter ID`` -> ``meter_id``, ``kWh`` -> ``kwh``."""
+    return "_".join(re.sub(r"[_\-]+", " ", str(name)).lower().split())
+
+
+def renamed_view(connection, source: str, view: str, rename, paths: list[str | Path]) -> dict[str, str]:
+    """Create ``view`` over ``source`` with each column renamed by ``rename`` (header as written ->
+    column name, or None to keep it); returns the view's columns, name -> DuckDB type. Two columns
+    that come to the same name are a DataError."""
+    columns = source_columns(connection, source)
+    names = {written: rename(written) or written for written in columns}
+    seen: dict[str, str] = {}
+    for written, name in names.items():
+        if name in seen:
+            raise DataError(f"columns '{seen[name]}' and '{written}' both give {name}: keep one",
+                            file=", ".join(str(path) for path in paths))
+        seen[name] = written
+    selected = ", ".join(f"{sql_identifier(written)} AS {sql_identifier(name)}" for written, name in names.items())
+    connection.execute(f"CREATE TEMP VIEW {view} AS SELECT {selected} FROM {source}")
+    return {names[written]: column_type for written, column_type in columns.items()}
+
+
 NUMERIC_TYPES = ("DOUBLE", "FLOAT", "REAL", "DECIMAL", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
                  "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
 

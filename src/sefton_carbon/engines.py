@@ -9,7 +9,7 @@ a per-row pass with the same interpretations handed to it as small lookup tables
 to Parquet or CSV without passing through pandas.
 
 Not done by these engines (use the pandas path, `compute_inventory`, for returns that need them):
-Excel files, title rows and header synonyms (columns must be named as in the activity table),
+Excel files, title rows above the header (header names are matched as the pandas path matches them),
 duplicate and overlap detection, site tags, and market-based Scope 2. Row numbers count data rows
 (``source_row`` = data row + 1, as if the header were row 1); blank lines are skipped.
 """
@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .activity import DATA_QUALITY_VALUES, MAX_QUANTITY, parse_date, parse_quantity
+from .activity import DATA_QUALITY_VALUES, MAX_QUANTITY, column_for_header, parse_date, parse_quantity
 from .boundary import line_mask, load_boundary_options
 from .catalogue import load_catalogue
-from .columnar import duckdb_source, number_sql, reading, source_columns
+from .columnar import duckdb_source, number_sql, reading, renamed_view, source_columns
 from .errors import UsageError
 from .factors import FactorTable, load_factors
 from .inventory import VALUES, resolve_pairs
@@ -176,12 +176,12 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
     if threads:
         connection.execute(f"SET threads = {int(threads)}")
     with reading(paths):
-        connection.execute(f"CREATE VIEW raw AS SELECT * FROM {duckdb_source(paths)}")
-        columns = source_columns(connection, "raw")
+        connection.execute(f"CREATE TEMP VIEW source AS SELECT * FROM {duckdb_source(paths)}")
+        columns = renamed_view(connection, "source", "raw", column_for_header, paths)
     missing = [column for column in TEXT_COLUMNS[:7] if column not in columns]
     if missing:
-        raise UsageError(f"the large-input engine needs columns named {', '.join(TEXT_COLUMNS[:7])}; "
-                         f"missing: {', '.join(missing)}")
+        raise UsageError(f"the large-input engine needs the columns {', '.join(TEXT_COLUMNS[:7])} (or their "
+                         f"usual header names); missing: {', '.join(missing)}")
     text = {column: f"CAST({column} AS VARCHAR)" for column in GROUP_COLUMNS}
     if "data_quality" not in columns:
         text["data_quality"] = "''"
@@ -367,6 +367,7 @@ def compute_dask_inventory(paths: list[str | Path], reporting_year: str | Report
     year = ReportingYear.parse(reporting_year)
     factor_table = load_factors(factors_dir).table(factor_year or year.default_factor_year)
     frames = dd.read_parquet([str(path) for path in paths])
+    frames = frames.rename(columns={written: column_for_header(written) or written for written in frames.columns})
     missing = [column for column in TEXT_COLUMNS[:7] if column not in frames.columns]
     if missing:
         raise UsageError(f"the Dask engine needs columns named {', '.join(TEXT_COLUMNS[:7])}; "

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .columnar import duckdb_source, number_sql, reading, source_columns
+from .columnar import duckdb_source, number_sql, reading, renamed_view, snake_case
 from .errors import DataError
 from .spreadsheets import read_register
 from .years import ReportingYear
@@ -138,8 +138,8 @@ def aggregate(paths: list[str | Path], register: pd.DataFrame, year: str | Repor
     first_utc = f"TIMESTAMP '{year.first_day.isoformat()} 00:00:00' - INTERVAL 1 HOUR"  # 1 April is in BST
     last_utc = f"TIMESTAMP '{(year.last_day + dt.timedelta(days=1)).isoformat()} 00:00:00' - INTERVAL 1 HOUR"
     with reading(paths):
-        connection.execute(f"CREATE TEMP VIEW source AS SELECT * FROM {duckdb_source(paths)}")
-        columns = source_columns(connection, "source")
+        connection.execute(f"CREATE TEMP VIEW written AS SELECT * FROM {duckdb_source(paths)}")
+        columns = renamed_view(connection, "written", "source", snake_case, paths)
     missing = [column for column in READING_COLUMNS if column not in columns]
     if missing:
         raise DataError(f"readings need the columns {', '.join(READING_COLUMNS)}; missing: {', '.join(missing)}",
