@@ -1,7 +1,6 @@
 """Boundary options, sites register, contracts (market-based Scope 2) and spend-based lines."""
 
 import json
-import textwrap
 
 import pytest
 

@@ -168,7 +168,7 @@ def _option(document: ConfigDocument, name: str, body: object) -> BoundaryOption
     if body["consolidation"] not in CONSOLIDATION:
         raise document.error(f"must be one of {', '.join(CONSOLIDATION)}", "options", name, "consolidation")
     if body["scope_2_method"] not in SCOPE_2_METHODS:
-        raise document.error(f"must be location or market", "options", name, "scope_2_method")
+        raise document.error("must be location or market", "options", name, "scope_2_method")
     scopes = _int_set(document, body["scopes"], range(1, 4), "options", name, "scopes")
     categories = _int_set(document, body.get("scope_3_categories", []), range(1, 16),
                           "options", name, "scope_3_categories")

@@ -467,10 +467,10 @@ def _large_inventory(engine, paths, year, factor_year, factors_dir, scope_option
                                           scope_option=scope_option, scopes_file=scopes_file, ledger=ledger,
                                           rejected=rejected).summary
     elif engine == "dask":
-        try:
-            import dask  # noqa: F401
-        except ImportError:
-            raise UsageError("--engine dask needs Dask: pip install 'sefton-carbon[cluster]'") from None
+        from importlib.util import find_spec
+
+        if find_spec("dask") is None:
+            raise UsageError("--engine dask needs Dask: pip install 'sefton-carbon[cluster]'")
         summary = compute_dask_inventory(paths, year, scheduler=scheduler, factor_year=factor_year,
                                          factors_dir=factors_dir, scope_option=scope_option, scopes_file=scopes_file)
     else:
