@@ -2,10 +2,13 @@
 
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sefton_carbon import compute_inventory
 from sefton_carbon.engines import compute_dask_inventory, compute_large_inventory
@@ -180,11 +183,12 @@ def test_duckdb_on_a_file_with_a_header_and_no_rows(tmp_path):
     assert summary["rows"] == {"read": 0, "accounted": 0, "rejected": 0} and summary["total_tco2e"] == 0
 
 
-def test_large_engines_read_the_header_names_the_pandas_path_accepts(activity_csv, tmp_path):
+def test_large_engines_read_header_names_and_template_rows_as_the_pandas_path_does(activity_csv, tmp_path):
     frame = pd.read_csv(activity_csv, dtype=str)
     renamed = frame.rename(columns={"department": "Dept", "site": "Site Name", "quantity": "Qty", "unit": "UOM",
                                     "period_start": "Start Date", "period_end": "End Date",
                                     "data_quality": "Data Quality"})
+    renamed = pd.concat([renamed, pd.DataFrame([{"Dept": "Corporate"}])])  # a template row: not read
     renamed.to_csv(tmp_path / "renamed.csv", index=False)
     renamed.to_parquet(tmp_path / "renamed.parquet", index=False)
     expected = compute_large_inventory([activity_csv], "2023/24").summary
@@ -196,3 +200,31 @@ def test_large_engines_read_the_header_names_the_pandas_path_accepts(activity_cs
     summary = compute_dask_inventory([tmp_path / "renamed.parquet"], "2023/24")
     assert summary["rows"] == expected["rows"]
     assert summary["by_department"] == pytest.approx(expected["by_department"], rel=1e-9)
+
+
+ENGINE_CELLS = {
+    "department": ["Corporate", "Highways", " Corporate ", ""],
+    "activity": ["natural_gas", "electricity", "diesel", "Natural Gas", "natral gas", ""],
+    "quantity": ["1000", "2,500.5", "0", "12.75", "-40", "1,2,3", "", "lots", "nan", "inf", "2e12", "-0"],
+    "unit": ["kWh", "KWH", "litres", "MWh", "therms", "gallons", "m3", ""],
+    "period_start": ["2023-04-01", "01/05/2023", "45017", "2022-04-01", "2024-03-15", "31/02/2024", ""],
+    "period_end": ["2023-04-30", "31/05/2023", "2024-03-31", "2024-04-14", "2023-03-31", ""],
+    "data_quality": ["actual", "estimated", "correction", " Correction ", "", "bogus"],
+}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(
+    st.fixed_dictionaries({column: st.sampled_from(cells) for column, cells in ENGINE_CELLS.items()}),
+    st.just({**{column: "" for column in ENGINE_CELLS}, "department": "Corporate"})),  # a template row: not read
+    min_size=1, max_size=12))
+def test_duckdb_accounts_for_rows_as_the_pandas_path_does(rows):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "activity.csv"
+        # One site per row, so that the pandas path finds no overlapping bills (the engine does not look).
+        pd.DataFrame([{**row, "site": f"Site {number}"} for number, row in enumerate(rows)]).to_csv(path, index=False)
+        expected = compute_inventory(path, "2023/24").summary()
+        summary = compute_large_inventory([path], "2023/24").summary
+    assert summary["rows"] == {key: expected["rows"][key] for key in ("read", "accounted", "rejected")}
+    assert summary["total_tco2e"] == pytest.approx(expected["total_tco2e"], rel=1e-9, abs=1e-12)
+    assert summary["by_department"] == pytest.approx(expected["by_department"], rel=1e-9, abs=1e-12)

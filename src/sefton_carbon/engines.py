@@ -25,7 +25,7 @@ import pandas as pd
 from .activity import DATA_QUALITY_VALUES, MAX_QUANTITY, column_for_header, parse_date, parse_quantity
 from .boundary import line_mask, load_boundary_options
 from .catalogue import load_catalogue
-from .columnar import duckdb_source, number_sql, reading, renamed_view, source_columns
+from .columnar import duckdb_source, number_sql, reading, renamed_view, source_columns, sql_string
 from .errors import UsageError
 from .factors import FactorTable, load_factors
 from .inventory import VALUES, resolve_pairs
@@ -35,7 +35,17 @@ from .years import ReportingYear
 TEXT_COLUMNS = ["department", "site", "activity", "quantity", "unit", "period_start", "period_end", "data_quality"]
 #: The columns rows are grouped by before they are checked, and what is summed per group.
 GROUP_COLUMNS = ["department", "activity", "unit", "period_start", "period_end", "data_quality"]
-COUNT_COLUMNS = ["rows", "positive_rows", "positive_quantity", "negative_rows", "negative_quantity"]
+COUNT_COLUMNS = ["rows", "positive_rows", "positive_quantity", "negative_rows", "negative_quantity", "empty_rows"]
+#: Columns that carry a measurement, as `activity.MEASURED_COLUMNS`: a row with all of them empty
+#: (a template row with only the department filled in) is not an activity row, and is not counted.
+GROUP_MEASURED = ["activity", "unit", "period_start", "period_end"]
+
+
+def _empty_cells_sql(columns: dict[str, str], table: str = "") -> str:
+    """SQL: the row's quantity cell, and its meter cell when the table has one, are empty. The
+    other measured columns are group keys, checked per group (`_validate_groups`)."""
+    cells = ["quantity"] + (["meter"] if "meter" in columns else [])
+    return " AND ".join(f"coalesce(trim(CAST({table}{cell} AS VARCHAR)), '') = ''" for cell in cells)
 LINE_COLUMNS = ["activity", "unit", "line", "scope", "category", "factor_key", "factor_unit", "kgco2e_per_unit",
                 "unit_conversion", "coefficient", "coefficient_co2", "coefficient_ch4", "coefficient_n2o", "in_boundary",
                 "activity_excluded"]
@@ -121,8 +131,9 @@ def _quantity_sql(column: str, column_type: str) -> str:
 
 def _validate_groups(groups: pd.DataFrame, year: ReportingYear) -> pd.DataFrame:
     """Interpret each distinct (department, activity, unit, period, data quality) once, with the
-    library's own rules; add ``ok``, the share of the period inside the year, and the accepted
-    rows and their quantity (negative quantities count only in correction groups)."""
+    library's own rules; add ``ok``, the share of the period inside the year, the accepted rows
+    and their quantity (negative quantities count only in correction groups), and the blank rows
+    (nothing in any measured column: not read, as on the pandas path)."""
     catalogue = load_catalogue()
 
     def unit_of(text: str):
@@ -137,6 +148,8 @@ def _validate_groups(groups: pd.DataFrame, year: ReportingYear) -> pd.DataFrame:
     frame["department"] = frame["department"].str.strip()
     correction = frame["data_quality"].str.strip().str.lower() == "correction"
     frame["accepted_rows"] = frame["positive_rows"] + frame["negative_rows"].where(correction, 0)
+    blank_group = (frame[GROUP_MEASURED].apply(lambda column: column.str.strip()) == "").all(axis=1)
+    frame["blank_rows"] = frame["empty_rows"].where(blank_group, 0)
     frame["quantity"] = frame["positive_quantity"] + frame["negative_quantity"].where(correction, 0.0)
     frame["activity_canonical"] = frame["activity"].map(
         {text: catalogue.canonical_name(text) if text.strip() else None for text in frame["activity"].unique()})
@@ -150,7 +163,7 @@ def _validate_groups(groups: pd.DataFrame, year: ReportingYear) -> pd.DataFrame:
     quality = frame["data_quality"].str.strip().str.lower().map(DATA_QUALITY_VALUES)
     frame["ok"] = ((frame["department"].str.strip() != "") & frame["activity_canonical"].notna()
                    & frame["unit_canonical"].notna() & start.notna() & end.notna() & (end >= start)
-                   & (inside > 0) & quality.notna())
+                   & (inside > 0) & quality.notna() & (frame["accepted_rows"] > 0))
     return frame
 
 
@@ -189,17 +202,18 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
     # A quantity is accepted when it is a finite number with |q| <= MAX_QUANTITY, and a negative
     # one only with data_quality correction: the two signs are summed apart so that the choice
     # can be made per group, which carries its data_quality. NaN sorts above every number, so
-    # BETWEEN leaves it (and the infinities) out.
+    # BETWEEN leaves it (and the infinities) out. Empty cells are looked for only where there is no
+    # number: a CASE runs its branch on those rows alone, where a FILTER would trim every cell.
     with reading(paths):
         groups = connection.execute(f"""
-            SELECT {", ".join(text)},
+            SELECT {", ".join(f"{expression} AS {column}" for column, expression in text.items())},
                    count(*) AS rows,
                    count(*) FILTER (WHERE q BETWEEN 0 AND {MAX_QUANTITY}) AS positive_rows,
                    coalesce(sum(q) FILTER (WHERE q BETWEEN 0 AND {MAX_QUANTITY}), 0) AS positive_quantity,
                    count(*) FILTER (WHERE q BETWEEN -{MAX_QUANTITY} AND 0 AND q < 0) AS negative_rows,
-                   coalesce(sum(q) FILTER (WHERE q BETWEEN -{MAX_QUANTITY} AND 0 AND q < 0), 0) AS negative_quantity
-            FROM (SELECT {", ".join(f"{expression} AS {column}" for column, expression in text.items())},
-                         {_quantity_sql("quantity", columns["quantity"])} AS q FROM raw)
+                   coalesce(sum(q) FILTER (WHERE q BETWEEN -{MAX_QUANTITY} AND 0 AND q < 0), 0) AS negative_quantity,
+                   count(CASE WHEN q IS NULL THEN CASE WHEN {_empty_cells_sql(columns)} THEN 1 END END) AS empty_rows
+            FROM (SELECT *, {_quantity_sql("quantity", columns["quantity"])} AS q FROM raw)
             GROUP BY ALL""").df()
     summary = _summary(groups, year, factor_table, scope_option, scopes_file, engine="duckdb")
     if ledger is not None or rejected is not None:
@@ -218,7 +232,7 @@ def _summary(groups: pd.DataFrame, year: ReportingYear, factor_table: FactorTabl
     lines, failures = _lines(pairs, factor_table, scope_option, scopes_file)
     unpriceable = pd.MultiIndex.from_frame(groups[["activity_canonical", "unit_canonical"]]).isin(list(failures))
     groups["ok"] &= ~unpriceable
-    read = int(groups["rows"].sum())
+    read = int(groups["rows"].sum() - groups["blank_rows"].sum())
     accounted = int(groups.loc[groups["ok"], "accepted_rows"].sum())
     priced = groups[groups["ok"]].merge(lines[lines["in_boundary"] & ~lines["activity_excluded"]],
                                         left_on=["activity_canonical", "unit_canonical"], right_on=["activity", "unit"],
@@ -263,7 +277,9 @@ def _write_rows(connection, paths, year: ReportingYear, factor_table: FactorTabl
                CAST(r.quantity AS VARCHAR) AS quantity_written,
                {_quantity_sql("r.quantity", columns["quantity"])} AS quantity,
                u.unit, u.unit_error, s.day AS period_start, e.day AS period_end, q.quality AS data_quality,
-               CAST(r.period_start AS VARCHAR) AS start_written, CAST(r.period_end AS VARCHAR) AS end_written
+               CAST(r.period_start AS VARCHAR) AS start_written, CAST(r.period_end AS VARCHAR) AS end_written,
+               {" AND ".join(f"coalesce(trim(CAST(r.{column} AS VARCHAR)), '') = ''" for column in GROUP_MEASURED)}
+                 AND {_empty_cells_sql(columns, "r.")} AS blank
         FROM raw r
         LEFT JOIN activity_lookup a ON a.written = coalesce(CAST(r.activity AS VARCHAR), '')
         LEFT JOIN unit_lookup u ON u.written = coalesce(CAST(r.unit AS VARCHAR), '')
@@ -326,12 +342,13 @@ def _write_rows(connection, paths, year: ReportingYear, factor_table: FactorTabl
         ledger = Path(ledger)
         ledger.parent.mkdir(parents=True, exist_ok=True)
         kind = "PARQUET" if ledger.suffix.lower() == ".parquet" else "CSV, HEADER"
-        connection.execute(f"COPY (SELECT * FROM ledger ORDER BY source_file, source_row) TO '{ledger}' (FORMAT {kind})")
+        connection.execute(f"COPY (SELECT * FROM ledger ORDER BY source_file, source_row) TO {sql_string(ledger)} "
+                           f"(FORMAT {kind})")
 
     if rejected is not None:
         Path(rejected).parent.mkdir(parents=True, exist_ok=True)
-        connection.execute(f"COPY (SELECT source_file, source_row, reason FROM checked WHERE NOT ok "
-                           f"ORDER BY source_file, source_row) TO '{rejected}' (FORMAT CSV, HEADER)")
+        connection.execute(f"COPY (SELECT source_file, source_row, reason FROM checked WHERE NOT ok AND NOT blank "
+                           f"ORDER BY source_file, source_row) TO {sql_string(rejected)} (FORMAT CSV, HEADER)")
 
 
 def group_partition(frame: pd.DataFrame) -> pd.DataFrame:
@@ -347,9 +364,13 @@ def group_partition(frame: pd.DataFrame) -> pd.DataFrame:
         numbers = written.map({value: parse_quantity(value) for value in written.unique()}).astype("float64")
     accepted = numbers.abs() <= MAX_QUANTITY  # NaN and the infinities are not
     positive, negative = accepted & (numbers >= 0), accepted & (numbers < 0)
+    empty = numbers.isna()
+    for cell in ["quantity"] + (["meter"] if "meter" in frame else []):
+        empty &= frame[cell].astype("string").fillna("").str.strip() == ""
     counts = text.assign(rows=1, positive_rows=positive.astype("int64"),
                          positive_quantity=numbers.where(positive, 0.0),
-                         negative_rows=negative.astype("int64"), negative_quantity=numbers.where(negative, 0.0))
+                         negative_rows=negative.astype("int64"), negative_quantity=numbers.where(negative, 0.0),
+                         empty_rows=empty.astype("int64"))
     return counts.groupby(GROUP_COLUMNS, as_index=False, sort=False)[COUNT_COLUMNS].sum()
 
 
