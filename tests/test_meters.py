@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sefton_carbon import compute_inventory
 from sefton_carbon.meters import aggregate, read_meters_register, write_half_hourly
@@ -153,3 +155,57 @@ def test_unreadable_readings_are_one_line_errors(tmp_path, run_cli, content, mes
     code, _, err = run_cli("meters", path, "--register", _register(tmp_path), "--year", "2023/24",
                            "--output", tmp_path / "out")
     assert code == 3 and message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def _expected_monthly(readings: list[tuple[str, str, float]]) -> dict[tuple[str, str], float]:
+    """A reference for `aggregate`, reading by reading with pandas time zones: the first reading
+    of each meter and UTC half hour, summed per meter and Europe/London month of 2023/24."""
+    first: dict[tuple[str, pd.Timestamp], float] = {}
+    for meter, text, kwh in readings:
+        stamp = pd.Timestamp(text)
+        utc = stamp.tz_convert("UTC") if stamp.tzinfo else stamp.tz_localize("Europe/London").tz_convert("UTC")
+        first.setdefault((meter, utc.floor("30min")), kwh)
+    start, end = pd.Timestamp("2023-04-01", tz="Europe/London"), pd.Timestamp("2024-04-01", tz="Europe/London")
+    sums: dict[tuple[str, str], float] = {}
+    for (meter, utc), kwh in first.items():
+        local = utc.tz_convert("Europe/London")
+        if start <= local < end:
+            key = (meter, local.strftime("%Y-%m"))
+            sums[key] = sums.get(key, 0.0) + kwh
+    return sums
+
+
+@st.composite
+def _readings(draw):
+    """Readings around the year's edges and clock changes, written in UTC, with an offset, or in
+    local time (away from the changes' missing and repeated hours), some of them repeated."""
+    days = [pd.Timestamp(day, tz="UTC") for day in ("2023-03-31", "2023-04-01", "2023-10-28", "2023-10-29",
+                                                     "2024-03-30", "2024-03-31", "2024-04-01")]
+    readings = []
+    for _ in range(draw(st.integers(1, 30))):
+        utc = draw(st.sampled_from(days)) + pd.Timedelta(minutes=30 * draw(st.integers(0, 47)) + draw(
+            st.sampled_from([0, 0, 0, 10])))
+        local = utc.tz_convert("Europe/London")
+        style = draw(st.sampled_from(["Z", "offset", "local"]))
+        if style == "local" and local.hour in (1, 2) and local.month in (3, 10):
+            style = "Z"  # the hour that is missing or repeated in local time
+        text = {"Z": utc.strftime("%Y-%m-%dT%H:%M:%SZ"), "offset": local.isoformat(),
+                "local": local.strftime("%Y-%m-%d %H:%M:%S")}[style]
+        readings.append((draw(st.sampled_from(["A", "B"])), text, draw(st.integers(0, 9999)) / 1000))
+        if draw(st.booleans()) and draw(st.booleans()):
+            readings.append(readings[-1][:2] + (draw(st.integers(0, 9999)) / 1000,))
+    return readings
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(readings=_readings())
+def test_aggregate_matches_a_reading_by_reading_reference(tmp_path, readings):
+    path = tmp_path / "readings.csv"
+    pd.DataFrame(readings, columns=["meter_id", "timestamp", "kwh"]).to_csv(path, index=False)
+    register = pd.DataFrame({"meter_id": ["A", "B"], "site": ["S", "S"], "department": ["D", "D"],
+                             "activity": ["electricity", "electricity"], "contract": ["", ""],
+                             "max_daily_kwh": [1e9, 1e9]})
+    result = aggregate([path], register, "2023/24")
+    monthly = {(row.meter, row.period_start[:7]): row.quantity for row in result.activity.itertuples()}
+    assert monthly == pytest.approx(_expected_monthly(readings), abs=1e-9)
+    assert result.readings_read == len(readings) and len(result.rejected) == 0
