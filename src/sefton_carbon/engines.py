@@ -11,7 +11,8 @@ to Parquet or CSV without passing through pandas.
 Not done by these engines (use the pandas path, `compute_inventory`, for returns that need them):
 Excel files, title rows above the header (header names are matched as the pandas path matches them),
 duplicate and overlap detection, site tags, and market-based Scope 2. Row numbers count data rows
-(``source_row`` = data row + 1, as if the header were row 1); blank lines are skipped.
+(``source_row`` = data row + 1, as if the header were row 1); blank lines, and rows with nothing
+in the measured columns, are skipped as the pandas path skips them.
 """
 
 from __future__ import annotations
@@ -39,13 +40,6 @@ COUNT_COLUMNS = ["rows", "positive_rows", "positive_quantity", "negative_rows", 
 #: Columns that carry a measurement, as `activity.MEASURED_COLUMNS`: a row with all of them empty
 #: (a template row with only the department filled in) is not an activity row, and is not counted.
 GROUP_MEASURED = ["activity", "unit", "period_start", "period_end"]
-
-
-def _empty_cells_sql(columns: dict[str, str], table: str = "") -> str:
-    """SQL: the row's quantity cell, and its meter cell when the table has one, are empty. The
-    other measured columns are group keys, checked per group (`_validate_groups`)."""
-    cells = ["quantity"] + (["meter"] if "meter" in columns else [])
-    return " AND ".join(f"coalesce(trim(CAST({table}{cell} AS VARCHAR)), '') = ''" for cell in cells)
 LINE_COLUMNS = ["activity", "unit", "line", "scope", "category", "factor_key", "factor_unit", "kgco2e_per_unit",
                 "unit_conversion", "coefficient", "coefficient_co2", "coefficient_ch4", "coefficient_n2o", "in_boundary",
                 "activity_excluded"]
@@ -127,6 +121,13 @@ def _quantity_sql(column: str, column_type: str) -> str:
     return (f"CASE WHEN {number} IS NOT NULL THEN {number} "
             f"WHEN regexp_matches({text}, '^-?\\d{{1,3}}(,\\d{{3}})+(\\.\\d+)?$') "
             f"THEN TRY_CAST(replace({text}, ',', '') AS DOUBLE) END")
+
+
+def _empty_cells_sql(columns: dict[str, str], table: str = "") -> str:
+    """SQL: the row's quantity cell, and its meter cell when the table has one, are empty. The
+    other measured columns are group keys, checked per group (`_validate_groups`)."""
+    cells = ["quantity"] + (["meter"] if "meter" in columns else [])
+    return " AND ".join(f"coalesce(trim(CAST({table}{cell} AS VARCHAR)), '') = ''" for cell in cells)
 
 
 def _validate_groups(groups: pd.DataFrame, year: ReportingYear) -> pd.DataFrame:
