@@ -144,8 +144,7 @@ def _validate_groups(groups: pd.DataFrame, year: ReportingYear) -> pd.DataFrame:
             return None
 
     frame = groups.copy()
-    written = ["department", "activity", "unit", "period_start", "period_end", "data_quality"]
-    frame[written] = frame[written].fillna("")
+    frame[GROUP_COLUMNS] = frame[GROUP_COLUMNS].fillna("")
     frame["department"] = frame["department"].str.strip()
     correction = frame["data_quality"].str.strip().str.lower() == "correction"
     frame["accepted_rows"] = frame["positive_rows"] + frame["negative_rows"].where(correction, 0)
@@ -162,7 +161,7 @@ def _validate_groups(groups: pd.DataFrame, year: ReportingYear) -> pd.DataFrame:
     inside = (end.clip(upper=last) - start.clip(lower=first)).dt.days + 1
     frame["share_in_year"] = inside / ((end - start).dt.days + 1)
     quality = frame["data_quality"].str.strip().str.lower().map(DATA_QUALITY_VALUES)
-    frame["ok"] = ((frame["department"].str.strip() != "") & frame["activity_canonical"].notna()
+    frame["ok"] = ((frame["department"] != "") & frame["activity_canonical"].notna()
                    & frame["unit_canonical"].notna() & start.notna() & end.notna() & (end >= start)
                    & (inside > 0) & quality.notna() & (frame["accepted_rows"] > 0))
     return frame
@@ -177,9 +176,9 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
     """The inventory of one year from large CSV or Parquet inputs, computed in DuckDB.
 
     The figures come from one aggregating scan: quantities are summed per distinct (department,
-    activity, unit, period, data quality) as written, positive and negative apart, and each distinct
-    combination is then checked and priced by the library (emissions are linear in quantity). The ledger and the
-    rejected rows, when asked for, take a second, per-row pass.
+    activity, unit, period, data quality) as written, positive and negative apart, and each
+    distinct combination is then checked and priced by the library (emissions are linear in
+    quantity). The ledger and the rejected rows, when asked for, take a second, per-row pass.
     """
     import duckdb
 
