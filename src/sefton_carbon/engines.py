@@ -391,8 +391,8 @@ def compute_dask_inventory(paths: list[str | Path], reporting_year: str | Report
     frames = frames.rename(columns={written: column_for_header(written) or written for written in frames.columns})
     missing = [column for column in TEXT_COLUMNS[:7] if column not in frames.columns]
     if missing:
-        raise UsageError(f"the Dask engine needs columns named {', '.join(TEXT_COLUMNS[:7])}; "
-                         f"missing: {', '.join(missing)}")
+        raise UsageError(f"the Dask engine needs the columns {', '.join(TEXT_COLUMNS[:7])} (or their usual "
+                         f"header names); missing: {', '.join(missing)}")
     meta = pd.DataFrame({**{column: pd.Series(dtype="string") for column in GROUP_COLUMNS},
                          **{column: pd.Series(dtype="float64" if column.endswith("quantity") else "int64")
                             for column in COUNT_COLUMNS}})
