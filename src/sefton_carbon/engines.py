@@ -26,7 +26,7 @@ import pandas as pd
 from .activity import DATA_QUALITY_VALUES, MAX_QUANTITY, column_for_header, parse_date, parse_quantity
 from .boundary import line_mask, load_boundary_options
 from .catalogue import load_catalogue
-from .columnar import duckdb_source, number_sql, reading, renamed_view, source_columns, sql_string
+from .columnar import duckdb_source, number_sql, reading, renamed_view, sql_string
 from .errors import UsageError
 from .factors import FactorTable, load_factors
 from .inventory import VALUES, resolve_pairs
@@ -53,13 +53,12 @@ class LargeInventory:
     ledger_path: Path | None = None
 
 
-def _lookups(connection) -> dict[str, pd.DataFrame]:
+def _lookups(connection, columns: dict[str, str]) -> dict[str, pd.DataFrame]:
     """Lookup tables from the distinct values of the text columns (see the module docstring)."""
     catalogue = load_catalogue()
 
-    present = source_columns(connection, "raw")
     wanted = [column for column in ("activity", "unit", "period_start", "period_end", "data_quality")
-              if column in present]
+              if column in columns]
     row = connection.execute("SELECT " + ", ".join(
         f"list(DISTINCT coalesce(CAST({column} AS VARCHAR), ''))" for column in wanted) + " FROM raw").fetchall()[0]
     values = dict(zip(wanted, row))
@@ -146,7 +145,8 @@ def _validate_groups(groups: pd.DataFrame, year: ReportingYear) -> pd.DataFrame:
     frame = groups.copy()
     frame[GROUP_COLUMNS] = frame[GROUP_COLUMNS].fillna("")
     frame["department"] = frame["department"].str.strip()
-    correction = frame["data_quality"].str.strip().str.lower() == "correction"
+    quality_written = frame["data_quality"].str.strip().str.lower()
+    correction = quality_written == "correction"
     frame["accepted_rows"] = frame["positive_rows"] + frame["negative_rows"].where(correction, 0)
     blank_group = (frame[GROUP_MEASURED].apply(lambda column: column.str.strip()) == "").all(axis=1)
     frame["blank_rows"] = frame["empty_rows"].where(blank_group, 0)
@@ -160,7 +160,7 @@ def _validate_groups(groups: pd.DataFrame, year: ReportingYear) -> pd.DataFrame:
     first, last = pd.Timestamp(year.first_day), pd.Timestamp(year.last_day)
     inside = (end.clip(upper=last) - start.clip(lower=first)).dt.days + 1
     frame["share_in_year"] = inside / ((end - start).dt.days + 1)
-    quality = frame["data_quality"].str.strip().str.lower().map(DATA_QUALITY_VALUES)
+    quality = quality_written.map(DATA_QUALITY_VALUES)
     frame["ok"] = ((frame["department"] != "") & frame["activity_canonical"].notna()
                    & frame["unit_canonical"].notna() & start.notna() & end.notna() & (end >= start)
                    & (inside > 0) & quality.notna() & (frame["accepted_rows"] > 0))
@@ -217,7 +217,7 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
             GROUP BY ALL""").df()
     summary = _summary(groups, year, factor_table, scope_option, scopes_file, engine="duckdb")
     if ledger is not None or rejected is not None:
-        _write_rows(connection, paths, year, factor_table, scope_option, scopes_file, ledger, rejected)
+        _write_rows(connection, paths, columns, year, factor_table, scope_option, scopes_file, ledger, rejected)
     connection.close()
     return LargeInventory(summary=summary, ledger_path=ledger)
 
@@ -259,13 +259,13 @@ def _summary(groups: pd.DataFrame, year: ReportingYear, factor_table: FactorTabl
     }
 
 
-def _write_rows(connection, paths, year: ReportingYear, factor_table: FactorTable, scope_option, scopes_file,
-                ledger: str | Path | None, rejected: str | Path | None) -> None:
-    """The per-row pass: the ledger and the rejected rows with their reasons, streamed to files."""
+def _write_rows(connection, paths, columns: dict[str, str], year: ReportingYear, factor_table: FactorTable,
+                scope_option, scopes_file, ledger: str | Path | None, rejected: str | Path | None) -> None:
+    """The per-row pass over the view ``raw`` (its ``columns``: name -> type): the ledger and the
+    rejected rows with their reasons, streamed to files."""
     connection.execute("SET preserve_insertion_order = true")
-    for name, frame in _lookups(connection).items():
+    for name, frame in _lookups(connection, columns).items():
         connection.register(name, frame)
-    columns = source_columns(connection, "raw")
     quality = "coalesce(CAST(r.data_quality AS VARCHAR), '')" if "data_quality" in columns else "''"
     connection.execute(f"""
         CREATE TEMP VIEW parsed AS
