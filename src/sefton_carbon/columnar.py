@@ -62,10 +62,11 @@ def csv_layout(path: Path) -> tuple[list[str], str]:
     delimiter = next((candidate for candidate in (",", ";", "\t") if candidate in line), ",")
     header = [name.strip() for name in next(csv.reader([line], delimiter=delimiter), [])]
     for position, name in enumerate(header, start=1):
-        if not name or name in header[:position - 1] or name == "filename":
-            problem = "is empty" if not name else "is named twice" if name != "filename" else "is reserved"
-            raise DataError(f"header column {position} ('{name}') {problem}: give every column its own name",
-                            file=str(path), row=1)
+        problem = ("is empty: give every column a name" if not name
+                   else "is named twice: give every column its own name" if name in header[:position - 1]
+                   else "is the name kept for the source file: rename the column" if name == "filename" else None)
+        if problem:
+            raise DataError(f"header column {position} ('{name}') {problem}", file=str(path), row=1)
     if not header:
         raise DataError("has no header row", file=str(path), row=1)
     return header, delimiter
@@ -81,11 +82,16 @@ def snake_case(name: str) -> str:
     return "_".join(re.sub(r"[_\-]+", " ", str(name)).lower().split())
 
 
+def _source_columns(connection, view: str) -> dict[str, str]:
+    """The columns of a view: name -> DuckDB type."""
+    return {name: column_type for name, column_type, *_ in connection.execute(f"DESCRIBE {view}").fetchall()}
+
+
 def renamed_view(connection, source: str, view: str, rename, paths: list[str | Path]) -> dict[str, str]:
     """Create ``view`` over ``source`` with each column renamed by ``rename`` (header as written ->
     column name, or None to keep it); returns the view's columns, name -> DuckDB type. Two columns
     that come to the same name are a DataError."""
-    columns = source_columns(connection, source)
+    columns = _source_columns(connection, source)
     names = {written: rename(written) or written for written in columns}
     seen: dict[str, str] = {}
     for written, name in names.items():
@@ -100,11 +106,6 @@ def renamed_view(connection, source: str, view: str, rename, paths: list[str | P
 
 NUMERIC_TYPES = ("DOUBLE", "FLOAT", "REAL", "DECIMAL", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
                  "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
-
-
-def source_columns(connection, view: str) -> dict[str, str]:
-    """The columns of a view: name -> DuckDB type."""
-    return {name: column_type for name, column_type, *_ in connection.execute(f"DESCRIBE {view}").fetchall()}
 
 
 def number_sql(column: str, column_type: str) -> str:
