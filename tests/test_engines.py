@@ -228,3 +228,16 @@ def test_duckdb_accounts_for_rows_as_the_pandas_path_does(rows):
     assert summary["rows"] == {key: expected["rows"][key] for key in ("read", "accounted", "rejected")}
     assert summary["total_tco2e"] == pytest.approx(expected["total_tco2e"], rel=1e-9, abs=1e-12)
     assert summary["by_department"] == pytest.approx(expected["by_department"], rel=1e-9, abs=1e-12)
+
+
+def test_duckdb_numbers_rows_in_file_order_when_it_reads_in_parallel(tmp_path):
+    path = tmp_path / "activity.csv"
+    generate(300_000, path, seed=2)
+    frame = pd.read_csv(path, dtype=str)
+    frame["quantity"] = [str(number) for number in range(1, len(frame) + 1)]  # data row n holds n
+    frame.loc[frame.index % 100_000 == 7, "activity"] = "natral gas"
+    frame.to_csv(path, index=False)
+    compute_large_inventory([path], "2023/24", ledger=tmp_path / "ledger.parquet", rejected=tmp_path / "rejected.csv")
+    ledger = pd.read_parquet(tmp_path / "ledger.parquet").drop_duplicates("source_row")
+    assert len(ledger) == 300_000 - 3 and (ledger["quantity_reported"] == ledger["source_row"] - 1).all()
+    assert list(pd.read_csv(tmp_path / "rejected.csv")["source_row"]) == [9, 100_009, 200_009]

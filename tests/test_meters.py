@@ -209,3 +209,18 @@ def test_aggregate_matches_a_reading_by_reading_reference(tmp_path, readings):
     monthly = {(row.meter, row.period_start[:7]): row.quantity for row in result.activity.itertuples()}
     assert monthly == pytest.approx(_expected_monthly(readings), abs=1e-9)
     assert result.readings_read == len(readings) and len(result.rejected) == 0
+
+
+def test_the_first_reading_is_kept_when_duckdb_reads_in_parallel(tmp_path):
+    # 20 meters for a year in row groups of 20,000 readings, so DuckDB reads them in parallel; 300
+    # readings repeated at the end of the file with 9,999 kWh: every repeat is the one dropped.
+    path = generate_half_hourly(20, 2023, tmp_path / "readings.parquet", seed=4)
+    frame = pd.read_parquet(path)
+    repeats = frame.sample(300, random_state=4).assign(kwh=9999.0)
+    pd.concat([frame, repeats], ignore_index=True).to_parquet(path, index=False, row_group_size=20_000)
+    register = pd.DataFrame({"meter_id": sorted(frame["meter_id"].unique())}).assign(
+        site="S", department="D", activity="electricity", contract="", max_daily_kwh=1e9)
+    result = aggregate([path], register, "2023/24")
+    assert len(result.duplicates) == 300
+    assert (result.duplicates["values_kwh"].map(lambda values: values[-1]) == 9999.0).all()
+    assert result.activity["quantity"].sum() == pytest.approx(frame["kwh"].sum(), rel=1e-12)

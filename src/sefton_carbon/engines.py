@@ -267,11 +267,11 @@ def _write_rows(connection, paths, columns: dict[str, str], year: ReportingYear,
     for name, frame in _lookups(connection, columns).items():
         connection.register(name, frame)
     quality = "coalesce(CAST(r.data_quality AS VARCHAR), '')" if "data_quality" in columns else "''"
+    # Rows are numbered in file order before the lookups are joined, so no join can reorder them.
+    partition = "PARTITION BY filename" if len(paths) > 1 or Path(paths[0]).is_dir() else ""
     connection.execute(f"""
         CREATE TEMP VIEW parsed AS
-        SELECT r.filename AS source_file,
-               CAST(row_number() OVER ({"PARTITION BY r.filename" if len(paths) > 1 or Path(paths[0]).is_dir() else ""}) + 1
-                    AS BIGINT) AS source_row,
+        SELECT r.filename AS source_file, r.source_row,
                trim(CAST(r.department AS VARCHAR)) AS department, trim(coalesce(CAST(r.site AS VARCHAR), '')) AS site,
                a.activity, a.activity_error, CAST(r.activity AS VARCHAR) AS activity_written,
                CAST(r.quantity AS VARCHAR) AS quantity_written,
@@ -280,7 +280,7 @@ def _write_rows(connection, paths, columns: dict[str, str], year: ReportingYear,
                CAST(r.period_start AS VARCHAR) AS start_written, CAST(r.period_end AS VARCHAR) AS end_written,
                {" AND ".join(f"coalesce(trim(CAST(r.{column} AS VARCHAR)), '') = ''" for column in GROUP_MEASURED)}
                  AND {_empty_cells_sql(columns, "r.")} AS blank
-        FROM raw r
+        FROM (SELECT *, CAST(row_number() OVER ({partition}) + 1 AS BIGINT) AS source_row FROM raw) r
         LEFT JOIN activity_lookup a ON a.written = coalesce(CAST(r.activity AS VARCHAR), '')
         LEFT JOIN unit_lookup u ON u.written = coalesce(CAST(r.unit AS VARCHAR), '')
         LEFT JOIN date_lookup s ON s.written = coalesce(CAST(r.period_start AS VARCHAR), '')

@@ -180,11 +180,11 @@ def aggregate(paths: list[str | Path], register: pd.DataFrame, year: str | Repor
     if len(duplicated_days):
         connection.register("duplicated_days", duplicated_days)
         connection.execute("SET preserve_insertion_order = true")
+        # Positions are numbered in file order before the join: a parallel join does not keep it.
         connection.execute("""
             CREATE TEMP TABLE suspect AS
-            SELECT r.*, row_number() OVER () AS position FROM parsed r
-            JOIN duplicated_days d ON d.meter_id = r.meter_id AND d.local_day = CAST(r.local_time AS DATE)
-            WHERE r.status = 0""")
+            SELECT r.* FROM (SELECT *, row_number() OVER () AS position FROM parsed WHERE status = 0) r
+            JOIN duplicated_days d ON d.meter_id = r.meter_id AND d.local_day = CAST(r.local_time AS DATE)""")
         duplicates = connection.execute("""
             SELECT meter_id, half_hour AS half_hour_utc, count(*) AS readings, list(kwh ORDER BY position) AS values_kwh
             FROM suspect GROUP BY 1, 2 HAVING count(*) > 1 ORDER BY 1, 2""").df()
