@@ -72,12 +72,16 @@ def test_duckdb_reads_hive_partitioned_parquet(partitioned, activity_csv):
 
 
 @pytest.mark.slow
-def test_dask_on_a_local_cluster_of_two_workers(activity_csv, tmp_path):
+def test_dask_on_a_local_cluster_of_two_workers(activity_csv, tmp_path, run_cli):
     distributed = pytest.importorskip("distributed")
     frame = pd.read_csv(activity_csv, dtype=str).assign(year="2023")
     frame.to_parquet(tmp_path, partition_cols=["year", "department"], index=False)  # a file per department
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         summary = compute_dask_inventory([tmp_path], "2023/24", scheduler=cluster.scheduler_address)
+        code, out, err = run_cli("inventory", tmp_path, "--year", "2023/24", "--engine", "dask",
+                                 "--scheduler", cluster.scheduler_address, "--format", "json")
+    assert code == 3 and json.loads(out) == summary
+    assert "3 rows rejected: use --engine duckdb --rejected FILE to list them" in err
     expected = compute_large_inventory([activity_csv], "2023/24").summary
     # The three bad rows of the file are rejected by both engines, by the same rules.
     assert summary["rows"] == expected["rows"] == {"read": 5003, "accounted": 5000, "rejected": 3}
