@@ -33,6 +33,16 @@ def test_header_synonyms_in_any_case_and_spacing(tmp_path):
     assert row["period_start"] == dt.datetime(2023, 4, 1) and row["data_quality"] == "actual"
 
 
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_semicolon_and_tab_separated_files(tmp_path, delimiter):
+    # A European-locale spreadsheet saves CSV with semicolons; a comma in a cell is then no separator.
+    lines = [HEADER, gas_row("10,000"), gas_row(2500, start="2023-05-01", end="2023-05-31")]
+    path = tmp_path / "return.csv"
+    path.write_text("".join(delimiter.join(map(str, line)) + "\n" for line in lines), encoding="utf-8")
+    data = read_activity(path)
+    assert list(data.rows["quantity"]) == [10000, 2500] and len(data.rejected) == 0
+
+
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "cp1252", "utf-16"])
 def test_encodings(tmp_path, encoding):
     note = "Caf\u00e9 \u201cannexe\u201d"  # smart quotes exist in Windows-1252

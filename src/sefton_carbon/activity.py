@@ -261,15 +261,33 @@ def _from_rows(rows: list[list[str]], header_index: int, found: dict[str, int], 
     return _Table(frame, header_index + 2, sheet, extra_fields=extra)
 
 
+#: Cell separators tried in turn: comma, then the semicolon of European-locale spreadsheets, then tab.
+CSV_DELIMITERS = (",", ";", "\t")
+
+
+def _find_csv_header(path: Path, encoding: str) -> tuple[int, dict[str, int], str, int]:
+    """The header row of a CSV file, its columns, the delimiter that finds it (`CSV_DELIMITERS`, in
+    turn) and the header's width; when none does, the error found with commas."""
+    first_error = None
+    for delimiter in CSV_DELIMITERS:
+        with open(path, encoding=encoding, newline="", errors="replace") as stream:
+            head = [row for _, row in zip(range(HEADER_SEARCH_ROWS), csv.reader(stream, delimiter=delimiter))]
+        try:
+            header_index, found = _find_header(head, path, None)
+        except DataError as error:
+            first_error = first_error or error
+            continue
+        return header_index, found, delimiter, len(head[header_index])
+    raise first_error
+
+
 def _read_csv(path: Path, encoding: str | None = None) -> _Table:
     import pyarrow
     import pyarrow.csv as arrow_csv
 
     encoding = encoding or _detect_encoding(path)
-    with open(path, encoding=encoding, newline="", errors="replace") as stream:
-        head = [row for _, row in zip(range(HEADER_SEARCH_ROWS), csv.reader(stream))]
-    header_index, found = _find_header(head, path, None)
-    names = [f"column_{position}" for position in range(len(head[header_index]))]
+    header_index, found, delimiter, width = _find_csv_header(path, encoding)
+    names = [f"column_{position}" for position in range(width)]
     text = pyarrow.dictionary(pyarrow.int32(), pyarrow.string())
 
     def read(quantity_type):
@@ -279,7 +297,7 @@ def _read_csv(path: Path, encoding: str | None = None) -> _Table:
             path, read_options=arrow_csv.ReadOptions(
                 skip_rows=header_index + 1, column_names=names,
                 encoding="utf8" if encoding == "utf-8-sig" else encoding),
-            parse_options=arrow_csv.ParseOptions(ignore_empty_lines=False),
+            parse_options=arrow_csv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False),
             convert_options=arrow_csv.ConvertOptions(
                 column_types=types, include_columns=list(types), strings_can_be_null=False,
                 null_values=[""], quoted_strings_can_be_null=False))
@@ -297,7 +315,8 @@ def _read_csv(path: Path, encoding: str | None = None) -> _Table:
             return _read_csv(path, "cp1252")
         # Rows with more or fewer cells than the header: read slowly, and reject rows one by one.
         text_content = decode_text(path)
-        return _from_rows(list(csv.reader(io.StringIO(text_content, newline=""))), header_index, found, None)
+        return _from_rows(list(csv.reader(io.StringIO(text_content, newline=""), delimiter=delimiter)),
+                          header_index, found, None)
     frame = table.to_pandas()
     frame.columns = [column for column, _ in sorted(found.items(), key=lambda item: item[1])]
     frame = frame.apply(lambda column: column if column.name == "quantity" and quantity_empty is not None
