@@ -245,3 +245,19 @@ def test_duckdb_numbers_rows_in_file_order_when_it_reads_in_parallel(tmp_path):
     ledger = pd.read_parquet(tmp_path / "ledger.parquet").drop_duplicates("source_row")
     assert len(ledger) == 300_000 - 3 and (ledger["quantity_reported"] == ledger["source_row"] - 1).all()
     assert list(pd.read_csv(tmp_path / "rejected.csv")["source_row"]) == [9, 100_009, 200_009]
+
+
+def test_duckdb_reads_a_folder_of_csv_files_with_their_own_headers(activity_csv, tmp_path):
+    frame = pd.read_csv(activity_csv, dtype=str)
+    folder = tmp_path / "returns"
+    (folder / "highways").mkdir(parents=True)
+    frame.iloc[:2000].to_csv(folder / "corporate.csv", index=False)
+    # Another department's file: other column order, other header names, no data_quality column.
+    other = frame.iloc[2000:].drop(columns=["data_quality"])
+    other = other[list(reversed(other.columns))].rename(columns={"department": "Dept", "quantity": "Qty"})
+    other.to_csv(folder / "highways" / "2023-24.csv", index=False, sep=";")
+    (folder / "notes.txt").write_text("not a table", encoding="utf-8")
+    summary = compute_large_inventory([folder], "2023/24").summary
+    expected = compute_inventory([folder / "corporate.csv", folder / "highways" / "2023-24.csv"], "2023/24").summary()
+    assert summary["rows"] == {key: expected["rows"][key] for key in ("read", "accounted", "rejected")}
+    assert summary["total_tco2e"] == pytest.approx(expected["total_tco2e"], rel=1e-9)

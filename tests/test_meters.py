@@ -224,3 +224,16 @@ def test_the_first_reading_is_kept_when_duckdb_reads_in_parallel(tmp_path):
     assert len(result.duplicates) == 300
     assert (result.duplicates["values_kwh"].map(lambda values: values[-1]) == 9999.0).all()
     assert result.activity["quantity"].sum() == pytest.approx(frame["kwh"].sum(), rel=1e-12)
+
+
+def test_a_folder_of_csv_exports_one_per_meter(tmp_path):
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "a.csv").write_text("meter_id,timestamp,kwh\nA,2023-06-01T12:00:00Z,1.5\n", encoding="utf-8")
+    (folder / "b.csv").write_text("Timestamp;kWh;Meter ID\n2023-06-01 13:00:00;2.5;B\n", encoding="utf-8")
+    register = pd.DataFrame({"meter_id": ["A", "B"], "site": ["S", "S"], "department": ["D", "D"],
+                             "activity": ["electricity", "electricity"], "contract": ["", ""],
+                             "max_daily_kwh": [1e9, 1e9]})
+    result = aggregate([folder], register, "2023/24")
+    assert result.readings == 2 and dict(zip(result.activity["meter"], result.activity["quantity"])) == {
+        "A": 1.5, "B": 2.5}

@@ -20,13 +20,16 @@ def sql_string(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
-def duckdb_source(paths: list[str | Path]) -> str:
-    """A DuckDB table expression reading CSV files, or Parquet files and hive-partitioned folders
-    (``year=2023/council=sefton/part-0.parquet``), with a ``filename`` column.
+def duckdb_source(paths: list[str | Path], rename=None) -> str:
+    """A DuckDB table expression reading Parquet files and hive-partitioned folders
+    (``year=2023/council=sefton/part-0.parquet``), or CSV files and folders of them, with a
+    ``filename`` column.
 
     CSV files are read strictly, as `csv_layout` finds them: the header on the first line, every
     cell as text, and a line with more or fewer cells than the header is an error naming its line
-    (DuckDB's own dialect detection would rather skip lines above a ragged one).
+    (DuckDB's own dialect detection would rather skip lines above a ragged one). Files with other
+    headers are read apart, their columns named by ``rename`` (header as written -> column name,
+    or None to keep it), and put together by name: a column one file lacks is empty there.
     """
     files = []
     for given in paths:
@@ -34,20 +37,50 @@ def duckdb_source(paths: list[str | Path]) -> str:
         if not path.exists():
             raise UsageError(f"{path}: no such file or folder")
         files.append(path)
-    parquet = [path for path in files if path.is_dir() or path.suffix.lower() == ".parquet"]
-    if parquet and len(parquet) != len(files):
+    parquet = [path for path in files if path.suffix.lower() == ".parquet"
+               or (path.is_dir() and next(path.rglob("*.parquet"), None) is not None)]
+    csv_files = [found for path in files if path not in parquet for found in _csv_files(path)]
+    if parquet and csv_files:
         raise UsageError("give either CSV files or Parquet files and folders, not both")
     if parquet:
-        patterns = ", ".join(sql_string(path / "**" / "*.parquet" if path.is_dir() else path) for path in files)
+        patterns = ", ".join(sql_string(path / "**" / "*.parquet" if path.is_dir() else path) for path in parquet)
         return f"read_parquet([{patterns}], filename=true, hive_partitioning=true, union_by_name=true)"
-    header, delimiter = csv_layout(files[0])
-    for other in files[1:]:
-        if csv_layout(other) != (header, delimiter):
-            raise DataError(f"has another header row than {files[0]}: CSV files read together need the same columns",
-                            file=str(other))
-    columns = ", ".join(f"{sql_string(name)}: 'VARCHAR'" for name in header)
-    return (f"read_csv([{', '.join(sql_string(path) for path in files)}], header=true, auto_detect=false, "
-            f"delim={sql_string(delimiter)}, quote='\"', escape='\"', columns={{{columns}}}, filename=true)")
+    layouts: dict[tuple[tuple[str, ...], str], list[Path]] = {}
+    for path in csv_files:
+        header, delimiter = csv_layout(path)
+        layouts.setdefault((tuple(header), delimiter), []).append(path)
+    selects = []
+    for (header, delimiter), group in layouts.items():
+        names = column_names(header, rename or (lambda written: None), group[0])
+        columns = ", ".join(f"{sql_string(name)}: 'VARCHAR'" for name in header)
+        selected = ", ".join(f"{sql_identifier(written)} AS {sql_identifier(name)}" for written, name in names.items())
+        selects.append(f"SELECT {selected}, filename FROM read_csv([{', '.join(sql_string(path) for path in group)}], "
+                       f"header=true, auto_detect=false, delim={sql_string(delimiter)}, quote='\"', escape='\"', "
+                       f"columns={{{columns}}}, filename=true)")
+    return "(" + " UNION ALL BY NAME ".join(selects) + ")"
+
+
+def _csv_files(path: Path) -> list[Path]:
+    """A CSV file, or the CSV files in a folder (sorted, recursively; not hidden or lock files)."""
+    if not path.is_dir():
+        return [path]
+    found = sorted(child for child in path.rglob("*") if child.is_file() and child.suffix.lower() == ".csv"
+                   and not child.name.startswith((".", "~$")))
+    if not found:
+        raise UsageError(f"{path}: no .parquet or .csv files in this folder")
+    return found
+
+
+def column_names(written: list[str] | tuple[str, ...], rename, where: str | Path) -> dict[str, str]:
+    """Each column as written -> its name, ``rename(written)`` or as written when that is None.
+    Two columns that come to the same name are a DataError naming ``where``."""
+    names = {column: rename(column) or column for column in written}
+    seen: dict[str, str] = {}
+    for column, name in names.items():
+        if name in seen:
+            raise DataError(f"columns '{seen[name]}' and '{column}' both give {name}: keep one", file=str(where))
+        seen[name] = column
+    return names
 
 
 def csv_layout(path: Path) -> tuple[list[str], str]:
@@ -92,13 +125,7 @@ def renamed_view(connection, source: str, view: str, rename, paths: list[str | P
     column name, or None to keep it); returns the view's columns, name -> DuckDB type. Two columns
     that come to the same name are a DataError."""
     columns = _source_columns(connection, source)
-    names = {written: rename(written) or written for written in columns}
-    seen: dict[str, str] = {}
-    for written, name in names.items():
-        if name in seen:
-            raise DataError(f"columns '{seen[name]}' and '{written}' both give {name}: keep one",
-                            file=", ".join(str(path) for path in paths))
-        seen[name] = written
+    names = column_names(list(columns), rename, ", ".join(str(path) for path in paths))
     selected = ", ".join(f"{sql_identifier(written)} AS {sql_identifier(name)}" for written, name in names.items())
     connection.execute(f"CREATE TEMP VIEW {view} AS SELECT {selected} FROM {source}")
     return {names[written]: column_type for written, column_type in columns.items()}

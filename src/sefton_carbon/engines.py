@@ -189,7 +189,7 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
     if threads:
         connection.execute(f"SET threads = {int(threads)}")
     with reading(paths):
-        connection.execute(f"CREATE TEMP VIEW source AS SELECT * FROM {duckdb_source(paths)}")
+        connection.execute(f"CREATE TEMP VIEW source AS SELECT * FROM {duckdb_source(paths, column_for_header)}")
         columns = renamed_view(connection, "source", "raw", column_for_header, paths)
     missing = [column for column in TEXT_COLUMNS[:7] if column not in columns]
     if missing:

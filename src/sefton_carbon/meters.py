@@ -138,7 +138,7 @@ def aggregate(paths: list[str | Path], register: pd.DataFrame, year: str | Repor
     first_utc = f"TIMESTAMP '{year.first_day.isoformat()} 00:00:00' - INTERVAL 1 HOUR"  # 1 April is in BST
     last_utc = f"TIMESTAMP '{(year.last_day + dt.timedelta(days=1)).isoformat()} 00:00:00' - INTERVAL 1 HOUR"
     with reading(paths):
-        connection.execute(f"CREATE TEMP VIEW written AS SELECT * FROM {duckdb_source(paths)}")
+        connection.execute(f"CREATE TEMP VIEW written AS SELECT * FROM {duckdb_source(paths, snake_case)}")
         columns = renamed_view(connection, "written", "source", snake_case, paths)
     missing = [column for column in READING_COLUMNS if column not in columns]
     if missing:
