@@ -237,7 +237,10 @@ def test_large_engines_account_for_rows_as_the_pandas_path_does(rows):
                                None, None, engine="dask")
     assert summary["rows"] == {key: expected["rows"][key] for key in ("read", "accounted", "rejected")}
     assert summary["total_tco2e"] == pytest.approx(expected["total_tco2e"], rel=1e-9, abs=1e-12)
-    assert summary["by_department"] == pytest.approx(expected["by_department"], rel=1e-9, abs=1e-12)
+    for breakdown in ("by_department", "by_activity", "by_scope_3_category"):
+        assert summary[breakdown] == pytest.approx(expected[breakdown], rel=1e-9, abs=1e-12)
+    for scope in ("scope_1", "scope_2", "scope_3"):
+        assert summary["by_scope"][scope] == pytest.approx(expected["by_scope"][scope], rel=1e-9, abs=1e-12)
     assert partitioned["rows"] == summary["rows"]
     assert partitioned["total_tco2e"] == pytest.approx(summary["total_tco2e"], rel=1e-9, abs=1e-12)
 
