@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sefton_carbon import compute_inventory
-from sefton_carbon.engines import _summary, compute_dask_inventory, compute_large_inventory, group_partition
+from sefton_carbon.engines import (_combined, _summary, compute_dask_inventory, compute_large_inventory,
+                                   group_partition)
 from sefton_carbon.factors import load_factors
 from sefton_carbon.years import ReportingYear
 
@@ -211,7 +212,8 @@ def test_large_engines_read_header_names_and_template_rows_as_the_pandas_path_do
 ENGINE_CELLS = {
     "department": ["Corporate", "Highways", " Corporate ", ""],
     "activity": ["natural_gas", "electricity", "diesel", "Natural Gas", "natral gas", ""],
-    "quantity": ["1000", "2,500.5", "0", "12.75", "-40", "1,2,3", "", "lots", "nan", "inf", "2e12", "-0"],
+    "quantity": ["1000", "2,500.5", "0", "12.75", "-40", "1,2,3", "", "lots", "nan", "inf", "2e12", "-0",
+                 "300 kWh", "1,500 litres", "-5 kWh", "12 MWh"],
     "unit": ["kWh", "KWH", "litres", "MWh", "therms", "gallons", "m3", ""],
     "period_start": ["2023-04-01", "01/05/2023", "45017", "2022-04-01", "2024-03-15", "31/02/2024", ""],
     "period_end": ["2023-04-30", "31/05/2023", "2024-03-31", "2024-04-14", "2023-03-31", ""],
@@ -233,7 +235,8 @@ def test_large_engines_account_for_rows_as_the_pandas_path_does(rows):
         summary = compute_large_inventory([path], "2023/24").summary
         # The Dask engine's partition step over the same cells (as Parquet hands them: empty is null).
         cells = pd.read_csv(path, dtype=str, keep_default_na=False).replace("", None)
-        partitioned = _summary(group_partition(cells), ReportingYear.parse("2023/24"), load_factors().table(2023),
+        partitioned = _summary(_combined(group_partition(cells)), ReportingYear.parse("2023/24"),
+                               load_factors().table(2023),
                                None, None, engine="dask")
     assert summary["rows"] == {key: expected["rows"][key] for key in ("read", "accounted", "rejected")}
     assert summary["total_tco2e"] == pytest.approx(expected["total_tco2e"], rel=1e-9, abs=1e-12)
@@ -272,3 +275,24 @@ def test_duckdb_reads_a_folder_of_csv_files_with_their_own_headers(activity_csv,
     expected = compute_inventory([folder / "corporate.csv", folder / "highways" / "2023-24.csv"], "2023/24").summary()
     assert summary["rows"] == {key: expected["rows"][key] for key in ("read", "accounted", "rejected")}
     assert summary["total_tco2e"] == pytest.approx(expected["total_tco2e"], rel=1e-9)
+
+
+def test_a_unit_in_the_quantity_cell_as_the_pandas_path_reads_it(tmp_path):
+    path = tmp_path / "activity.csv"
+    path.write_text("department,site,activity,quantity,unit,period_start,period_end\n"
+                    "D,S1,electricity,1234 kWh,,2023-04-01,2023-04-30\n"        # fills the empty unit
+                    "D,S2,electricity,\"1,234 kWh\",kwh,2023-04-01,2023-04-30\n"  # agrees with it
+                    "D,S3,electricity,1234 kWh,litres,2023-04-01,2023-04-30\n"  # disagrees: rejected
+                    "D,S4,electricity,12 MWh,,2023-04-01,2023-04-30\n", encoding="utf-8")
+    expected = compute_inventory(path, "2023/24")
+    large = compute_large_inventory([path], "2023/24", ledger=tmp_path / "ledger.csv",
+                                    rejected=tmp_path / "rejected.csv").summary
+    assert large["rows"] == {"read": 4, "accounted": 3, "rejected": 1}
+    assert large["total_tco2e"] == pytest.approx(expected.total_tco2e, rel=1e-9)
+    ledger = pd.read_csv(tmp_path / "ledger.csv")
+    assert sorted(set(ledger["source_row"])) == [2, 3, 5]
+    assert ledger.groupby("source_row")["tco2e"].sum().to_dict() == pytest.approx(
+        expected.ledger.groupby("source_row")["tco2e"].sum().to_dict(), rel=1e-9)
+    rejected = pd.read_csv(tmp_path / "rejected.csv")
+    assert list(rejected["source_row"]) == [4]
+    assert "the quantity cell says 'kWh' but the unit column says 'litres'" in rejected["reason"][0]

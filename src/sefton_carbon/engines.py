@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .activity import DATA_QUALITY_VALUES, MAX_QUANTITY, column_for_header, parse_date, parse_quantity
+from .activity import (DATA_QUALITY_VALUES, MAX_QUANTITY, column_for_header, parse_date, parse_quantity,
+                       split_number_unit)
 from .boundary import line_mask, load_boundary_options
 from .catalogue import load_catalogue
 from .columnar import duckdb_source, number_sql, reading, renamed_view, sql_string
@@ -54,8 +55,14 @@ class LargeInventory:
 
 
 def _lookups(connection, columns: dict[str, str]) -> dict[str, pd.DataFrame]:
-    """Lookup tables from the distinct values of the text columns (see the module docstring)."""
+    """Lookup tables from the distinct values of the text columns (see the module docstring), and
+    of the quantity cells that hold a number and a unit (``1234 kWh``)."""
     catalogue = load_catalogue()
+    number = _quantity_sql("quantity", columns["quantity"])
+    texts = [row[0] for row in connection.execute(
+        f"SELECT DISTINCT CAST(quantity AS VARCHAR) FROM raw WHERE {number} IS NULL "
+        "AND coalesce(trim(CAST(quantity AS VARCHAR)), '') <> ''").fetchall()]
+    with_unit = {text: split for text in texts if (split := split_number_unit(text))}
 
     wanted = [column for column in ("activity", "unit", "period_start", "period_end", "data_quality")
               if column in columns]
@@ -73,7 +80,7 @@ def _lookups(connection, columns: dict[str, str]) -> dict[str, pd.DataFrame]:
             return None, str(error) if text.strip() else None
 
     activities = distinct("activity")
-    units = distinct("unit")
+    units = sorted(set(distinct("unit")) | {unit_written for _, unit_written in with_unit.values()})
     dates = sorted(set(distinct("period_start")) | set(distinct("period_end")))
     qualities = distinct("data_quality")
     return {
@@ -88,6 +95,11 @@ def _lookups(connection, columns: dict[str, str]) -> dict[str, pd.DataFrame]:
                                      "day": pd.to_datetime([parse_date(d) for d in dates], errors="coerce")}),
         "quality_lookup": pd.DataFrame({"written": qualities,
                                         "quality": [DATA_QUALITY_VALUES.get(q.strip().lower()) for q in qualities]}),
+        "quantity_lookup": pd.DataFrame({"written": pd.Series(list(with_unit), dtype="string"),
+                                         "number": pd.Series([number for number, _ in with_unit.values()],
+                                                             dtype="float64"),
+                                         "cell_unit": pd.Series([unit for _, unit in with_unit.values()],
+                                                                dtype="string")}),
     }
 
 
@@ -129,19 +141,50 @@ def _empty_cells_sql(columns: dict[str, str], table: str = "") -> str:
     return " AND ".join(f"coalesce(trim(CAST({table}{cell} AS VARCHAR)), '') = ''" for cell in cells)
 
 
+def _unit_of(text: str) -> str | None:
+    """A unit as written, in its canonical spelling; None when it is not one."""
+    try:
+        return parse_unit(text)
+    except UnitError:
+        return None
+
+
+def _units_from_quantity_cells(groups: pd.DataFrame, texts: pd.DataFrame) -> pd.DataFrame:
+    """``groups`` with the rows whose quantity cell holds a number and a unit (``1234 kWh``) read as
+    the pandas path reads them: the unit fills an empty unit cell, or must agree with the unit
+    written there, and the row moves, with its number, to the group of its unit; other text stays
+    a rejected quantity. ``texts``: ``GROUP_COLUMNS``, ``quantity_written`` and ``rows``, for the
+    rows whose quantity is neither a number nor empty."""
+    if texts.empty:
+        return groups
+    split = {text: split_number_unit(text) for text in texts["quantity_written"].unique()}
+    texts = texts.assign(number=texts["quantity_written"].map(lambda text: (split[text] or (None, None))[0]),
+                         cell_unit=texts["quantity_written"].map(lambda text: (split[text] or (None, None))[1]))
+    texts = texts[texts["number"].notna()]
+    units = {text: _unit_of(text) for text in set(texts["unit"]) | set(texts["cell_unit"])}
+    unit_blank = texts["unit"].str.strip() == ""
+    moving = texts[unit_blank | (texts["unit"].map(units) == texts["cell_unit"].map(units))]
+    if moving.empty:
+        return groups
+    number, count = moving["number"].astype("float64"), moving["rows"]
+    accepted = number.abs() <= MAX_QUANTITY
+    positive, negative = accepted & (number >= 0), accepted & (number < 0)
+    arrived = moving[GROUP_COLUMNS].assign(
+        unit=moving["unit"].where(~unit_blank.loc[moving.index], moving["cell_unit"]), rows=count,
+        positive_rows=count.where(positive, 0), positive_quantity=(count * number).where(positive, 0.0),
+        negative_rows=count.where(negative, 0), negative_quantity=(count * number).where(negative, 0.0),
+        empty_rows=0)
+    left = moving[GROUP_COLUMNS].assign(rows=-count, positive_rows=0, positive_quantity=0.0, negative_rows=0,
+                                        negative_quantity=0.0, empty_rows=0)
+    return pd.concat([groups, arrived, left]).groupby(GROUP_COLUMNS, as_index=False, sort=False)[COUNT_COLUMNS].sum()
+
+
 def _validate_groups(groups: pd.DataFrame, year: ReportingYear) -> pd.DataFrame:
     """Interpret each distinct (department, activity, unit, period, data quality) once, with the
     library's own rules; add ``ok``, the share of the period inside the year, the accepted rows
     and their quantity (negative quantities count only in correction groups), and the blank rows
     (nothing in any measured column: not read, as on the pandas path)."""
     catalogue = load_catalogue()
-
-    def unit_of(text: str):
-        try:
-            return parse_unit(text)
-        except UnitError:
-            return None
-
     frame = groups.copy()
     frame[GROUP_COLUMNS] = frame[GROUP_COLUMNS].fillna("")
     frame["department"] = frame["department"].str.strip()
@@ -153,7 +196,7 @@ def _validate_groups(groups: pd.DataFrame, year: ReportingYear) -> pd.DataFrame:
     frame["quantity"] = frame["positive_quantity"] + frame["negative_quantity"].where(correction, 0.0)
     frame["activity_canonical"] = frame["activity"].map(
         {text: catalogue.canonical_name(text) if text.strip() else None for text in frame["activity"].unique()})
-    frame["unit_canonical"] = frame["unit"].map({text: unit_of(text) for text in frame["unit"].unique()})
+    frame["unit_canonical"] = frame["unit"].map({text: _unit_of(text) for text in frame["unit"].unique()})
     dates = {text: parse_date(text) for text in set(frame["period_start"]) | set(frame["period_end"])}
     start = pd.to_datetime(frame["period_start"].map(dates))
     end = pd.to_datetime(frame["period_end"].map(dates))
@@ -204,6 +247,7 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
     # can be made per group, which carries its data_quality. NaN sorts above every number, so
     # BETWEEN leaves it (and the infinities) out. Empty cells are looked for only where there is no
     # number: a CASE runs its branch on those rows alone, where a FILTER would trim every cell.
+    text_cell = "coalesce(trim(CAST(quantity AS VARCHAR)), '') <> ''"
     with reading(paths):
         groups = connection.execute(f"""
             SELECT {", ".join(f"{expression} AS {column}" for column, expression in text.items())},
@@ -212,9 +256,20 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
                    coalesce(sum(q) FILTER (WHERE q BETWEEN 0 AND {MAX_QUANTITY}), 0) AS positive_quantity,
                    count(*) FILTER (WHERE q BETWEEN -{MAX_QUANTITY} AND 0 AND q < 0) AS negative_rows,
                    coalesce(sum(q) FILTER (WHERE q BETWEEN -{MAX_QUANTITY} AND 0 AND q < 0), 0) AS negative_quantity,
-                   count(CASE WHEN q IS NULL THEN CASE WHEN {_empty_cells_sql(columns)} THEN 1 END END) AS empty_rows
+                   count(CASE WHEN q IS NULL THEN CASE WHEN {_empty_cells_sql(columns)} THEN 1 END END) AS empty_rows,
+                   count(CASE WHEN q IS NULL THEN CASE WHEN {text_cell} THEN 1 END END) AS text_rows
             FROM (SELECT *, {_quantity_sql("quantity", columns["quantity"])} AS q FROM raw)
             GROUP BY ALL""").df()
+        texts = pd.DataFrame(columns=[*GROUP_COLUMNS, "quantity_written", "rows"])
+        if groups["text_rows"].any():  # quantity cells that are not numbers: read again, those rows only
+            texts = connection.execute(f"""
+                SELECT {", ".join(f"{expression} AS {column}" for column, expression in text.items())},
+                       CAST(quantity AS VARCHAR) AS quantity_written, count(*) AS rows
+                FROM (SELECT *, {_quantity_sql("quantity", columns["quantity"])} AS q FROM raw)
+                WHERE q IS NULL AND {text_cell} GROUP BY ALL""").df()
+    groups[GROUP_COLUMNS] = groups[GROUP_COLUMNS].fillna("")
+    texts[GROUP_COLUMNS] = texts[GROUP_COLUMNS].fillna("")
+    groups = _units_from_quantity_cells(groups[GROUP_COLUMNS + COUNT_COLUMNS], texts)
     summary = _summary(groups, year, factor_table, scope_option, scopes_file, engine="duckdb")
     if ledger is not None or rejected is not None:
         _write_rows(connection, paths, columns, year, factor_table, scope_option, scopes_file, ledger, rejected)
@@ -267,7 +322,10 @@ def _write_rows(connection, paths, columns: dict[str, str], year: ReportingYear,
     for name, frame in _lookups(connection, columns).items():
         connection.register(name, frame)
     quality = "coalesce(CAST(r.data_quality AS VARCHAR), '')" if "data_quality" in columns else "''"
-    # Rows are numbered in file order before the lookups are joined, so no join can reorder them.
+    unit_blank = "coalesce(trim(CAST(r.unit AS VARCHAR)), '') = ''"
+    # A unit written in the quantity cell fills an empty unit cell, or must agree with it (as in
+    # `_units_from_quantity_cells`). Rows are numbered in file order before the lookups are joined,
+    # so no join can reorder them.
     partition = "PARTITION BY filename" if len(paths) > 1 or Path(paths[0]).is_dir() else ""
     connection.execute(f"""
         CREATE TEMP VIEW parsed AS
@@ -275,14 +333,21 @@ def _write_rows(connection, paths, columns: dict[str, str], year: ReportingYear,
                trim(CAST(r.department AS VARCHAR)) AS department, trim(coalesce(CAST(r.site AS VARCHAR), '')) AS site,
                a.activity, a.activity_error, CAST(r.activity AS VARCHAR) AS activity_written,
                CAST(r.quantity AS VARCHAR) AS quantity_written,
-               {_quantity_sql("r.quantity", columns["quantity"])} AS quantity,
+               coalesce({_quantity_sql("r.quantity", columns["quantity"])}, x.number) AS quantity,
                u.unit, u.unit_error, s.day AS period_start, e.day AS period_end, q.quality AS data_quality,
+               CASE WHEN x.cell_unit IS NOT NULL AND NOT {unit_blank} AND u.unit IS DISTINCT FROM c.unit
+                    THEN 'the quantity cell says ''' || x.cell_unit || ''' but the unit column says '''
+                         || trim(CAST(r.unit AS VARCHAR)) || '''' END AS unit_conflict,
                CAST(r.period_start AS VARCHAR) AS start_written, CAST(r.period_end AS VARCHAR) AS end_written,
                {" AND ".join(f"coalesce(trim(CAST(r.{column} AS VARCHAR)), '') = ''" for column in GROUP_MEASURED)}
                  AND {_empty_cells_sql(columns, "r.")} AS blank
         FROM (SELECT *, CAST(row_number() OVER ({partition}) + 1 AS BIGINT) AS source_row FROM raw) r
         LEFT JOIN activity_lookup a ON a.written = coalesce(CAST(r.activity AS VARCHAR), '')
-        LEFT JOIN unit_lookup u ON u.written = coalesce(CAST(r.unit AS VARCHAR), '')
+        LEFT JOIN quantity_lookup x ON x.written = CAST(r.quantity AS VARCHAR)
+        LEFT JOIN unit_lookup c ON c.written = x.cell_unit
+        LEFT JOIN unit_lookup u
+          ON u.written = CASE WHEN x.cell_unit IS NOT NULL AND {unit_blank} THEN x.cell_unit
+                              ELSE coalesce(CAST(r.unit AS VARCHAR), '') END
         LEFT JOIN date_lookup s ON s.written = coalesce(CAST(r.period_start AS VARCHAR), '')
         LEFT JOIN date_lookup e ON e.written = coalesce(CAST(r.period_end AS VARCHAR), '')
         LEFT JOIN quality_lookup q ON q.written = {quality}
@@ -310,6 +375,7 @@ def _write_rows(connection, paths, columns: dict[str, str], year: ReportingYear,
                         THEN 'quantity is negative: accepted only with data_quality correction'
                       WHEN abs(p.quantity) > {MAX_QUANTITY} THEN 'quantity is implausibly large for one row' END,
                  CASE WHEN p.unit IS NULL THEN coalesce(p.unit_error, 'unit is empty') END,
+                 p.unit_conflict,
                  CASE WHEN p.period_start IS NULL THEN 'period_start ''' || coalesce(p.start_written, '') || ''' is not a date' END,
                  CASE WHEN p.period_end IS NULL THEN 'period_end ''' || coalesce(p.end_written, '') || ''' is not a date' END,
                  CASE WHEN p.period_end < p.period_start THEN 'period ends before it starts' END,
@@ -322,7 +388,7 @@ def _write_rows(connection, paths, columns: dict[str, str], year: ReportingYear,
                 AND (p.quantity >= 0 OR p.data_quality = 'correction') AND p.unit IS NOT NULL
                 AND p.period_start IS NOT NULL AND p.period_end IS NOT NULL AND p.period_end >= p.period_start
                 AND p.data_quality IS NOT NULL AND p.period_end >= DATE '{first}' AND p.period_start <= DATE '{last}'
-                AND f.reason IS NULL) AS ok
+                AND p.unit_conflict IS NULL AND f.reason IS NULL) AS ok
         FROM parsed p LEFT JOIN failures f ON f.activity = p.activity AND f.unit = p.unit
     """)
     ledger_query = """
@@ -354,24 +420,26 @@ def _write_rows(connection, paths, columns: dict[str, str], year: ReportingYear,
 def group_partition(frame: pd.DataFrame) -> pd.DataFrame:
     """One partition's rows summed per distinct (department, activity, unit, period, data quality)
     as written, as the DuckDB scan sums them (``COUNT_COLUMNS``; quantities read by the pandas
-    path's `parse_quantity`, once per distinct value): the per-partition step of the Dask engine
-    (pure pandas, no I/O)."""
+    path's `parse_quantity`, once per distinct value), and apart per ``quantity_written`` for the
+    rows whose quantity cell holds text: the per-partition step of the Dask engine (pure pandas,
+    no I/O); `_combined` adds the partitions up."""
     text = frame.reindex(columns=GROUP_COLUMNS).astype("string").fillna("")
+    written = frame["quantity"].astype("string").fillna("")
     if pd.api.types.is_numeric_dtype(frame["quantity"]):
         numbers = frame["quantity"].astype("float64")
     else:
-        written = frame["quantity"].astype("string").fillna("")
         numbers = written.map({value: parse_quantity(value) for value in written.unique()}).astype("float64")
     accepted = numbers.abs() <= MAX_QUANTITY  # NaN and the infinities are not
     positive, negative = accepted & (numbers >= 0), accepted & (numbers < 0)
-    empty = numbers.isna()
-    for cell in ["quantity"] + (["meter"] if "meter" in frame else []):
-        empty &= frame[cell].astype("string").fillna("").str.strip() == ""
-    counts = text.assign(rows=1, positive_rows=positive.astype("int64"),
-                         positive_quantity=numbers.where(positive, 0.0),
+    not_a_number = numbers.isna() & (written.str.strip() != "")
+    empty = numbers.isna() & ~not_a_number
+    if "meter" in frame:
+        empty &= frame["meter"].astype("string").fillna("").str.strip() == ""
+    counts = text.assign(quantity_written=written.where(not_a_number, ""), rows=1,
+                         positive_rows=positive.astype("int64"), positive_quantity=numbers.where(positive, 0.0),
                          negative_rows=negative.astype("int64"), negative_quantity=numbers.where(negative, 0.0),
                          empty_rows=empty.astype("int64"))
-    return counts.groupby(GROUP_COLUMNS, as_index=False, sort=False)[COUNT_COLUMNS].sum()
+    return counts.groupby([*GROUP_COLUMNS, "quantity_written"], as_index=False, sort=False)[COUNT_COLUMNS].sum()
 
 
 def compute_dask_inventory(paths: list[str | Path], reporting_year: str | ReportingYear, *,
@@ -393,7 +461,7 @@ def compute_dask_inventory(paths: list[str | Path], reporting_year: str | Report
     if missing:
         raise UsageError(f"the Dask engine needs the columns {', '.join(TEXT_COLUMNS[:7])} (or their usual "
                          f"header names); missing: {', '.join(missing)}")
-    meta = pd.DataFrame({**{column: pd.Series(dtype="string") for column in GROUP_COLUMNS},
+    meta = pd.DataFrame({**{column: pd.Series(dtype="string") for column in [*GROUP_COLUMNS, "quantity_written"]},
                          **{column: pd.Series(dtype="float64" if column.endswith("quantity") else "int64")
                             for column in COUNT_COLUMNS}})
     partials = frames.map_partitions(group_partition, meta=meta)
@@ -405,5 +473,13 @@ def compute_dask_inventory(paths: list[str | Path], reporting_year: str | Report
     else:
         with dask.config.set(scheduler="processes"):
             result = partials.compute()
-    groups = result.groupby(GROUP_COLUMNS, as_index=False)[COUNT_COLUMNS].sum()
-    return _summary(groups, year, factor_table, scope_option, scopes_file, engine="dask")
+    return _summary(_combined(result), year, factor_table, scope_option, scopes_file, engine="dask")
+
+
+def _combined(partitions: pd.DataFrame) -> pd.DataFrame:
+    """The sums of `group_partition` over all partitions, per group, with the rows whose quantity
+    cell holds a number and a unit moved to their unit's group (`_units_from_quantity_cells`)."""
+    groups = partitions.groupby(GROUP_COLUMNS, as_index=False)[COUNT_COLUMNS].sum()
+    texts = partitions[partitions["quantity_written"] != ""].groupby([*GROUP_COLUMNS, "quantity_written"],
+                                                                   as_index=False)["rows"].sum()
+    return _units_from_quantity_cells(groups, texts)
