@@ -153,7 +153,7 @@ _NUMBER_WITH_UNIT = re.compile(r"^([-+]?[\d,]*\.?\d+)\s*([^\d\s,.].*)$")
 def split_number_unit(text: str) -> tuple[float, str] | None:
     """A quantity cell that also holds a known unit (``1234 kWh``, ``1,500 litres``): (number, unit)."""
     match = _NUMBER_WITH_UNIT.match(text.strip())
-    if not match or _unit_or_error(match.group(2))[0] is None:  # '12a' is not a number with a unit
+    if not match or unit_or_error(match.group(2))[0] is None:  # '12a' is not a number with a unit
         return None
     number = parse_quantity(match.group(1))
     return None if number is None else (number, match.group(2).strip())
@@ -459,7 +459,7 @@ def _parse(table: _Table, catalogue: Catalogue) -> tuple[pd.DataFrame, list[Chec
     parsed["quantity"], quantity_checks = _quantities(table, correction)
     unit_conflict = _unit_from_quantity_cell(table)
     parsed["unit_as_written"] = _each_value(frame["unit"], str.strip)
-    parsed["unit"] = _each_value(frame["unit"], lambda value: _unit_or_error(value)[0])
+    parsed["unit"] = _each_value(frame["unit"], lambda value: unit_or_error(value)[0])
     parsed["period_start"] = _each_date(frame["period_start"])
     parsed["period_end"] = _each_date(frame["period_end"])
     parsed["data_quality"] = _each_value(frame["data_quality"],
@@ -487,7 +487,7 @@ def _parse(table: _Table, catalogue: Catalogue) -> tuple[pd.DataFrame, list[Chec
         (unit_conflict.notna().to_numpy(), "unit", unit_conflict),
         (empty("unit"), "unit", "unit is empty"),
         (parsed["unit"].isna().to_numpy() & ~empty("unit"), "unit",
-         _each_value(frame["unit"], lambda value: _unit_or_error(value)[1])),
+         _each_value(frame["unit"], lambda value: unit_or_error(value)[1])),
         (empty("period_start"), "period_start", "period_start is empty"),
         (start.isna().to_numpy() & ~empty("period_start"), "period_start",
          message("period_start", "period_start '{}' is not a date: write 2023-04-01 or 01/04/2023")),
@@ -519,7 +519,7 @@ def _unit_from_quantity_cell(table: _Table) -> pd.Series:
     both = (written != "") & in_cell.notna()
     disagree = pd.Series(False, index=frame.index)
     if both.any():
-        disagree[both] = [_unit_or_error(mine)[0] != _unit_or_error(theirs)[0]
+        disagree[both] = [unit_or_error(mine)[0] != unit_or_error(theirs)[0]
                           for mine, theirs in zip(written[both], in_cell[both])]
     conflict[disagree] = ("the quantity cell says '" + in_cell[disagree] + "' but the unit column says '"
                           + written[disagree] + "'")
@@ -527,7 +527,9 @@ def _unit_from_quantity_cell(table: _Table) -> pd.Series:
     return conflict
 
 
-def _unit_or_error(text: str) -> tuple[str | None, str | None]:
+def unit_or_error(text: str) -> tuple[str | None, str | None]:
+    """A unit as written: (its canonical spelling, None), or (None, why it is not one); (None, None)
+    when the cell is empty."""
     if not text.strip():
         return None, None
     try:

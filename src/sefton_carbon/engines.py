@@ -2,7 +2,7 @@
 
 The rules are the library's own. For the figures, the engine sums rows per distinct (department,
 activity, unit, period, data quality) as written (DuckDB in one scan, Dask per partition); each
-combination is then checked by the functions the pandas path uses (`parse_unit`, `parse_date`, the
+combination is then checked by the functions the pandas path uses (`unit_or_error`, `parse_date`, the
 catalogue) and priced per distinct (activity, unit) pair by `inventory.resolve_pairs`, as the pandas
 path does (`_summary`, shared by both engines). For the ledger and the rejected rows, DuckDB makes
 a per-row pass with the same interpretations handed to it as small lookup tables, and streams them
@@ -24,14 +24,13 @@ import numpy as np
 import pandas as pd
 
 from .activity import (DATA_QUALITY_VALUES, MAX_QUANTITY, column_for_header, parse_date, parse_quantity,
-                       split_number_unit)
+                       split_number_unit, unit_or_error)
 from .boundary import line_mask, load_boundary_options
 from .catalogue import load_catalogue
 from .columnar import duckdb_source, number_sql, reading, renamed_view, sql_string
 from .errors import UsageError
 from .factors import FactorTable, load_factors
 from .inventory import VALUES, resolve_pairs
-from .units import UnitError, parse_unit
 from .years import ReportingYear
 
 TEXT_COLUMNS = ["department", "site", "activity", "quantity", "unit", "period_start", "period_end", "data_quality"]
@@ -54,14 +53,14 @@ class LargeInventory:
     ledger_path: Path | None = None
 
 
-def _lookups(connection, columns: dict[str, str]) -> dict[str, pd.DataFrame]:
+def _lookups(connection, columns: dict[str, str], text_quantities: bool) -> dict[str, pd.DataFrame]:
     """Lookup tables from the distinct values of the text columns (see the module docstring), and
-    of the quantity cells that hold a number and a unit (``1234 kWh``)."""
+    of the quantity cells that hold a number and a unit (``1234 kWh``), looked for only when the
+    scan found ``text_quantities``."""
     catalogue = load_catalogue()
-    number = _quantity_sql("quantity", columns["quantity"])
     texts = [row[0] for row in connection.execute(
-        f"SELECT DISTINCT CAST(quantity AS VARCHAR) FROM raw WHERE {number} IS NULL "
-        "AND coalesce(trim(CAST(quantity AS VARCHAR)), '') <> ''").fetchall()]
+        f"SELECT DISTINCT CAST(quantity AS VARCHAR) FROM raw WHERE {_quantity_sql('quantity', columns['quantity'])} "
+        f"IS NULL AND NOT {_blank_sql('quantity')}").fetchall()] if text_quantities else []
     with_unit = {text: split for text in texts if (split := split_number_unit(text))}
 
     wanted = [column for column in ("activity", "unit", "period_start", "period_end", "data_quality")
@@ -73,12 +72,6 @@ def _lookups(connection, columns: dict[str, str]) -> dict[str, pd.DataFrame]:
     def distinct(column: str) -> list[str]:
         return list(values.get(column) or [""])
 
-    def unit(text: str):
-        try:
-            return parse_unit(text), None
-        except UnitError as error:
-            return None, str(error) if text.strip() else None
-
     activities = distinct("activity")
     units = sorted(set(distinct("unit")) | {unit_written for _, unit_written in with_unit.values()})
     dates = sorted(set(distinct("period_start")) | set(distinct("period_end")))
@@ -89,8 +82,8 @@ def _lookups(connection, columns: dict[str, str]) -> dict[str, pd.DataFrame]:
                                          "activity_error": [None if not a.strip() or catalogue.canonical_name(a)
                                                             else catalogue.unknown_activity_message(a.strip())
                                                             for a in activities]}),
-        "unit_lookup": pd.DataFrame({"written": units, "unit": [unit(u)[0] for u in units],
-                                     "unit_error": [unit(u)[1] for u in units]}),
+        "unit_lookup": pd.DataFrame({"written": units, "unit": [unit_or_error(u)[0] for u in units],
+                                     "unit_error": [unit_or_error(u)[1] for u in units]}),
         "date_lookup": pd.DataFrame({"written": dates,
                                      "day": pd.to_datetime([parse_date(d) for d in dates], errors="coerce")}),
         "quality_lookup": pd.DataFrame({"written": qualities,
@@ -134,19 +127,16 @@ def _quantity_sql(column: str, column_type: str) -> str:
             f"THEN TRY_CAST(replace({text}, ',', '') AS DOUBLE) END")
 
 
+def _blank_sql(cell: str) -> str:
+    """SQL: a cell is empty or white space (or missing)."""
+    return f"coalesce(trim(CAST({cell} AS VARCHAR)), '') = ''"
+
+
 def _empty_cells_sql(columns: dict[str, str], table: str = "") -> str:
     """SQL: the row's quantity cell, and its meter cell when the table has one, are empty. The
     other measured columns are group keys, checked per group (`_validate_groups`)."""
     cells = ["quantity"] + (["meter"] if "meter" in columns else [])
-    return " AND ".join(f"coalesce(trim(CAST({table}{cell} AS VARCHAR)), '') = ''" for cell in cells)
-
-
-def _unit_of(text: str) -> str | None:
-    """A unit as written, in its canonical spelling; None when it is not one."""
-    try:
-        return parse_unit(text)
-    except UnitError:
-        return None
+    return " AND ".join(_blank_sql(f"{table}{cell}") for cell in cells)
 
 
 def _units_from_quantity_cells(groups: pd.DataFrame, texts: pd.DataFrame) -> pd.DataFrame:
@@ -161,7 +151,7 @@ def _units_from_quantity_cells(groups: pd.DataFrame, texts: pd.DataFrame) -> pd.
     texts = texts.assign(number=texts["quantity_written"].map(lambda text: (split[text] or (None, None))[0]),
                          cell_unit=texts["quantity_written"].map(lambda text: (split[text] or (None, None))[1]))
     texts = texts[texts["number"].notna()]
-    units = {text: _unit_of(text) for text in set(texts["unit"]) | set(texts["cell_unit"])}
+    units = {text: unit_or_error(text)[0] for text in set(texts["unit"]) | set(texts["cell_unit"])}
     unit_blank = texts["unit"].str.strip() == ""
     moving = texts[unit_blank | (texts["unit"].map(units) == texts["cell_unit"].map(units))]
     if moving.empty:
@@ -196,7 +186,8 @@ def _validate_groups(groups: pd.DataFrame, year: ReportingYear) -> pd.DataFrame:
     frame["quantity"] = frame["positive_quantity"] + frame["negative_quantity"].where(correction, 0.0)
     frame["activity_canonical"] = frame["activity"].map(
         {text: catalogue.canonical_name(text) if text.strip() else None for text in frame["activity"].unique()})
-    frame["unit_canonical"] = frame["unit"].map({text: _unit_of(text) for text in frame["unit"].unique()})
+    frame["unit_canonical"] = frame["unit"].map(
+        {text: unit_or_error(text)[0] for text in frame["unit"].unique()})
     dates = {text: parse_date(text) for text in set(frame["period_start"]) | set(frame["period_end"])}
     start = pd.to_datetime(frame["period_start"].map(dates))
     end = pd.to_datetime(frame["period_end"].map(dates))
@@ -247,7 +238,7 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
     # can be made per group, which carries its data_quality. NaN sorts above every number, so
     # BETWEEN leaves it (and the infinities) out. Empty cells are looked for only where there is no
     # number: a CASE runs its branch on those rows alone, where a FILTER would trim every cell.
-    text_cell = "coalesce(trim(CAST(quantity AS VARCHAR)), '') <> ''"
+    text_cell = f"NOT {_blank_sql('quantity')}"
     with reading(paths):
         groups = connection.execute(f"""
             SELECT {", ".join(f"{expression} AS {column}" for column, expression in text.items())},
@@ -261,7 +252,8 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
             FROM (SELECT *, {_quantity_sql("quantity", columns["quantity"])} AS q FROM raw)
             GROUP BY ALL""").df()
         texts = pd.DataFrame(columns=[*GROUP_COLUMNS, "quantity_written", "rows"])
-        if groups["text_rows"].any():  # quantity cells that are not numbers: read again, those rows only
+        text_quantities = bool(groups["text_rows"].any())
+        if text_quantities:  # quantity cells that are not numbers: read again, those rows only
             texts = connection.execute(f"""
                 SELECT {", ".join(f"{expression} AS {column}" for column, expression in text.items())},
                        CAST(quantity AS VARCHAR) AS quantity_written, count(*) AS rows
@@ -272,7 +264,8 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
     groups = _units_from_quantity_cells(groups[GROUP_COLUMNS + COUNT_COLUMNS], texts)
     summary = _summary(groups, year, factor_table, scope_option, scopes_file, engine="duckdb")
     if ledger is not None or rejected is not None:
-        _write_rows(connection, paths, columns, year, factor_table, scope_option, scopes_file, ledger, rejected)
+        _write_rows(connection, paths, columns, text_quantities, year, factor_table, scope_option, scopes_file,
+                    ledger, rejected)
     connection.close()
     return LargeInventory(summary=summary, ledger_path=ledger)
 
@@ -314,15 +307,17 @@ def _summary(groups: pd.DataFrame, year: ReportingYear, factor_table: FactorTabl
     }
 
 
-def _write_rows(connection, paths, columns: dict[str, str], year: ReportingYear, factor_table: FactorTable,
-                scope_option, scopes_file, ledger: str | Path | None, rejected: str | Path | None) -> None:
-    """The per-row pass over the view ``raw`` (its ``columns``: name -> type): the ledger and the
-    rejected rows with their reasons, streamed to files."""
+def _write_rows(connection, paths, columns: dict[str, str], text_quantities: bool, year: ReportingYear,
+                factor_table: FactorTable, scope_option, scopes_file, ledger: str | Path | None,
+                rejected: str | Path | None) -> None:
+    """The per-row pass over the view ``raw`` (its ``columns``: name -> type; ``text_quantities``:
+    the scan found quantity cells that are text): the ledger and the rejected rows with their
+    reasons, streamed to files."""
     connection.execute("SET preserve_insertion_order = true")
-    for name, frame in _lookups(connection, columns).items():
+    for name, frame in _lookups(connection, columns, text_quantities).items():
         connection.register(name, frame)
     quality = "coalesce(CAST(r.data_quality AS VARCHAR), '')" if "data_quality" in columns else "''"
-    unit_blank = "coalesce(trim(CAST(r.unit AS VARCHAR)), '') = ''"
+    unit_blank = _blank_sql("r.unit")
     # A unit written in the quantity cell fills an empty unit cell, or must agree with it (as in
     # `_units_from_quantity_cells`). Rows are numbered in file order before the lookups are joined,
     # so no join can reorder them.
@@ -339,7 +334,7 @@ def _write_rows(connection, paths, columns: dict[str, str], year: ReportingYear,
                     THEN 'the quantity cell says ''' || x.cell_unit || ''' but the unit column says '''
                          || trim(CAST(r.unit AS VARCHAR)) || '''' END AS unit_conflict,
                CAST(r.period_start AS VARCHAR) AS start_written, CAST(r.period_end AS VARCHAR) AS end_written,
-               {" AND ".join(f"coalesce(trim(CAST(r.{column} AS VARCHAR)), '') = ''" for column in GROUP_MEASURED)}
+               {" AND ".join(_blank_sql(f"r.{column}") for column in GROUP_MEASURED)}
                  AND {_empty_cells_sql(columns, "r.")} AS blank
         FROM (SELECT *, CAST(row_number() OVER ({partition}) + 1 AS BIGINT) AS source_row FROM raw) r
         LEFT JOIN activity_lookup a ON a.written = coalesce(CAST(r.activity AS VARCHAR), '')
