@@ -25,6 +25,7 @@ demo: $(VENV)/.installed
 	$(BIN)/sefton-carbon demo --output out
 
 test: $(VENV)/.installed-test
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed-test

@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import pandas as pd
-
 from bench_inventory import ACTIVITIES, WRAPPER, generate, generate_half_hourly, meters_register
 
 HERE = Path(__file__).parent
@@ -51,9 +50,9 @@ def best(command: list[str], repeat: int) -> dict:
 
 def factor_rows() -> list[tuple]:
     """(activity, unit, scope, t CO2e per unit) of the direct lines, for the hand-written query."""
-    from sefton_carbon.catalogue import load_catalogue, resolve
-    from sefton_carbon.factors import load_factors
-    from sefton_carbon.units import parse_unit
+    from sefton_carbon.accounting.catalogue import load_catalogue, resolve
+    from sefton_carbon.accounting.factors import load_factors
+    from sefton_carbon.accounting.units import parse_unit
 
     table = load_factors().table(2023)
     rows = []

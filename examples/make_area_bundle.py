@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from sefton_carbon.area import read_wide, similar_authorities, write_own
+from sefton_carbon.planning.area import read_wide, similar_authorities, write_own
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "reference" / "la-emissions" / "local_authority_emissions.csv"
 SEFTON = "SFT"

@@ -47,7 +47,7 @@ def gas_row(quantity: object = 10000, unit: str = "kWh", start: str = "2023-04-0
 @pytest.fixture
 def run_cli(monkeypatch, capsys):
     """Run the command line in-process: returns (exit code, stdout, stderr)."""
-    from sefton_carbon.cli import main
+    from sefton_carbon.cli.app import main
 
     def run(*args: object) -> tuple[int, str, str]:
         monkeypatch.setattr(sys, "argv", ["sefton-carbon", *map(str, args)])

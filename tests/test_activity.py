@@ -4,10 +4,9 @@ import datetime as dt
 
 import pytest
 
-from sefton_carbon.activity import parse_date, read_activity
-from sefton_carbon.errors import UsageError
-
 from conftest import HEADER, gas_row, write_rows
+from sefton_carbon.errors import UsageError
+from sefton_carbon.returns.activity import parse_date, read_activity
 
 
 def test_title_rows_and_row_numbers(tmp_path):

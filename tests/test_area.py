@@ -4,10 +4,9 @@ import json
 
 import pytest
 
-from sefton_carbon.area import annual_cut_for_budget, area_profile, read_area, read_long, read_wide
-from sefton_carbon.errors import DataError, UsageError
-
 from conftest import DATA, REFERENCE
+from sefton_carbon.errors import DataError, UsageError
+from sefton_carbon.planning.area import annual_cut_for_budget, area_profile, read_area, read_long, read_wide
 
 FIXTURE = DATA / "la-long-fixture.csv"
 WIDE = REFERENCE / "la-emissions" / "local_authority_emissions.csv"

@@ -4,16 +4,15 @@ import json
 
 import pytest
 
-from sefton_carbon import compute_inventory
-from sefton_carbon.boundary import load_boundary_options
-from sefton_carbon.contracts import read_contracts
-from sefton_carbon.demo import example_registers, example_returns
-from sefton_carbon.errors import DataError, UsageError
-from sefton_carbon.inventory import compare_inventories
-from sefton_carbon.sites import read_sites
-from sefton_carbon.years import ReportingYear
-
 from conftest import gas_row, write_rows
+from sefton_carbon import compute_inventory
+from sefton_carbon.accounting.boundary import load_boundary_options
+from sefton_carbon.accounting.contracts import read_contracts
+from sefton_carbon.accounting.sites import read_sites
+from sefton_carbon.engines.pipeline import compare_inventories
+from sefton_carbon.errors import DataError, UsageError
+from sefton_carbon.outputs.demo import example_registers, example_returns
+from sefton_carbon.years import ReportingYear
 
 GRID_2023 = 0.20707428859060403  # UK electricity, 2023 flat file [kg CO2e/kWh]
 

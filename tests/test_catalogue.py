@@ -2,8 +2,8 @@
 
 import pytest
 
-from sefton_carbon.catalogue import ResolutionError, explain_activity, load_catalogue, resolve
-from sefton_carbon.factors import load_factors
+from sefton_carbon.accounting.catalogue import ResolutionError, explain_activity, load_catalogue, resolve
+from sefton_carbon.accounting.factors import load_factors
 
 YEARS = range(2019, 2026)
 REQUIRED_ACTIVITIES = [

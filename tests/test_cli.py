@@ -101,7 +101,7 @@ def test_bad_input_never_gives_a_traceback_in_a_real_process(tmp_path):
 def _command_names():
     import typer.main
 
-    from sefton_carbon.cli import app
+    from sefton_carbon.cli.app import app
 
     names = []
     for name, command in typer.main.get_group(app).commands.items():

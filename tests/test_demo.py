@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from sefton_carbon import load_factors
-from sefton_carbon.demo import example_registers, example_returns, run_demo, run_example_council
+from sefton_carbon.outputs.demo import example_registers, example_returns, run_demo, run_example_council
 
 
 @pytest.fixture(scope="module")

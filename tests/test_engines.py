@@ -11,9 +11,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sefton_carbon import compute_inventory
-from sefton_carbon.engines import (_combined, _summary, compute_dask_inventory, compute_large_inventory,
-                                   group_partition)
-from sefton_carbon.factors import load_factors
+from sefton_carbon.accounting.factors import load_factors
+from sefton_carbon.engines.large import (
+    _combined,
+    _summary,
+    compute_dask_inventory,
+    compute_large_inventory,
+    group_partition,
+)
 from sefton_carbon.years import ReportingYear
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
@@ -168,7 +173,7 @@ def test_options_an_engine_cannot_honour_are_refused(activity_csv, run_cli, opti
 def test_duckdb_uses_a_factors_dir_as_the_pandas_path_does(activity_csv, tmp_path, run_cli):
     from dataclasses import replace
 
-    from sefton_carbon.factors import VALUE_COLUMNS, write_factor_table
+    from sefton_carbon.accounting.factors import VALUE_COLUMNS, write_factor_table
 
     bundled = load_factors().table(2023)
     write_factor_table(replace(bundled, table=bundled.table.assign(

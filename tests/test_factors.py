@@ -5,12 +5,16 @@ import hashlib
 import pandas as pd
 import pytest
 
-from sefton_carbon import resources
-from sefton_carbon.errors import DataError, UsageError
-from sefton_carbon.factors import (TABLE_COLUMNS, load_factors, read_factor_table, read_flat_file,
-                                   write_factor_table)
-
 from conftest import DATA, flat_file_for
+from sefton_carbon import resources
+from sefton_carbon.accounting.factors import (
+    TABLE_COLUMNS,
+    load_factors,
+    read_factor_table,
+    read_flat_file,
+    write_factor_table,
+)
+from sefton_carbon.errors import DataError, UsageError
 
 YEARS = range(2019, 2026)
 

@@ -7,10 +7,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import gas_row, write_rows
 from sefton_carbon import compute_inventory, load_factors
 from sefton_carbon.errors import UsageError
-
-from conftest import gas_row, write_rows
 
 
 def inventory_of(tmp_path, rows, year="2023/24", **options):
@@ -104,7 +103,7 @@ def test_rows_outside_the_year_are_rejected_and_straddling_rows_apportioned_by_d
 
 
 def test_both_parts_of_a_straddling_bill_point_to_the_same_source_row(tmp_path):
-    from sefton_carbon.inventory import compute_inventories
+    from sefton_carbon.engines.pipeline import compute_inventories
 
     path = write_rows(tmp_path / "bill.csv", [gas_row(3100, start="2024-03-15", end="2024-04-14")])
     inventories, rejected = compute_inventories(path)

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sefton_carbon import compute_inventory
-from sefton_carbon.meters import aggregate, read_meters_register, write_half_hourly
+from sefton_carbon.planning.meters import aggregate, read_meters_register, write_half_hourly
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from bench_inventory import generate_half_hourly, meters_register  # noqa: E402

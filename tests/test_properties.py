@@ -9,8 +9,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sefton_carbon.activity import COLUMN_SYNONYMS, read_activity
-from sefton_carbon.inventory import price_activity
+from sefton_carbon.accounting.inventory import price_activity
+from sefton_carbon.returns.activity import COLUMN_SYNONYMS, read_activity
 
 COLUMNS = ["department", "site", "activity", "quantity", "unit", "period_start", "period_end", "data_quality"]
 GOOD = {"department": ["Corporate", "Highways"], "site": ["Town Hall", "Depot", ""],

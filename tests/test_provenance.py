@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 
-from sefton_carbon.demo import example_council_dir
-from sefton_carbon.report import build_report
-from sefton_carbon.workbook import write_workbook
+from sefton_carbon.outputs.demo import example_council_dir
+from sefton_carbon.outputs.html_report import build_report
+from sefton_carbon.outputs.workbook import write_workbook
 
 
 def digest(path):

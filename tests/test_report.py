@@ -6,12 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from sefton_carbon import compute_inventory
-from sefton_carbon.demo import example_council_dir, example_registers
-from sefton_carbon.report import SECTIONS, build_report, write_html
-from sefton_carbon.workbook import write_workbook
-
 from conftest import gas_row, write_rows
+from sefton_carbon import compute_inventory
+from sefton_carbon.outputs.demo import example_council_dir, example_registers
+from sefton_carbon.outputs.html_report import SECTIONS, build_report, write_html
+from sefton_carbon.outputs.workbook import write_workbook
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 CHROMEDRIVER = shutil.which("chromedriver")

@@ -5,10 +5,11 @@ import csv
 import pandas as pd
 import pytest
 
-from sefton_carbon import compute_inventory
-from sefton_carbon.reports import defuse_text, format_table, write_csv, write_inventory_outputs
-
 from conftest import gas_row, write_rows
+from sefton_carbon import compute_inventory
+from sefton_carbon.io.files import defuse_text, write_csv
+from sefton_carbon.outputs.files import write_inventory_outputs
+from sefton_carbon.outputs.text import format_table
 
 
 @pytest.mark.parametrize("text, safe", [

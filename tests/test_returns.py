@@ -5,13 +5,14 @@ import json
 
 import pytest
 
-from sefton_carbon.activity import read_activity
-from sefton_carbon.resources import examples_dir
-from sefton_carbon.returns import collect, validate_returns, write_collection
-from sefton_carbon.template import SOURCE_TYPES, read_scoping, write_template
-from sefton_carbon.sites import read_sites
-
 from conftest import gas_row, write_rows
+from sefton_carbon.accounting.ghg_protocol import SOURCE_TYPES
+from sefton_carbon.accounting.sites import read_sites
+from sefton_carbon.outputs.files import write_collection
+from sefton_carbon.resources import examples_dir
+from sefton_carbon.returns.activity import read_activity
+from sefton_carbon.returns.collection import collect, validate_returns
+from sefton_carbon.returns.template import read_scoping, write_template
 
 MESSY = examples_dir() / "messy-returns"
 RETURNS = MESSY / "2023-24"

@@ -5,12 +5,11 @@ import textwrap
 
 import pytest
 
-from sefton_carbon import compute_inventory
-from sefton_carbon.errors import DataError
-from sefton_carbon.scenarios import capital_recovery_factor, load_scenarios, project
-from sefton_carbon.sites import read_sites
-
 from conftest import gas_row, write_rows
+from sefton_carbon import compute_inventory
+from sefton_carbon.accounting.sites import read_sites
+from sefton_carbon.errors import DataError
+from sefton_carbon.planning.scenarios import capital_recovery_factor, load_scenarios, project
 
 # 2023 factors, direct lines only (boundary scope_1_2) [t CO2e per unit].
 ELECTRICITY = 0.20707428859060403 / 1000
@@ -161,7 +160,7 @@ def test_invalid_scenarios_name_file_line_and_key(tmp_path, measures, line, frag
 
 
 def test_example_scenarios_and_command(run_cli):
-    from sefton_carbon.demo import example_council_dir
+    from sefton_carbon.outputs.demo import example_council_dir
 
     folder = example_council_dir()
     code, out, err = run_cli("scenario", "run", folder / "scenarios.yaml", "--from", folder / "returns" / "2024-25",

@@ -5,12 +5,17 @@ import json
 import pandas as pd
 import pytest
 
-from sefton_carbon.demo import example_council_dir, example_registers
-from sefton_carbon.errors import DataError, UsageError
-from sefton_carbon.inventory import compute_inventories
-from sefton_carbon.trajectory import Pathway, activity_factor_split, compute_trajectory, read_totals, trajectory_of
-
 from conftest import gas_row, write_rows
+from sefton_carbon.engines.pipeline import compute_inventories
+from sefton_carbon.errors import DataError, UsageError
+from sefton_carbon.outputs.demo import example_council_dir, example_registers
+from sefton_carbon.planning.trajectory import (
+    Pathway,
+    activity_factor_split,
+    compute_trajectory,
+    read_totals,
+    trajectory_of,
+)
 
 
 def totals(**years):

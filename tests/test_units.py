@@ -2,8 +2,8 @@
 
 import pytest
 
-from sefton_carbon import units
-from sefton_carbon.units import UnitError, conversion, parse_unit
+from sefton_carbon.accounting import units
+from sefton_carbon.accounting.units import UnitError, conversion, parse_unit
 
 
 @pytest.mark.parametrize("written, canonical", [
@@ -77,7 +77,7 @@ def test_every_canonical_unit_has_a_pint_expression_and_spellings():
 
 
 def test_conversions_are_cached_as_pint_answered_them(tmp_path, monkeypatch):
-    from sefton_carbon.units import ConversionCache, _convert_with_pint
+    from sefton_carbon.accounting.units import ConversionCache, _convert_with_pint
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.setattr(ConversionCache, "_loaded", None)

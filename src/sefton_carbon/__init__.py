@@ -17,11 +17,13 @@ __version__ = "0.1.0"
 #: Public name -> module that defines it. Imported on first use, so that ``sefton-carbon --help``
 #: does not pay for pandas and pint.
 _EXPORTS = {
-    "ActivityData": "activity", "read_activity": "activity",
-    "load_catalogue": "catalogue",
-    "FactorLibrary": "factors", "FactorTable": "factors", "import_flat_file": "factors",
-    "load_factors": "factors", "read_flat_file": "factors",
-    "Inventory": "inventory", "compute_inventory": "inventory", "price_activity": "inventory",
+    "ActivityData": "accounting.rows", "read_activity": "returns.activity",
+    "load_catalogue": "accounting.catalogue",
+    "FactorLibrary": "accounting.factors", "FactorTable": "accounting.factors",
+    "import_flat_file": "accounting.factors", "load_factors": "accounting.factors",
+    "read_flat_file": "accounting.factors",
+    "Inventory": "accounting.inventory", "price_activity": "accounting.inventory",
+    "compute_inventory": "engines.pipeline",
     "ReportingYear": "years",
 }
 

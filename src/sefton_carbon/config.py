@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from .errors import DataError
+from sefton_carbon.errors import DataError
 
 #: libyaml's safe loader where PyYAML was built with it (much faster), else the pure-Python one.
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -1,0 +1,1 @@
+"""The accounting: units, DESNZ factors, the activity catalogue, boundary options, registers and pricing."""

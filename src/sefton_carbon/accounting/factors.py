@@ -1,0 +1,359 @@
+"""Emission factor tables: import of the DESNZ flat file, and the normalised tables per year.
+
+Source: UK Government GHG Conversion Factors for Company Reporting, "flat file" for automatic
+processing, sheet ``Factors by Category`` (BEIS to 2022, DESNZ from 2023). Crown copyright, Open
+Government Licence v3.0.
+
+The flat file has one row per factor per gas. The importer finds the header row by its names (it moved
+from row 5 to row 6 in 2023, and the columns changed in 2022 and 2023), reads down to the ``END``
+row, and writes one row per factor with its total and per-gas values side by side, all in
+kg CO2e per unit, with the precision the file holds. Rows that are not emission factors (SECR kWh
+rows, empty cells, text such as ``< 1``) are skipped and counted in the table's metadata.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from sefton_carbon import resources
+from sefton_carbon.config import SAFE_LOADER
+from sefton_carbon.errors import DataError, UsageError
+from sefton_carbon.io.files import sha256
+from sefton_carbon.io.spreadsheets import (
+    CSV_SUFFIXES,
+    SPREADSHEET_SUFFIXES,
+    cell_text,
+    read_csv_rows,
+    read_sheet_rows,
+    sheet_names,
+)
+
+FACTOR_SHEET = "Factors by Category"
+LICENCE = "Open Government Licence v3.0"
+LICENCE_URL = "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"
+TITLE = "UK Government GHG Conversion Factors for Company Reporting"
+
+#: Normalised column -> header names it has had in the flat files (2016 to 2025).
+HEADER_NAMES = {
+    "desnz_id": ("ID",),
+    "scope": ("Scope",),
+    "level_1": ("Level 1",),
+    "level_2": ("Level 2",),
+    "level_3": ("Level 3",),
+    "level_4": ("Level 4",),
+    "column_text": ("Column Text",),
+    "uom": ("UOM",),
+    "ghg": ("GHG", "GHG/Unit"),
+}
+VALUE_HEADER = re.compile(r"^GHG Conversion Factor (\d{4})$", re.IGNORECASE)
+LABEL_COLUMNS = ["scope", "level_1", "level_2", "level_3", "level_4", "column_text", "uom"]
+VALUE_COLUMNS = ["kgco2e", "kgco2e_co2", "kgco2e_ch4", "kgco2e_n2o"]
+TABLE_COLUMNS = ["factor_key", "desnz_id", *LABEL_COLUMNS, *VALUE_COLUMNS, "source_row"]
+
+#: Gas label in the flat file -> normalised value column. Component labels changed in 2022 and 2023;
+#: in every year the components are already expressed in kg CO2e.
+_GAS_PATTERNS = [
+    (re.compile(r"^kg co2e$"), "kgco2e"),
+    (re.compile(r"^kg co2( ?e of co2)?( per unit)?$"), "kgco2e_co2"),
+    (re.compile(r"^kg (co2e of )?ch4( per unit)?$"), "kgco2e_ch4"),
+    (re.compile(r"^kg (co2e of )?n2o( per unit)?$"), "kgco2e_n2o"),
+]
+
+
+def gwp_basis(year: int) -> str:
+    """The global warming potentials behind a publication year's CO2e figures."""
+    return ("IPCC AR5 100-year GWPs (from the 2023 factors)" if year >= 2023
+            else "IPCC AR4 100-year GWPs (to the 2022 factors)")
+
+
+#: The department that published the factors, by its short name: DESNZ took the work over from BEIS
+#: when BEIS was split in February 2023, so the 2023 and later tables are DESNZ's.
+PUBLISHERS = {"DESNZ": "Department for Energy Security and Net Zero (DESNZ)",
+              "BEIS": "Department for Business, Energy & Industrial Strategy (BEIS)"}
+
+
+def publisher_short_name(year: int) -> str:
+    """``DESNZ`` for the 2023 and later factors, ``BEIS`` before."""
+    return "DESNZ" if int(year) >= 2023 else "BEIS"
+
+
+def publisher(year: int) -> str:
+    """The department that published a year's factors."""
+    return PUBLISHERS[publisher_short_name(year)]
+
+
+def factor_set_label(year: int | None, version: object = None) -> str:
+    """Short citation of a factor table, for instance ``DESNZ 2023 v1.1``."""
+    body = publisher_short_name(year) if year else "BEIS"
+    return f"{body} {year}" + (f" v{version}" if version else "")
+
+
+def fold_label(text: object) -> str:
+    """A label folded for comparison: lower case, white space collapsed, trailing ``*`` dropped."""
+    return " ".join(str(text).lower().split()).rstrip("*").strip()
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _gas_column(label: str) -> str | None:
+    folded = " ".join(label.lower().split())
+    for pattern, column in _GAS_PATTERNS:
+        if pattern.match(folded):
+            return column
+    return None
+
+
+def _front_page_facts(path: Path, names: list[str]) -> dict[str, str]:
+    """Version and update date from the workbook's front page, where it has one."""
+    front = next((name for name in names if name.strip().lower() == "front page"), None)
+    if front is None:
+        return {}
+    facts: dict[str, str] = {}
+    for row in read_sheet_rows(path, front):
+        cells = [cell_text(value).strip() for value in row]
+        for position, cell in enumerate(cells[:-1]):
+            label = cell.rstrip(":").strip().lower()
+            value = next((c for c in cells[position + 1:] if c), "")
+            if label == "version" and "version" not in facts and value:
+                facts["version"] = value
+            if label == "updated" and "updated" not in facts and value:
+                facts["updated"] = value
+    return facts
+
+
+def _raw_rows(path: Path) -> tuple[list[list[object]], dict[str, str]]:
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        return read_csv_rows(path), {}
+    if suffix in SPREADSHEET_SUFFIXES:
+        names = sheet_names(path)
+        sheet = next((name for name in names if name.strip().lower() == FACTOR_SHEET.lower()), None)
+        if sheet is None:
+            raise DataError(f"has no sheet '{FACTOR_SHEET}' (sheets: {', '.join(names)}): "
+                            "is this the DESNZ flat file?", file=str(path))
+        return read_sheet_rows(path, sheet), _front_page_facts(path, names)
+    raise UsageError(f"{path}: unsupported file type '{suffix}': give the DESNZ flat file as "
+                     ".xlsx, .xls or its CSV export")
+
+
+def _find_header(rows: list[list[object]], path: Path) -> tuple[int, dict[str, int], int]:
+    for index, row in enumerate(rows[:50]):
+        cells = [cell_text(value).strip() for value in row]
+        year_matches = [(position, VALUE_HEADER.match(cell)) for position, cell in enumerate(cells)]
+        year_matches = [(position, match) for position, match in year_matches if match]
+        if not year_matches or "Scope" not in cells:
+            continue
+        columns = {}
+        for column, names in HEADER_NAMES.items():
+            position = next((cells.index(name) for name in names if name in cells), None)
+            if position is not None:
+                columns[column] = position
+        missing = [HEADER_NAMES[c][0] for c in HEADER_NAMES if c not in columns and c != "desnz_id"]
+        if missing:
+            raise DataError(f"header row lacks {', '.join(missing)}", file=str(path), row=index + 1)
+        value_position, match = year_matches[0]
+        columns["value"] = value_position
+        return index, columns, int(match.group(1))
+    raise DataError("no header row with 'Scope', 'Level 1' ... 'GHG Conversion Factor YYYY' in the "
+                    "first 50 rows: is this the DESNZ flat file?", file=str(path))
+
+
+@dataclass
+class FactorTable:
+    """One publication year's factors: one row per factor, values in kg CO2e per unit."""
+
+    year: int
+    table: pd.DataFrame
+    metadata: dict = field(default_factory=dict)
+
+    @cached_property
+    def label_index(self) -> dict[tuple[str, str], set[int]]:
+        """Row positions by (label column, label folded by `fold_label`), for matching catalogue
+        entries; each distinct label is folded once."""
+        index: dict[tuple[str, str], set[int]] = {}
+        for column in LABEL_COLUMNS:
+            labels = self.table[column].fillna("").astype(str)
+            folded = labels.map({label: fold_label(label) for label in labels.unique()})
+            for label, positions in folded.groupby(folded.to_numpy()).indices.items():
+                index[(column, label)] = set(positions.tolist())
+        return index
+
+    @property
+    def label(self) -> str:
+        """Short citation, for instance ``DESNZ 2023 v1.1``."""
+        return factor_set_label(self.year, self.metadata.get("version"))
+
+
+def read_flat_file(path: str | Path) -> FactorTable:
+    """Read a DESNZ flat file (.xls, .xlsx or the CSV export of its ``Factors by Category`` sheet).
+
+    Returns the normalised table with its metadata (year, version, source file and sha256, licence,
+    GWP basis, and the counts of rows read, kept and skipped by reason).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file")
+    rows, facts = _raw_rows(path)
+    header_index, columns, year = _find_header(rows, path)
+    records = []
+    for offset, row in enumerate(rows[header_index + 1:], start=header_index + 2):
+        cells = [cell_text(row[position]).strip() if position < len(row) else ""
+                 for position in range(max(columns.values()) + 1)]
+        if cells[columns["scope"]].upper() == "END" or cells[columns["level_1"]].upper() == "END":
+            break
+        records.append([offset] + [cells[columns[name]] if name in columns else ""
+                                   for name in [*HEADER_NAMES, "value"]])
+    raw = pd.DataFrame(records, columns=["source_row", *HEADER_NAMES, "value"])
+
+    blank = (raw[LABEL_COLUMNS + ["ghg", "value"]] == "").all(axis=1)
+    gas = raw["ghg"].map(_gas_column)
+    numeric = pd.to_numeric(raw["value"], errors="coerce")
+    secr = ~blank & gas.isna() & raw["ghg"].str.contains("kwh", case=False)
+    unknown_gas = ~blank & gas.isna() & ~secr
+    empty = ~blank & gas.notna() & (raw["value"] == "")
+    text = ~blank & gas.notna() & (raw["value"] != "") & numeric.isna()
+    kept = gas.notna() & numeric.notna()
+
+    values = raw[kept].assign(gas=gas[kept], number=numeric[kept])
+    values["factor_key"] = values[LABEL_COLUMNS].apply(
+        lambda labels: "/".join(_slug(label) for label in labels if label), axis=1)
+    duplicated = values.duplicated(["factor_key", "gas"], keep=False)
+    if duplicated.any():
+        first = values[duplicated].iloc[0]
+        raise DataError(f"two rows give {first['gas']} for the same factor '{first['factor_key']}'",
+                        file=str(path), row=int(first["source_row"]))
+    wide = values.pivot(index="factor_key", columns="gas", values="number")
+    wide = wide.reindex(columns=VALUE_COLUMNS)
+    firsts = values.sort_values("source_row").drop_duplicates("factor_key").set_index("factor_key")
+    totals = values[values["gas"] == "kgco2e"].set_index("factor_key")["source_row"]
+    table = firsts[["desnz_id", *LABEL_COLUMNS]].join(wide)
+    table["source_row"] = totals.reindex(table.index)
+    table["desnz_id"] = table["desnz_id"].str.replace(r"_\d+$", "", regex=True)
+    without_total = int(table["kgco2e"].isna().sum())
+    table = (table[table["kgco2e"].notna()].reset_index()
+             .sort_values("source_row", kind="stable").reset_index(drop=True))
+    table["source_row"] = table["source_row"].astype("int64")
+
+    metadata = {
+        "title": TITLE,
+        "publisher": publisher(year),
+        "publication_year": year,
+        "version": facts.get("version"),
+        "updated": facts.get("updated"),
+        "sheet": FACTOR_SHEET,
+        "source_file": path.name,
+        "source_sha256": sha256(path),
+        "licence": LICENCE,
+        "licence_url": LICENCE_URL,
+        "gwp_basis": gwp_basis(year),
+        "units": "kg CO2e per unit of the factor's UOM; per-gas columns are kg CO2e of each gas",
+        "rows_read": int(len(raw)),
+        "factors": int(len(table)),
+        "values_kept": int(kept.sum()),
+        "skipped": {
+            "blank_rows": int(blank.sum()),
+            "secr_energy_rows": int(secr.sum()),
+            "empty_values": int(empty.sum()),
+            "text_values": int(text.sum()),
+            "unknown_gas_labels": int(unknown_gas.sum()),
+            "components_without_total": without_total,
+        },
+    }
+    return FactorTable(year=year, table=table[TABLE_COLUMNS], metadata=metadata)
+
+
+def write_factor_table(factor_table: FactorTable, output_dir: str | Path) -> Path:
+    """Write a table as ``<output_dir>/<year>/factors.csv`` and ``metadata.yaml``; return the folder."""
+    folder = Path(output_dir) / str(factor_table.year)
+    folder.mkdir(parents=True, exist_ok=True)
+    # Python's float repr is the shortest text that reads back to the same double: no rounding.
+    factor_table.table.to_csv(folder / "factors.csv", index=False, lineterminator="\n")
+    with open(folder / "metadata.yaml", "w", encoding="utf-8") as stream:
+        yaml.safe_dump(factor_table.metadata, stream, sort_keys=False, allow_unicode=True)
+    return folder
+
+
+def import_flat_file(path: str | Path, output_dir: str | Path | None = None) -> FactorTable:
+    """Import a DESNZ flat file into ``output_dir`` (default: the bundled factor tables)."""
+    factor_table = read_flat_file(path)
+    write_factor_table(factor_table, output_dir or resources.factors_dir())
+    return factor_table
+
+
+def read_factor_table(folder: str | Path) -> FactorTable:
+    """Read one normalised table written by `write_factor_table`."""
+    folder = Path(folder)
+    try:
+        with open(folder / "metadata.yaml", encoding="utf-8") as stream:
+            metadata = yaml.load(stream, Loader=SAFE_LOADER)
+        table = pd.read_csv(
+            folder / "factors.csv", keep_default_na=False,
+            dtype={column: str for column in ["factor_key", "desnz_id", *LABEL_COLUMNS]},
+            na_values={column: [""] for column in VALUE_COLUMNS})
+    except (OSError, yaml.YAMLError, pd.errors.ParserError) as error:
+        raise DataError(f"cannot read factor table ({error})", file=str(folder)) from None
+    return FactorTable(year=int(metadata["publication_year"]), table=table, metadata=metadata)
+
+
+def _table_folders(directory: Path) -> dict[int, Path]:
+    return {int(child.name): child for child in sorted(directory.iterdir())
+            if child.is_dir() and child.name.isdigit() and (child / "factors.csv").is_file()}
+
+
+class FactorLibrary:
+    """The factor tables available to a run: bundled ones, overridden year by year by a user folder.
+
+    Tables are read when first asked for.
+    """
+
+    def __init__(self, factors_dir: str | Path | None = None):
+        self.folders = _table_folders(resources.factors_dir())
+        self.user_dir = Path(factors_dir) if factors_dir else None
+        if self.user_dir is not None:
+            if not self.user_dir.is_dir():
+                raise UsageError(f"--factors-dir {self.user_dir}: no such folder")
+            self.folders.update(_table_folders(self.user_dir))
+        self._tables: dict[int, FactorTable] = {}
+
+    @property
+    def years(self) -> list[int]:
+        """Publication years available, oldest first."""
+        return sorted(self.folders)
+
+    def table(self, year: int) -> FactorTable:
+        """The table of one publication year."""
+        if year not in self.folders:
+            raise UsageError(
+                f"no factor table for {year}: available years are "
+                f"{', '.join(map(str, self.years))}; import that year's DESNZ flat file with "
+                "'sefton-carbon factors import FILE --output DIR' and pass --factors-dir DIR")
+        if year not in self._tables:
+            self._tables[year] = read_factor_table(self.folders[year])
+        return self._tables[year]
+
+    def search(self, text: str | None = None, year: int | None = None) -> pd.DataFrame:
+        """Factor rows whose labels contain every word of ``text`` (case-insensitive)."""
+        frames = []
+        for table_year in ([year] if year else self.years):
+            table = self.table(table_year).table
+            selected = pd.Series(True, index=table.index)
+            if text:
+                haystack = table[LABEL_COLUMNS + ["factor_key", "desnz_id"]].fillna("").agg(
+                    " ".join, axis=1).str.lower()
+                for word in text.lower().split():
+                    selected &= haystack.str.contains(word, regex=False)
+            frames.append(table[selected].assign(factor_year=table_year))
+        return pd.concat(frames, ignore_index=True)
+
+
+def load_factors(factors_dir: str | Path | None = None) -> FactorLibrary:
+    """The factor tables for a run: the bundled years, with ``factors_dir`` taking precedence."""
+    return FactorLibrary(factors_dir)

@@ -1,0 +1,24 @@
+"""The checked activity rows that pricing takes, and the shape of a rejected row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+#: Columns of every rejected-row table: where the row came from, which cell, and why.
+REJECTED_COLUMNS = ["source_file", "source_sheet", "source_row", "column", "value", "reason"]
+
+
+@dataclass
+class ActivityData:
+    """Activity rows read from one or more files.
+
+    ``rows``: parsed rows [quantity in ``unit``; dates as datetime64], one per accepted input row.
+    ``rejected``: one row per rejected input row (or unreadable file), with ``REJECTED_COLUMNS``.
+    ``files``: per file, ``rows_read`` (non-blank rows) and ``blank_rows``.
+    """
+
+    rows: pd.DataFrame
+    rejected: pd.DataFrame
+    files: pd.DataFrame

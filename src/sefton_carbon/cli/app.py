@@ -1,0 +1,683 @@
+"""The ``sefton-carbon`` command line: each command parses options, calls one library function and
+prints the result. Data goes to stdout, messages to stderr.
+
+Exit codes: 0 success; 2 usage error; 3 data problems found (rows rejected or a file unreadable).
+Heavy modules (pandas, pint) are imported inside commands so that ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from sefton_carbon.errors import SeftonCarbonError, UsageError
+
+EXIT_OK, EXIT_USAGE, EXIT_DATA = 0, 2, 3
+MAX_REJECTED_ON_SCREEN = 50
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="Greenhouse-gas accounting for a UK council's own operations, on the UK "
+                       "Government (DESNZ) conversion factors.")
+factors_app = typer.Typer(no_args_is_help=True, help="Import, list and show emission factors.")
+app.add_typer(factors_app, name="factors")
+scope_app = typer.Typer(no_args_is_help=True, help="Boundary options: list, explain and compare them.")
+app.add_typer(scope_app, name="scope")
+scenario_app = typer.Typer(no_args_is_help=True, help="Avoid, reduce, offset: scenarios and their costs.")
+app.add_typer(scenario_app, name="scenario")
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+FactorsDirOption = Annotated[Optional[Path], typer.Option(
+    "--factors-dir", help="Folder of factor tables written by 'factors import --output DIR'; they "
+                          "replace the bundled tables for their years.")]
+FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
+YearOption = Annotated[str, typer.Option("--year", "-y", help="Reporting year, e.g. 2023/24.")]
+ScopeOption = Annotated[Optional[str], typer.Option(
+    "--scope-option", help="Boundary option from scopes.yaml (default: the file's default).")]
+ScopesFileOption = Annotated[Optional[Path], typer.Option(
+    "--scopes-file", help="Boundary options file (default: the bundled scopes.yaml).")]
+SitesOption = Annotated[Optional[Path], typer.Option(
+    "--sites", help="Sites register (CSV): site tags and operational control for the boundary.")]
+ContractsOption = Annotated[Optional[Path], typer.Option(
+    "--contracts", help="Energy contracts (CSV) for market-based Scope 2.")]
+SpendOption = Annotated[Optional[Path], typer.Option(
+    "--spend-factors", help="Spend factor table (CSV) for spend:<category> lines.")]
+
+
+def _say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _report_rejected(rejected, rejected_file: Optional[Path]) -> None:
+    """Tell the user about rejected rows on stderr, listing them unless they went to a file."""
+    if rejected.empty:
+        return
+    _say(f"{len(rejected):,} input row(s) or file(s) rejected")
+    if rejected_file is not None:
+        _say(f"every rejected row is listed in {rejected_file}")
+        return
+    for record in rejected.head(MAX_REJECTED_ON_SCREEN).itertuples(index=False):
+        place = ", ".join(str(part) for part in (
+            record.source_file, f"sheet '{record.source_sheet}'" if record.source_sheet else "",
+            f"row {record.source_row}" if record.source_row is not None and str(record.source_row) != "<NA>" else "",
+            f"column '{record.column}'" if record.column else "") if part)
+        _say(f"  {place}: {record.reason}")
+    if len(rejected) > MAX_REJECTED_ON_SCREEN:
+        _say(f"  ... and {len(rejected) - MAX_REJECTED_ON_SCREEN:,} more: use --rejected FILE to "
+             "list them all")
+
+
+@app.command()
+def inventory(
+    paths: Annotated[list[Path], typer.Argument(help="Activity files (.csv, .xlsx, .xls) or folders.")],
+    year: YearOption,
+    factor_year: Annotated[Optional[int], typer.Option(
+        help="Publication year of the factors (default: the year the reporting year starts).")] = None,
+    output_format: FormatOption = OutputFormat.table,
+    ledger: Annotated[Optional[Path], typer.Option(help="Write the audited ledger (CSV) here.")] = None,
+    rejected: Annotated[Optional[Path], typer.Option(help="Write the rejected rows (CSV) here.")] = None,
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", help="Write ledger, rejected rows, summary and a manifest (for verify) here.")] = None,
+    engine: Annotated[str, typer.Option(
+        help="pandas (every check), duckdb (large CSV/Parquet on one machine) or dask (a cluster).")] = "pandas",
+    scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address, e.g. tcp://host:8786.")] = None,
+    scope_option: ScopeOption = None,
+    scopes_file: ScopesFileOption = None,
+    sites: SitesOption = None,
+    contracts: ContractsOption = None,
+    spend_factors: SpendOption = None,
+    factors_dir: FactorsDirOption = None,
+) -> None:
+    """Compute the inventory of one reporting year from activity files."""
+    if scheduler and engine != "dask":
+        raise UsageError("--scheduler is for --engine dask")
+    if engine != "pandas":
+        pandas_only = [name for name, value in (("--sites", sites), ("--contracts", contracts),
+                                                ("--spend-factors", spend_factors)) if value]
+        if pandas_only:
+            raise UsageError(f"{', '.join(pandas_only)}: only with the pandas engine (the default)")
+        _large_inventory(engine, paths, year, factor_year, factors_dir, scope_option, scopes_file, ledger, rejected,
+                         scheduler, output_format)
+    from sefton_carbon.engines.pipeline import compute_inventory
+    from sefton_carbon.io.files import write_csv
+    from sefton_carbon.outputs.files import write_inventory_outputs
+    from sefton_carbon.outputs.manifest import write_manifest
+    from sefton_carbon.outputs.text import format_table, summary_json, summary_rows
+
+    parameters = dict(reporting_year=year, factor_year=factor_year, factors_dir=factors_dir,
+                      scope_option=scope_option, scopes_file=scopes_file, sites=sites, contracts=contracts,
+                      spend_factors=spend_factors)
+    result = compute_inventory(paths, year, factor_year=factor_year, factors_dir=factors_dir,
+                               scope_option=scope_option, scopes_file=scopes_file, sites=sites,
+                               contracts=contracts, spend_factors=spend_factors)
+    if output is not None:
+        written = write_inventory_outputs(result, output)
+        write_manifest(output, "inventory", paths, parameters, result, written)
+        _say(f"outputs and manifest written to {output}")
+    if ledger is not None:
+        write_csv(result.ledger, ledger)
+        _say(f"ledger: {len(result.ledger):,} lines written to {ledger}")
+    if rejected is not None:
+        write_csv(result.rejected, rejected)
+    if output_format is OutputFormat.json:
+        typer.echo(summary_json(result))
+    elif output_format is OutputFormat.csv:
+        typer.echo(summary_rows(result).to_csv(index=False, lineterminator="\n"), nl=False)
+    else:
+        typer.echo(format_table(result))
+    _report_rejected(result.rejected, rejected)
+    raise typer.Exit(EXIT_DATA if len(result.rejected) else EXIT_OK)
+
+
+@app.command()
+def trajectory(
+    paths: Annotated[Optional[list[Path]], typer.Argument(
+        help="Returns of several years: one folder per year, or files covering several years.")] = None,
+    totals: Annotated[Optional[Path], typer.Option(
+        help="Instead of returns, a CSV of annual totals: year,tco2e (optionally removals_tco2e, "
+             "offsets_tco2e).")] = None,
+    baseline: Annotated[str, typer.Option(help="Baseline year, e.g. 2019/20.")] = "2019/20",
+    target: Annotated[str, typer.Option(help="Target year for net zero.")] = "2030/31",
+    pathway: Annotated[str, typer.Option(help="linear, percent:R (e.g. percent:13) or sbti.")] = "linear",
+    residual: Annotated[float, typer.Option(
+        help="Residual emissions allowed in the target year [t CO2e].")] = 0.0,
+    output_format: FormatOption = OutputFormat.table,
+    chart: Annotated[Optional[Path], typer.Option(help="Write a chart here (.svg or .png).")] = None,
+    scope_option: ScopeOption = None,
+    scopes_file: ScopesFileOption = None,
+    sites: SitesOption = None,
+    contracts: ContractsOption = None,
+    spend_factors: SpendOption = None,
+    factors_dir: FactorsDirOption = None,
+) -> None:
+    """Compare each year's emissions with a pathway to net zero, and say what it would take."""
+    from sefton_carbon.outputs.text import format_trajectory, trajectory_json
+    from sefton_carbon.planning.trajectory import compute_trajectory, read_totals, trajectory_of
+
+    if (totals is None) == (not paths):
+        raise UsageError("give either returns (PATH...) or --totals FILE")
+    rejected = None
+    if totals is not None:
+        result = compute_trajectory(read_totals(totals), baseline, target, pathway, residual)
+    else:
+        from sefton_carbon.engines.pipeline import compute_inventories
+
+        inventories, rejected = compute_inventories(
+            paths, scope_option=scope_option, scopes_file=scopes_file, sites=sites, contracts=contracts,
+            spend_factors=spend_factors, factors_dir=factors_dir)
+        import pandas as pd
+
+        rejected = pd.concat([rejected, *(inventory.rejected for inventory in inventories.values())],
+                             ignore_index=True)
+        result = trajectory_of(inventories, baseline, target, pathway, residual)
+    if chart is not None:
+        from sefton_carbon.outputs.charts import trajectory_chart
+
+        _say(f"chart written to {trajectory_chart(result, chart)}")
+    if output_format is OutputFormat.json:
+        typer.echo(trajectory_json(result))
+    elif output_format is OutputFormat.csv:
+        _print_frame(result.years, output_format)
+    else:
+        typer.echo(format_trajectory(result))
+    if rejected is not None:
+        _report_rejected(rejected, None)
+    raise typer.Exit(EXIT_DATA if rejected is not None and len(rejected) else EXIT_OK)
+
+
+@app.command()
+def template(
+    department: Annotated[str, typer.Option(help="The department the return is for.")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Workbook to write (.xlsx).")] = None,
+    year: Annotated[Optional[str], typer.Option(help="Reporting year, e.g. 2023/24.")] = None,
+    sites: SitesOption = None,
+    output_format: Annotated[str, typer.Option("--format", help="xlsx, or csv for a plain template.")] = "xlsx",
+) -> None:
+    """Write a return template a department can fill in without help."""
+    from sefton_carbon.accounting.sites import read_sites
+    from sefton_carbon.returns.template import template_csv, write_template
+
+    if output_format == "csv":
+        typer.echo(template_csv(department), nl=False)
+        return
+    if output_format != "xlsx":
+        raise UsageError("--format is xlsx or csv")
+    output = output or Path(f"return-{department.lower().replace(' ', '-')}.xlsx")
+    write_template(department, output, year, read_sites(sites) if sites else None)
+    _say(f"template for {department} written to {output}")
+
+
+@app.command()
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="Returns (.csv, .xlsx, .xls) or folders.")],
+    year: Annotated[Optional[str], typer.Option(
+        help="Reporting year: rows outside it are errors (default: each row's own year).")] = None,
+    sites: SitesOption = None,
+    previous: Annotated[Optional[list[Path]], typer.Option(
+        help="Last year's returns, to flag a site using over 5 times or under a fifth as much.")] = None,
+    strict: Annotated[bool, typer.Option(help="A site missing from the register is an error.")] = False,
+    spend_factors: SpendOption = None,
+    output_format: FormatOption = OutputFormat.table,
+) -> None:
+    """Check returns and report every problem: errors block a row, warnings do not."""
+    from sefton_carbon.outputs.text import format_problems
+    from sefton_carbon.returns.collection import validate_returns
+
+    result = validate_returns(paths, year, sites, previous, strict, spend_factors)
+    if output_format is OutputFormat.json:
+        import json
+
+        typer.echo(json.dumps(result.summary(), indent=2, default=str))
+    elif output_format is OutputFormat.csv:
+        _print_frame(result.problems, output_format)
+    else:
+        typer.echo(format_problems(result))
+    raise typer.Exit(EXIT_DATA if len(result.errors) else EXIT_OK)
+
+
+@app.command()
+def collect(
+    folder: Annotated[Path, typer.Argument(help="Folder of returns for the year.")],
+    year: YearOption,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the outputs.")],
+    sites: SitesOption = None,
+    previous: Annotated[Optional[list[Path]], typer.Option(
+        help="Last year's returns, for the five-times check.")] = None,
+    strict: Annotated[bool, typer.Option(help="Rows at sites missing from the register are rejected.")] = False,
+    scope_option: ScopeOption = None,
+    scopes_file: ScopesFileOption = None,
+    contracts: ContractsOption = None,
+    spend_factors: SpendOption = None,
+) -> None:
+    """Validate a folder of returns and compute the year: ledger, rejected rows, coverage, scoping."""
+    from sefton_carbon.outputs.files import write_collection
+    from sefton_carbon.outputs.manifest import write_manifest
+    from sefton_carbon.outputs.text import format_collection
+    from sefton_carbon.returns.collection import collect as collect_year
+
+    result = collect_year(folder, year, sites, scope_option=scope_option, scopes_file=scopes_file,
+                          contracts=contracts, spend_factors=spend_factors, previous=previous, strict=strict)
+    written = write_collection(result, output)
+    write_manifest(output, "collect", [folder], dict(
+        reporting_year=year, scope_option=scope_option, scopes_file=scopes_file, sites=sites, contracts=contracts,
+        spend_factors=spend_factors, strict=strict), result.inventory, written)
+    typer.echo(format_collection(result))
+    _say(f"outputs written to {output}: {', '.join(path.name for path in written.values())}")
+    _report_rejected(result.inventory.rejected, written["rejected"])
+    raise typer.Exit(EXIT_DATA if len(result.inventory.rejected) else EXIT_OK)
+
+
+def _scenario_results(file, paths, year, scope_option, scopes_file, sites, contracts, spend_factors, factors_dir):
+    from sefton_carbon.accounting.sites import read_sites
+    from sefton_carbon.engines.pipeline import compute_inventory
+    from sefton_carbon.planning.scenarios import load_scenarios, run_scenarios
+
+    scenario_file = load_scenarios(file)
+    inventory = compute_inventory(paths, year, factors_dir=factors_dir, scope_option=scope_option,
+                                  scopes_file=scopes_file, sites=sites, contracts=contracts,
+                                  spend_factors=spend_factors)
+    tags = read_sites(sites).site_tags() if sites else None
+    return inventory, run_scenarios(inventory, scenario_file, tags)
+
+
+ScenarioFrom = Annotated[list[Path], typer.Option("--from", help="Returns of the latest actual year.")]
+
+
+@scenario_app.command("run")
+def scenario_run(
+    file: Annotated[Path, typer.Argument(help="Scenarios file (YAML).")],
+    paths: ScenarioFrom,
+    year: YearOption,
+    output_format: FormatOption = OutputFormat.table,
+    macc: Annotated[Optional[Path], typer.Option(help="Write a marginal abatement cost curve (.svg/.png).")] = None,
+    waterfall: Annotated[Optional[Path], typer.Option(
+        help="Write a waterfall from business as usual to the target year (.svg/.png).")] = None,
+    scope_option: ScopeOption = None,
+    scopes_file: ScopesFileOption = None,
+    sites: SitesOption = None,
+    contracts: ContractsOption = None,
+    spend_factors: SpendOption = None,
+    factors_dir: FactorsDirOption = None,
+) -> None:
+    """Project every scenario of a file from the latest year: emissions, savings, costs."""
+    from sefton_carbon.outputs.text import format_scenarios, scenarios_json
+
+    inventory, results = _scenario_results(file, paths, year, scope_option, scopes_file, sites, contracts,
+                                           spend_factors, factors_dir)
+    if macc is not None or waterfall is not None:
+        from sefton_carbon.outputs.charts import macc_chart, waterfall_chart
+
+        for result in results:
+            if macc is not None:
+                target = macc.with_name(f"{macc.stem}-{result.name}{macc.suffix}") if len(results) > 1 else macc
+                _say(f"cost curve written to {macc_chart(result.measures, target, f'{result.name}: cost of each measure')}")
+            if waterfall is not None:
+                target = (waterfall.with_name(f"{waterfall.stem}-{result.name}{waterfall.suffix}")
+                          if len(results) > 1 else waterfall)
+                _say(f"waterfall written to {waterfall_chart(result, target)}")
+    if output_format is OutputFormat.json:
+        typer.echo(scenarios_json(results))
+    elif output_format is OutputFormat.csv:
+        import pandas as pd
+
+        _print_frame(pd.concat([result.measures.assign(scenario=result.name) for result in results]), output_format)
+    else:
+        typer.echo(format_scenarios(results, compare=False))
+    _report_rejected(inventory.rejected, None)
+    raise typer.Exit(EXIT_DATA if len(inventory.rejected) else EXIT_OK)
+
+
+@scenario_app.command("compare")
+def scenario_compare(
+    file: Annotated[Path, typer.Argument(help="Scenarios file (YAML).")],
+    paths: ScenarioFrom,
+    year: YearOption,
+    output_format: FormatOption = OutputFormat.table,
+    scope_option: ScopeOption = None,
+    scopes_file: ScopesFileOption = None,
+    sites: SitesOption = None,
+    contracts: ContractsOption = None,
+    spend_factors: SpendOption = None,
+    factors_dir: FactorsDirOption = None,
+) -> None:
+    """The scenarios side by side: target-year emissions, offsets needed, capex and NPV."""
+    from sefton_carbon.outputs.text import format_scenarios, scenarios_json
+
+    inventory, results = _scenario_results(file, paths, year, scope_option, scopes_file, sites, contracts,
+                                           spend_factors, factors_dir)
+    if output_format is OutputFormat.json:
+        typer.echo(scenarios_json(results))
+    else:
+        typer.echo(format_scenarios(results, compare=True))
+    _report_rejected(inventory.rejected, None)
+    raise typer.Exit(EXIT_DATA if len(inventory.rejected) else EXIT_OK)
+
+
+@app.command()
+def area(
+    la: Annotated[str, typer.Option("--la", help="Local authority name (or part of it) or code.")],
+    data: Annotated[Optional[Path], typer.Option(
+        help="Local authority emissions: the DESNZ long CSV or mySociety's wide CSV (default: bundled "
+             "Sefton and comparators).")] = None,
+    output_format: FormatOption = OutputFormat.table,
+    chart: Annotated[Optional[Path], typer.Option(help="Write a chart here (.svg or .png).")] = None,
+    council_tco2e: Annotated[Optional[float], typer.Option(
+        help="The council's own footprint [t CO2e], to show its share of the borough's.")] = None,
+    council_year: Annotated[Optional[str], typer.Option(help="The year of that footprint.")] = None,
+    annual_cut_pct: Annotated[Optional[float], typer.Option(help="Area pathway: a constant annual cut [%].")] = None,
+    budget_kt: Annotated[Optional[float], typer.Option(
+        help="Area pathway: a cumulative carbon budget [kt] from the baseline to the target year.")] = None,
+    baseline: Annotated[Optional[int], typer.Option(help="Baseline calendar year of the area pathway.")] = None,
+    target: Annotated[int, typer.Option(help="Target calendar year of the area pathway.")] = 2050,
+    break_ratio: Annotated[float, typer.Option(help="Flag sub-sectors changing by more than this factor.")] = 2.0,
+) -> None:
+    """Borough-wide emissions from the national statistics, by sector, with comparators."""
+    import json
+
+    from sefton_carbon.outputs.text import format_area
+    from sefton_carbon.planning.area import area_profile
+
+    profile = area_profile(la, data, council_tco2e=council_tco2e, council_year=council_year,
+                           annual_cut_pct=annual_cut_pct, budget_kt=budget_kt, baseline=baseline, target=target,
+                           break_ratio=break_ratio)
+    if chart is not None:
+        from sefton_carbon.outputs.charts import area_chart
+
+        _say(f"chart written to {area_chart(profile, chart)}")
+    if output_format is OutputFormat.json:
+        typer.echo(json.dumps(profile.summary(), indent=2, default=str))
+    elif output_format is OutputFormat.csv:
+        _print_frame(profile.years.reset_index(), output_format)
+    else:
+        typer.echo(format_area(profile))
+
+
+@app.command()
+def report(
+    paths: Annotated[list[Path], typer.Argument(help="Returns from the baseline to the year (folders or files).")],
+    year: YearOption,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The HTML report to write.")],
+    baseline: Annotated[Optional[str], typer.Option(help="Baseline year (default: the earliest year given).")] = None,
+    workbook: Annotated[Optional[Path], typer.Option(
+        help="Also write the workbook here (default: the report's name with .xlsx).")] = None,
+    scenarios: Annotated[Optional[Path], typer.Option(help="Scenarios file to include.")] = None,
+    pathway: Annotated[str, typer.Option(help="linear, percent:R or sbti.")] = "linear",
+    scope_option: ScopeOption = None,
+    scopes_file: ScopesFileOption = None,
+    sites: SitesOption = None,
+    contracts: ContractsOption = None,
+    spend_factors: SpendOption = None,
+) -> None:
+    """Write the committee report (one offline HTML file) and the auditors' workbook."""
+    from sefton_carbon.accounting.sites import read_sites
+    from sefton_carbon.outputs.html_report import build_report, write_html
+    from sefton_carbon.outputs.workbook import write_workbook
+
+    data = build_report(paths, year, baseline, scope_option=scope_option, scopes_file=scopes_file, sites=sites,
+                        contracts=contracts, spend_factors=spend_factors, scenarios=scenarios, pathway=pathway)
+    lighting = set()
+    if sites:
+        table = read_sites(sites).table
+        lighting = set(table.loc[table["tags"].map(lambda tags: "street_lighting" in tags), "site"])
+    html = write_html(data, output)
+    book = write_workbook(data, workbook or output.with_suffix(".xlsx"), lighting)
+    typer.echo(f"report: {html}\nworkbook: {book}")
+    _report_rejected(data.rejected(), None)
+    raise typer.Exit(EXIT_DATA if len(data.rejected()) else EXIT_OK)
+
+
+@app.command()
+def verify(folder: Annotated[Path, typer.Argument(help="An output folder with a manifest.json.")]) -> None:
+    """Recompute a published inventory from its recorded inputs and say, figure by figure, whether it
+    still matches."""
+    from sefton_carbon.outputs.manifest import verify as verify_folder
+
+    result = verify_folder(folder)
+    for changed in result.changed_inputs:
+        _say(f"input changed since publication: {changed}")
+    for difference in result.differences:
+        _say(f"differs: {difference}")
+    if result.ok:
+        typer.echo(f"verified: {result.checked} figures and files in {folder} match their recorded inputs")
+        raise typer.Exit(EXIT_OK)
+    typer.echo(f"NOT verified: {len(result.differences)} of {result.checked} figures and files differ"
+               + (f"; changed inputs: {', '.join(result.changed_inputs)}" if result.changed_inputs else ""))
+    raise typer.Exit(EXIT_DATA)
+
+
+def _large_inventory(engine, paths, year, factor_year, factors_dir, scope_option, scopes_file, ledger, rejected,
+                     scheduler, output_format) -> None:
+    import json
+
+    from sefton_carbon.engines.large import compute_dask_inventory, compute_large_inventory
+
+    if engine == "dask" and (ledger or rejected):
+        raise UsageError("--engine dask writes no ledger or rejected rows: run --engine duckdb on the same files "
+                         "for --ledger and --rejected")
+    if engine == "duckdb":
+        summary = compute_large_inventory(paths, year, factor_year=factor_year, factors_dir=factors_dir,
+                                          scope_option=scope_option, scopes_file=scopes_file, ledger=ledger,
+                                          rejected=rejected).summary
+    elif engine == "dask":
+        from importlib.util import find_spec
+
+        if find_spec("dask") is None:
+            raise UsageError("--engine dask needs Dask: pip install 'sefton-carbon[cluster]'")
+        summary = compute_dask_inventory(paths, year, scheduler=scheduler, factor_year=factor_year,
+                                         factors_dir=factors_dir, scope_option=scope_option, scopes_file=scopes_file)
+    else:
+        raise UsageError(f"--engine is pandas, duckdb or dask, not '{engine}'")
+    if output_format is OutputFormat.json:
+        typer.echo(json.dumps(summary, indent=2))
+    else:
+        rows = summary["rows"]
+        typer.echo(f"Inventory {summary['reporting_year']} ({engine} engine, factors {summary['factor_year']})\n"
+                   f"Rows: {rows['read']:,} read = {rows['accounted']:,} accounted + {rows['rejected']:,} rejected")
+        for key, value in summary["by_scope"].items():
+            typer.echo(f"  {key:<20}{value:>16,.2f} t CO2e")
+        typer.echo(f"  {'total':<20}{summary['total_tco2e']:>16,.2f} t CO2e")
+    if summary["rows"]["rejected"]:
+        listing = "--rejected FILE" if engine == "duckdb" else "--engine duckdb --rejected FILE"
+        _say(f"{summary['rows']['rejected']:,} rows rejected"
+             + (f": listed in {rejected}" if rejected else f": use {listing} to list them"))
+    raise typer.Exit(EXIT_DATA if summary["rows"]["rejected"] else EXIT_OK)
+
+
+@app.command()
+def meters(
+    data: Annotated[list[Path], typer.Argument(help="Half-hourly readings: CSV or Parquet files or folders.")],
+    register: Annotated[Path, typer.Option(help="Meters register (CSV): meter_id, site, department, activity.")],
+    year: YearOption,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for activity.csv and the checks.")],
+) -> None:
+    """Aggregate half-hourly meter data to the year: monthly activity rows, gaps, duplicates, bad days."""
+    from sefton_carbon.planning.meters import aggregate, read_meters_register, write_half_hourly
+
+    result = aggregate(data, read_meters_register(register), year)
+    written = write_half_hourly(result, output)
+    typer.echo(f"{result.readings_read:,} readings read = {result.readings:,} in {year} + "
+               f"{result.readings_outside_year:,} outside it + {len(result.rejected):,} rejected\n"
+               f"{len(result.activity):,} monthly rows for "
+               f"{result.activity['meter'].nunique() if len(result.activity) else 0:,} meters written to "
+               f"{written['activity']}\n{len(result.gaps):,} meter-months with missing half hours, "
+               f"{len(result.duplicates):,} duplicated half hours, {len(result.implausible_days):,} implausible days")
+    if result.meters_without_register:
+        _say(f"meters not in the register (not counted): {', '.join(result.meters_without_register[:20])}")
+    if len(result.rejected):
+        first = result.rejected.iloc[0]
+        _say(f"{len(result.rejected):,} readings rejected, listed in {written['rejected']}; the first: "
+             f"{first['source_file']} row {first['source_row']}, column {first['column']}: {first['reason']}")
+    problems = (len(result.gaps) + len(result.duplicates) + len(result.implausible_days)
+                + len(result.meters_without_register) + len(result.rejected))
+    raise typer.Exit(EXIT_DATA if problems else EXIT_OK)
+
+
+@scope_app.command("list")
+def scope_list(scopes_file: ScopesFileOption = None) -> None:
+    """List the boundary options, the default first marked."""
+    from sefton_carbon.accounting.boundary import load_boundary_options
+
+    options = load_boundary_options(scopes_file)
+    for option in options.options.values():
+        marker = "*" if option.name == options.default else " "
+        typer.echo(f"{marker} {option.name:<45} {option.label}")
+    _say(f"* default; options from {options.source}")
+
+
+@scope_app.command("explain")
+def scope_explain(option: Annotated[str, typer.Argument(help="Option name.")],
+                  scopes_file: ScopesFileOption = None) -> None:
+    """Say in plain words what an option includes and what it leaves out."""
+    from sefton_carbon.accounting.boundary import load_boundary_options
+
+    typer.echo("\n".join(load_boundary_options(scopes_file).get(option).statement()))
+
+
+@scope_app.command("compare")
+def scope_compare(
+    paths: Annotated[list[Path], typer.Argument(help="Activity files or folders of one year.")],
+    year: YearOption,
+    output_format: FormatOption = OutputFormat.table,
+    baseline: Annotated[Optional[str], typer.Option(
+        help="Baseline year, priced under each option too, e.g. 2019/20 (needs --baseline-from).")] = None,
+    baseline_from: Annotated[Optional[list[Path]], typer.Option(
+        help="Activity files or folders of the baseline year.")] = None,
+    scopes_file: ScopesFileOption = None,
+    sites: SitesOption = None,
+    contracts: ContractsOption = None,
+    spend_factors: SpendOption = None,
+    factors_dir: FactorsDirOption = None,
+) -> None:
+    """Price every boundary option on the same returns, side by side."""
+    from sefton_carbon.engines.pipeline import compare_inventories
+    from sefton_carbon.outputs.text import format_comparison, frame_json
+
+    if (baseline is None) != (not baseline_from):
+        raise UsageError("--baseline and --baseline-from go together")
+    table, rejected = compare_inventories(
+        paths, year, scopes_file=scopes_file, sites=sites, contracts=contracts,
+        spend_factors=spend_factors, factors_dir=factors_dir, baseline_year=baseline,
+        baseline_paths=baseline_from)
+    if output_format is OutputFormat.json:
+        typer.echo(f'{{"reporting_year": "{table.attrs["reporting_year"]}", "options": {frame_json(table)}}}')
+    elif output_format is OutputFormat.csv:
+        _print_frame(table, output_format)
+    else:
+        typer.echo(format_comparison(table))
+    _report_rejected(rejected, None)
+    raise typer.Exit(EXIT_DATA if len(rejected) else EXIT_OK)
+
+
+@factors_app.command("import")
+def factors_import(
+    file: Annotated[Path, typer.Argument(help="DESNZ flat file: .xlsx, .xls, or its CSV export.")],
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", help="Folder to write the table into (default: the bundled tables).")] = None,
+) -> None:
+    """Import a DESNZ conversion factors flat file into a normalised table."""
+    from sefton_carbon.accounting.factors import import_flat_file, resources
+
+    table = import_flat_file(file, output)
+    metadata = table.metadata
+    skipped = ", ".join(f"{count} {reason.replace('_', ' ')}"
+                        for reason, count in metadata["skipped"].items() if count)
+    _say(f"{file.name}: {table.label}, {metadata['factors']:,} factors from "
+         f"{metadata['rows_read']:,} rows (skipped: {skipped or 'none'})")
+    typer.echo(str(Path(output or resources.factors_dir()) / str(table.year)))
+
+
+@factors_app.command("list")
+def factors_list(
+    year: Annotated[Optional[int], typer.Option(help="Publication year.")] = None,
+    search: Annotated[Optional[str], typer.Option(
+        help="Show factor rows whose labels contain these words instead of the catalogue.")] = None,
+    output_format: FormatOption = OutputFormat.table,
+    factors_dir: FactorsDirOption = None,
+) -> None:
+    """List the activity catalogue, or search the factor rows of the tables."""
+    import pandas as pd
+
+    from sefton_carbon.accounting.catalogue import load_catalogue
+    from sefton_carbon.accounting.factors import load_factors
+
+    library = load_factors(factors_dir)
+    if search is not None:
+        frame = library.search(search, year)[
+            ["factor_year", "desnz_id", "scope", "level_1", "level_2", "level_3", "level_4",
+             "column_text", "uom", "kgco2e"]]
+    else:
+        catalogue = load_catalogue()
+        frame = pd.DataFrame([{
+            "activity": name, "scope": entry.scope, "category": entry.category or "",
+            "units": ", ".join(catalogue.accepted_units(name)), "label": entry.label}
+            for name, entry in catalogue.activities.items()])
+        _say(f"factor years available: {', '.join(map(str, library.years))}")
+    _print_frame(frame, output_format)
+
+
+@factors_app.command("show")
+def factors_show(
+    name: Annotated[str, typer.Argument(help="Catalogue activity (e.g. natural_gas) or desnz:<ID>.")],
+    year: Annotated[int, typer.Option(help="Publication year.")],
+    output_format: FormatOption = OutputFormat.table,
+    factors_dir: FactorsDirOption = None,
+) -> None:
+    """Show the factor rows an activity uses in one year, with their values and sources."""
+    from sefton_carbon.accounting.catalogue import explain_activity
+    from sefton_carbon.accounting.factors import load_factors
+
+    frame = explain_activity(name, year, load_factors(factors_dir))
+    _print_frame(frame, output_format)
+
+
+@app.command()
+def demo(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the outputs.")] = Path("out"),
+) -> None:
+    """Run the inventory of the bundled example council for every year and write its outputs."""
+    from sefton_carbon.outputs.demo import run_demo
+
+    typer.echo(run_demo(output))
+
+
+def _print_frame(frame, output_format: OutputFormat) -> None:
+    if output_format is OutputFormat.json:
+        from sefton_carbon.outputs.text import frame_json
+
+        typer.echo(frame_json(frame))
+    elif output_format is OutputFormat.csv:
+        from sefton_carbon.io.files import defuse_frame
+
+        typer.echo(defuse_frame(frame).to_csv(index=False, lineterminator="\n"), nl=False)
+    else:
+        typer.echo(frame.to_string(index=False))
+
+
+def main() -> None:
+    """Entry point: run the app, turning expected errors into one line and an exit code.
+
+    Typer itself reports usage errors (exit code 2) and ends the process; the errors that reach here
+    are this package's own, or defects.
+    """
+    try:
+        app()
+        code = EXIT_OK
+    except SeftonCarbonError as error:
+        _say(f"error: {error}")
+        code = error.exit_code
+    except Exception as error:  # a defect, not bad input: one line unless debugging
+        if os.environ.get("SEFTON_CARBON_DEBUG"):
+            raise
+        _say(f"internal error: {type(error).__name__}: {error} (set SEFTON_CARBON_DEBUG=1 for details)")
+        code = 1
+    sys.exit(code)

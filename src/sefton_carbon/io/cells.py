@@ -1,0 +1,47 @@
+"""Cell values as people write them in returns and registers: dates and numbers.
+
+Dates are ISO (2023-04-01), UK day-first (01/04/2023, so 03/04/2023 is 3 April), or Excel serial
+day numbers. Quantities may carry thousands separators (1,234.5).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+#: Excel's day zero for serial dates (1900 date system, after its 1900 leap-year quirk).
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})([ T]00:00(:00)?)?$")
+
+_UK_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+
+_SERIAL_DATE = re.compile(r"^\d{5}$")
+
+_THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
+
+
+def parse_date(text: str) -> dt.date | None:
+    """A date as written in a return, or None when it is not a real date."""
+    text = text.strip()
+    try:
+        if match := _ISO_DATE.match(text):
+            return dt.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        if match := _UK_DATE.match(text):
+            return dt.date(int(match.group(3)), int(match.group(2)), int(match.group(1)))
+        if _SERIAL_DATE.match(text):
+            return EXCEL_EPOCH + dt.timedelta(days=int(text))
+    except ValueError:
+        return None
+    return None
+
+
+def parse_quantity(text: str) -> float | None:
+    """A quantity as written: digits with an optional sign, decimal point and thousands separators."""
+    cleaned = text.strip()
+    if _THOUSANDS.match(cleaned):
+        cleaned = cleaned.replace(",", "")
+    try:
+        return float(cleaned)
+    except ValueError:
+        return None

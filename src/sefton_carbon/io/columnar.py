@@ -1,0 +1,160 @@
+"""CSV and Parquet inputs read by DuckDB: the large-input engine and the half-hourly meter data.
+
+Every column is read as written (CSV cells as text, so that a bad cell is a value to reject rather
+than an error that stops the read), with the name of the file it came from. DuckDB's own errors
+on a file it cannot read (ragged CSV lines, a file that is not Parquet) become one-line DataErrors.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from contextlib import contextmanager
+from pathlib import Path
+
+from sefton_carbon.errors import DataError, UsageError
+
+
+def sql_string(text: str) -> str:
+    """A SQL string literal: single quotes doubled, so a file or column name cannot end it."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def duckdb_source(paths: list[str | Path], rename=None) -> str:
+    """A DuckDB table expression reading Parquet files and hive-partitioned folders
+    (``year=2023/council=sefton/part-0.parquet``), or CSV files and folders of them, with a
+    ``filename`` column.
+
+    CSV files are read strictly, as `csv_layout` finds them: the header on the first line, every
+    cell as text, and a line with more or fewer cells than the header is an error naming its line
+    (DuckDB's own dialect detection would rather skip lines above a ragged one). Files with other
+    headers are read apart, their columns named by ``rename`` (header as written -> column name,
+    or None to keep it), and put together by name: a column one file lacks is empty there.
+    """
+    files = []
+    for given in paths:
+        path = Path(given)
+        if not path.exists():
+            raise UsageError(f"{path}: no such file or folder")
+        files.append(path)
+    parquet = [path for path in files if path.suffix.lower() == ".parquet"
+               or (path.is_dir() and next(path.rglob("*.parquet"), None) is not None)]
+    csv_files = [found for path in files if path not in parquet for found in _csv_files(path)]
+    if parquet and csv_files:
+        raise UsageError("give either CSV files or Parquet files and folders, not both")
+    if parquet:
+        patterns = ", ".join(sql_string(path / "**" / "*.parquet" if path.is_dir() else path) for path in parquet)
+        return f"read_parquet([{patterns}], filename=true, hive_partitioning=true, union_by_name=true)"
+    layouts: dict[tuple[tuple[str, ...], str], list[Path]] = {}
+    for path in csv_files:
+        header, delimiter = csv_layout(path)
+        layouts.setdefault((tuple(header), delimiter), []).append(path)
+    selects = []
+    for (header, delimiter), group in layouts.items():
+        names = column_names(header, rename or (lambda written: None), group[0])
+        columns = ", ".join(f"{sql_string(name)}: 'VARCHAR'" for name in header)
+        selected = ", ".join(f"{sql_identifier(written)} AS {sql_identifier(name)}" for written, name in names.items())
+        selects.append(f"SELECT {selected}, filename FROM read_csv([{', '.join(sql_string(path) for path in group)}], "
+                       f"header=true, auto_detect=false, delim={sql_string(delimiter)}, quote='\"', escape='\"', "
+                       f"columns={{{columns}}}, filename=true)")
+    return "(" + " UNION ALL BY NAME ".join(selects) + ")"
+
+
+def _csv_files(path: Path) -> list[Path]:
+    """A CSV file, or the CSV files in a folder (sorted, recursively; not hidden or lock files)."""
+    if not path.is_dir():
+        return [path]
+    found = sorted(child for child in path.rglob("*") if child.is_file() and child.suffix.lower() == ".csv"
+                   and not child.name.startswith((".", "~$")))
+    if not found:
+        raise UsageError(f"{path}: no .parquet or .csv files in this folder")
+    return found
+
+
+def column_names(written: list[str] | tuple[str, ...], rename, where: str | Path) -> dict[str, str]:
+    """Each column as written -> its name, ``rename(written)`` or as written when that is None.
+    Two columns that come to the same name are a DataError naming ``where``."""
+    names = {column: rename(column) or column for column in written}
+    seen: dict[str, str] = {}
+    for column, name in names.items():
+        if name in seen:
+            raise DataError(f"columns '{seen[name]}' and '{column}' both give {name}: keep one", file=str(where))
+        seen[name] = column
+    return names
+
+
+def csv_layout(path: Path) -> tuple[list[str], str]:
+    """The column names on a CSV file's first line and its delimiter (comma, semicolon or tab,
+    whichever the line holds, in that order). The file must be UTF-8 (DuckDB reads only that)."""
+    with open(path, "rb") as stream:
+        first = stream.readline(1 << 20)
+    try:
+        line = first.decode("utf-8-sig").rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise DataError("is not UTF-8 text: save it as CSV UTF-8, or convert it to Parquet", file=str(path)) from None
+    delimiter = next((candidate for candidate in (",", ";", "\t") if candidate in line), ",")
+    header = [name.strip() for name in next(csv.reader([line], delimiter=delimiter), [])]
+    for position, name in enumerate(header, start=1):
+        problem = ("is empty: give every column a name" if not name
+                   else "is named twice: give every column its own name" if name in header[:position - 1]
+                   else "is the name kept for the source file: rename the column" if name == "filename" else None)
+        if problem:
+            raise DataError(f"header column {position} ('{name}') {problem}", file=str(path), row=1)
+    if not header:
+        raise DataError("has no header row", file=str(path), row=1)
+    return header, delimiter
+
+
+def sql_identifier(name: str) -> str:
+    """A SQL identifier: double quotes doubled, so a column name cannot end it."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def snake_case(name: str) -> str:
+    """A header folded to a column name: ``Meter ID`` -> ``meter_id``, ``kWh`` -> ``kwh``."""
+    return "_".join(re.sub(r"[_\-]+", " ", str(name)).lower().split())
+
+
+def _source_columns(connection, view: str) -> dict[str, str]:
+    """The columns of a view: name -> DuckDB type."""
+    return {name: column_type for name, column_type, *_ in connection.execute(f"DESCRIBE {view}").fetchall()}
+
+
+def renamed_view(connection, source: str, view: str, rename, paths: list[str | Path]) -> dict[str, str]:
+    """Create ``view`` over ``source`` with each column renamed by ``rename`` (header as written ->
+    column name, or None to keep it); returns the view's columns, name -> DuckDB type. Two columns
+    that come to the same name are a DataError."""
+    columns = _source_columns(connection, source)
+    names = column_names(list(columns), rename, ", ".join(str(path) for path in paths))
+    selected = ", ".join(f"{sql_identifier(written)} AS {sql_identifier(name)}" for written, name in names.items())
+    connection.execute(f"CREATE TEMP VIEW {view} AS SELECT {selected} FROM {source}")
+    return {names[written]: column_type for written, column_type in columns.items()}
+
+
+NUMERIC_TYPES = ("DOUBLE", "FLOAT", "REAL", "DECIMAL", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
+                 "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
+
+
+def number_sql(column: str, column_type: str) -> str:
+    """SQL for a column as DOUBLE, NULL where a cell is not a number. Text goes through nullif so
+    that DuckDB does not push the TRY_CAST into the CSV reader as a plain cast, which stops the
+    read at the first bad cell (duckdb/duckdb#23818)."""
+    if column_type.startswith(NUMERIC_TYPES):
+        return f"CAST({column} AS DOUBLE)"
+    return f"TRY_CAST(nullif(CAST({column} AS VARCHAR), '') AS DOUBLE)"
+
+
+@contextmanager
+def reading(paths: list[str | Path]):
+    """Statements that read the inputs: a DuckDB error in them becomes a one-line DataError naming
+    the inputs (the first line of DuckDB's message says what and where)."""
+    import duckdb
+
+    try:
+        yield
+    except duckdb.Error as error:
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [type(error).__name__]
+        detail = next((line for line in lines if line.startswith("Expected Number of Columns")), None)
+        named = next((match.group(1) for line in lines if (match := re.match(r"file = (.+)", line))), None)
+        reason = f"cannot be read: {lines[0]}" + (f" ({detail})" if detail else "")
+        raise DataError(reason, file=named or ", ".join(str(path) for path in paths)) from None

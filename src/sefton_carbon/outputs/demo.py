@@ -1,0 +1,94 @@
+"""The demonstration run: every year of the bundled example council, with its outputs written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sefton_carbon import resources
+from sefton_carbon.accounting.factors import load_factors
+from sefton_carbon.accounting.inventory import Inventory
+from sefton_carbon.engines.pipeline import compare_inventories, compute_inventory
+from sefton_carbon.outputs.charts import trajectory_chart
+from sefton_carbon.outputs.files import write_inventory_outputs
+from sefton_carbon.outputs.html_report import build_report, write_html
+from sefton_carbon.outputs.manifest import write_manifest
+from sefton_carbon.outputs.text import format_comparison, format_table, format_trajectory, trajectory_json
+from sefton_carbon.outputs.workbook import write_workbook
+from sefton_carbon.planning.trajectory import trajectory_of
+from sefton_carbon.years import ReportingYear
+
+EXAMPLE_COUNCIL = "example-council"
+
+
+def example_council_dir() -> Path:
+    """The example council's folder: returns/, sites.csv, contracts.csv, spend-factors.csv."""
+    return resources.examples_dir() / EXAMPLE_COUNCIL
+
+
+def example_returns() -> dict[ReportingYear, Path]:
+    """The example council's returns folder per reporting year (folders named ``2023-24``)."""
+    root = example_council_dir() / "returns"
+    return {ReportingYear.parse(folder.name): folder
+            for folder in sorted(root.iterdir()) if folder.is_dir()}
+
+
+def example_registers() -> dict[str, Path]:
+    """The example council's sites register, contracts and spend factors, as keyword arguments."""
+    folder = example_council_dir()
+    return {"sites": folder / "sites.csv", "contracts": folder / "contracts.csv",
+            "spend_factors": folder / "spend-factors.csv"}
+
+
+def run_example_council(scope_option: str | None = None) -> dict[ReportingYear, Inventory]:
+    """The example council's inventory for every year it has returns for."""
+    factors = load_factors()
+    return {year: compute_inventory(folder, year, factors=factors, scope_option=scope_option,
+                                    **example_registers())
+            for year, folder in example_returns().items()}
+
+
+def year_on_year_table(inventories: dict[ReportingYear, Inventory]) -> str:
+    """Totals per year by scope [t CO2e], with the change against the first year."""
+    first = next(iter(inventories.values())).total_tco2e
+    lines = [f"{'Year':<9}{'Factors':>9}{'Scope 1':>11}{'Scope 2':>11}{'Scope 3':>11}{'Total':>11}"
+             f"{'vs first':>10}"]
+    for year, inventory in inventories.items():
+        scopes = inventory.by_scope()
+        lines.append(f"{year.label:<9}{inventory.factor_year:>9}{scopes['scope_1']:>11,.0f}"
+                     f"{scopes['scope_2']:>11,.0f}{scopes['scope_3']:>11,.0f}"
+                     f"{inventory.total_tco2e:>11,.0f}{inventory.total_tco2e / first - 1:>+10.1%}")
+    return "\n".join(lines)
+
+
+def run_demo(output_dir: str | Path = "out") -> str:
+    """Compute every year of the example council, write its outputs, and return what to print."""
+    output_dir = Path(output_dir)
+    inventories = run_example_council()
+    for year, inventory in inventories.items():
+        folder = output_dir / year.label.replace("/", "-")
+        written = write_inventory_outputs(inventory, folder)
+        write_manifest(folder, "inventory", [example_returns()[year]],
+                       {"reporting_year": year.label, **example_registers()}, inventory, written)
+    latest = max(inventories)
+    trajectory = trajectory_of(inventories, min(inventories))
+    trajectory_chart(trajectory, output_dir / "trajectory.svg")
+    (output_dir / "trajectory.json").write_text(trajectory_json(trajectory) + "\n", encoding="utf-8")
+    report = build_report([example_council_dir() / "returns"], latest, min(inventories),
+                          scenarios=example_council_dir() / "scenarios.yaml", **example_registers())
+    html = write_html(report, output_dir / "report.html")
+    book = write_workbook(report, output_dir / "report.xlsx", {"Street lighting (unmetered)"})
+    comparison, _ = compare_inventories(
+        example_returns()[latest], latest, baseline_year=min(inventories).label,
+        baseline_paths=[example_returns()[min(inventories)]], **example_registers())
+    return "\n".join([
+        "Example council (illustrative data bundled with sefton-carbon)", "",
+        format_table(inventories[latest]), "",
+        format_comparison(comparison), "",
+        "Year on year, t CO2e (each year on its own factor year: see docs/methodology.md)",
+        year_on_year_table(inventories), "",
+        format_trajectory(trajectory), "",
+        f"Committee report: {html.resolve()}",
+        f"Workbook for auditors and finance: {book.resolve()}",
+        f"Also under {output_dir.resolve()}: ledger.csv, rejected.csv, files.csv and summary.json per year; "
+        "trajectory.svg and trajectory.json",
+    ])

@@ -1,0 +1,35 @@
+"""An inventory's and a collection's output files, written side by side in one folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sefton_carbon.accounting.inventory import Inventory
+from sefton_carbon.io.files import write_csv
+from sefton_carbon.outputs.text import summary_json
+from sefton_carbon.returns.collection import Collection
+
+
+def write_inventory_outputs(inventory: Inventory, output_dir: str | Path) -> dict[str, Path]:
+    """Write ledger.csv, rejected.csv, files.csv and summary.json into a folder."""
+    folder = Path(output_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = {
+        "ledger": write_csv(inventory.ledger, folder / "ledger.csv"),
+        "rejected": write_csv(inventory.rejected, folder / "rejected.csv"),
+        "files": write_csv(inventory.files, folder / "files.csv"),
+    }
+    (folder / "summary.json").write_text(summary_json(inventory) + "\n", encoding="utf-8")
+    written["summary"] = folder / "summary.json"
+    return written
+
+
+def write_collection(collection: Collection, output_dir: str | Path) -> dict[str, Path]:
+    """Write ledger.csv, rejected.csv, files.csv, summary.json, coverage.csv, scoping_register.csv
+    and warnings.csv into a folder."""
+    written = write_inventory_outputs(collection.inventory, output_dir)
+    folder = Path(output_dir)
+    written["coverage"] = write_csv(collection.coverage, folder / "coverage.csv")
+    written["scoping_register"] = write_csv(collection.scoping, folder / "scoping_register.csv")
+    written["warnings"] = write_csv(collection.validation.warnings, folder / "warnings.csv")
+    return written

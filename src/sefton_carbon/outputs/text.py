@@ -1,0 +1,275 @@
+"""Reports: the inventory as a readable table, CSV and JSON, and the files an auditor checks.
+
+Figures are rounded here and only here, when presented; the ledger keeps full precision.
+Every text cell written to CSV is defused against formula injection (see `defuse_text`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from sefton_carbon.accounting.ghg_protocol import SCOPE_3_CATEGORIES
+from sefton_carbon.accounting.inventory import Inventory
+
+SCOPE_NAMES = {"scope_1": "Scope 1 (direct)", "scope_3": "Scope 3 (other indirect)"}
+
+
+def frame_json(frame: pd.DataFrame) -> str:
+    """A table as a JSON list of records, numbers at full precision and missing values as null."""
+    records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+    return json.dumps(records, indent=2, default=str)
+
+
+def summary_json(inventory: Inventory) -> str:
+    """The inventory summary as JSON text (unrounded figures)."""
+    return json.dumps(inventory.summary(), indent=2, sort_keys=False, default=str)
+
+
+def summary_rows(inventory: Inventory) -> pd.DataFrame:
+    """The summary as a long table: group, name, t CO2e (the ``--format csv`` output)."""
+    records = [("total", "total", inventory.total_tco2e)]
+    records += [("scope", name, value) for name, value in inventory.by_scope().items()]
+    records += [("outside_boundary", "total", inventory.outside_boundary()["tco2e"])]
+    records += [("scope_3_category", str(number), value)
+                for number, value in inventory.by_scope_3_category().items()]
+    records += [("department", name, value) for name, value in inventory.by("department").items()]
+    records += [("activity", name, value) for name, value in inventory.by("activity").items()]
+    return pd.DataFrame(records, columns=["group", "name", "tco2e"])
+
+
+def _figure(value: float) -> str:
+    return f"{value:,.2f}"
+
+
+def _section(title: str, items: list[tuple[str, float]], total: float, width: int) -> list[str]:
+    lines = [f"{title:<{width}} {'t CO2e':>14} {'share':>7}"]
+    for name, value in items:
+        share = f"{value / total:.1%}" if total else "-"
+        lines.append(f"  {name:<{width - 2}} {_figure(value):>14} {share:>7}")
+    return lines + [""]
+
+
+def format_table(inventory: Inventory) -> str:
+    """A readable summary: the boundary, by scope (both Scope 2 methods, Scope 3 categories),
+    department and activity, and the reconciliation of rows."""
+    total = inventory.total_tco2e
+    width = 52
+    year = inventory.reporting_year
+    method = inventory.scope_2_method
+    lines = [
+        f"Greenhouse gas inventory {year.label} (1 April {year.start_year} to 31 March {year.start_year + 1})",
+        f"Factors: {inventory.factor_set}; GWP basis: {inventory.factor_metadata.get('gwp_basis')}",
+    ]
+    if inventory.boundary is not None:
+        lines.append(f"Boundary: {inventory.boundary.name} ({inventory.boundary.label}); "
+                     f"Scope 2 counted {method}-based")
+    lines += [f"Rows: {inventory.rows_read:,} read = {inventory.rows_accounted:,} accounted "
+              f"+ {inventory.rows_rejected:,} rejected"
+              + (f"; {inventory.rows_outside_boundary:,} of the accounted rows lie outside the boundary"
+                 if inventory.rows_outside_boundary else ""), ""]
+    scopes = inventory.by_scope()
+    scope_items = [(SCOPE_NAMES["scope_1"], scopes["scope_1"])]
+    for kind in ("location", "market"):
+        counted = " (counted)" if kind == method else ""
+        scope_items.append((f"Scope 2 (electricity, {kind}-based){counted}", scopes[f"scope_2_{kind}"]))
+    scope_items.append((SCOPE_NAMES["scope_3"], scopes["scope_3"]))
+    scope_items += [(f"  cat {number} {SCOPE_3_CATEGORIES[number]}", category_total)
+                    for number, category_total in inventory.by_scope_3_category().items()]
+    lines += _section("By scope", scope_items, total, width)
+    lines += _section("By department", list(inventory.by("department").items()), total, width)
+    lines += _section("By activity", list(inventory.by("activity").items()), total, width)
+    lines.append(f"{'Total inside the boundary':<{width}} {_figure(total):>14}")
+    outside = inventory.outside_boundary()
+    if outside["tco2e"]:
+        lines.append(f"{'Outside the boundary (not counted)':<{width}} {_figure(outside['tco2e']):>14}")
+    for note in inventory.notes:
+        lines.append(f"Note: {note}")
+    return "\n".join(lines)
+
+
+def format_comparison(table: pd.DataFrame) -> str:
+    """The boundary options side by side [t CO2e], as a committee would read them."""
+    header = (f"{'Option (Scope 2 method)':<54}{'Scope 1':>10}{'Scope 2 loc':>12}{'Scope 2 mkt':>12}{'Scope 3':>10}"
+              f"{'Total':>11}{'Added':>10}{'Estimated':>10}")
+    lines = [f"Boundary options compared, {table.attrs.get('reporting_year', '')} (t CO2e; the total "
+             "counts Scope 2 by each option's method)", header]
+    for row in table.itertuples(index=False):
+        name = f"{row.name} ({row.scope_2_method})"
+        lines.append(f"{name:<54}{row.scope_1:>10,.0f}{row.scope_2_location:>12,.0f}"
+                     f"{row.scope_2_market:>12,.0f}{row.scope_3:>10,.0f}{row.total_tco2e:>11,.0f}"
+                     f"{row.added_tco2e:>+10,.0f}{row.estimated_share:>10.0%}")
+    if "baseline_tco2e" in table:
+        lines += ["", f"Baseline {table['baseline_year'].iloc[0]} under each option (same factor policy):"]
+        for row in table.itertuples(index=False):
+            flag = "  <- moves the baseline by more than 5%" if row.baseline_shift_flagged else ""
+            lines.append(f"  {row.name:<52}{row.baseline_tco2e:>11,.0f}  change since baseline "
+                         f"{row.change_since_baseline:+.1%}; baseline vs default option "
+                         f"{row.baseline_shift:+.1%}{flag}")
+    return "\n".join(lines)
+
+
+def trajectory_json(trajectory) -> str:
+    """The trajectory as JSON text (unrounded figures, null for years without actuals)."""
+    return json.dumps(trajectory.summary(), indent=2, default=str)
+
+
+def format_trajectory(trajectory) -> str:
+    """The trajectory table, what it takes from the latest year, and what the council and the grid
+    each did."""
+    latest = trajectory.latest
+    lines = [f"Trajectory to net zero in {trajectory.target_year.label} (baseline {trajectory.baseline_year.label}; "
+             f"pathway {trajectory.pathway.name}: {trajectory.pathway.description})",
+             f"{'Year':<9}{'Actual':>11}{'Pathway':>11}{'Gap':>10}  {'On track':<9}{'Cumulative':>12}{'Budget so far':>15}"]
+    for row in trajectory.years.itertuples(index=False):
+        actual = "" if row.actual_tco2e != row.actual_tco2e else f"{row.actual_tco2e:,.0f}"
+        gap = "" if row.gap_tco2e != row.gap_tco2e else f"{row.gap_tco2e:+,.0f}"
+        track = "" if row.on_track is None else ("yes" if row.on_track else "no")
+        cumulative = ("" if row.cumulative_actual_tco2e != row.cumulative_actual_tco2e
+                      else f"{row.cumulative_actual_tco2e:,.0f}")
+        lines.append(f"{row.year:<9}{actual:>11}{row.pathway_tco2e:>11,.0f}{gap:>10}  {track:<9}"
+                     f"{cumulative:>12}{row.cumulative_pathway_tco2e:>15,.0f}")
+    lines += ["(t CO2e, gross; net = gross - removals - offsets)", "",
+              f"Carbon budget {trajectory.budget_tco2e:,.0f} t CO2e: {latest['budget_used_tco2e']:,.0f} used to "
+              f"{latest['latest_year']}, {latest['budget_remaining_tco2e']:,.0f} remaining",
+              f"From {latest['latest_year']} ({latest['latest_tco2e']:,.0f} t CO2e): a cut of "
+              f"{latest['required_annual_cut_tco2e']:,.0f} t CO2e a year ({latest['required_annual_reduction_pct']:.1f}% "
+              f"of {latest['latest_year']} each year) reaches {trajectory.residual_tco2e:,.0f} t CO2e in "
+              f"{trajectory.target_year.label}"]
+    if latest.get("trend_annual_change_pct") is not None:
+        lines.append(f"Recent trend ({latest['trend']}): {latest['trend_annual_change_pct']:+.1f}% a year; on it, "
+                     f"{trajectory.target_year.label} emissions would be {latest['expected_target_year_tco2e']:,.0f} "
+                     f"t CO2e, needing {latest['offsets_or_removals_needed_tco2e']:,.0f} t CO2e of offsets or "
+                     "removals for net zero")
+        reached = latest["net_zero_year_on_trend"]
+        lines.append("On that trend emissions are not falling" if reached is None else
+                     f"On that trend emissions fall to the residual (or 5% of today's) in {reached}")
+    split = trajectory.split
+    if split is not None and len(split):
+        lines += ["", "What the council did and what the factors did (t CO2e change, year on year):",
+                  f"{'Years':<20}{'Change':>10}{'Activity':>10}{'Factors':>10}  largest factor effect"]
+        for (before, after), group in split.groupby(["from_year", "to_year"], sort=True):
+            biggest = group.loc[group["factor_effect_tco2e"].abs().idxmax()]
+            lines.append(f"{before + ' to ' + after:<20}{group['change_tco2e'].sum():>+10,.0f}"
+                         f"{group['activity_effect_tco2e'].sum():>+10,.0f}{group['factor_effect_tco2e'].sum():>+10,.0f}"
+                         f"  {biggest['activity']} {biggest['factor_effect_tco2e']:+,.0f}")
+    lines += [f"Note: {note}" for note in trajectory.notes]
+    return "\n".join(lines)
+
+
+def format_problems(validation) -> str:
+    """Every problem, one line each: file, sheet, row, column, value, what is wrong."""
+    lines = []
+    for record in validation.problems.itertuples(index=False):
+        place = ", ".join(part for part in (
+            record.source_file, f"sheet '{record.source_sheet}'" if record.source_sheet else "",
+            f"row {record.source_row}" if pd.notna(record.source_row) else "",
+            f"column '{record.column}'" if record.column else "") if part)
+        value = f" ('{record.value}')" if record.value not in ("", None) and pd.notna(record.value) else ""
+        lines.append(f"{record.severity}: {place}{value}: {record.message}")
+    lines.append(f"{validation.rows_read:,} rows read: {validation.rows_with_errors:,} with errors "
+                 f"({len(validation.errors):,} errors), {len(validation.warnings):,} warnings")
+    return "\n".join(lines)
+
+
+def format_collection(collection) -> str:
+    """The collected year: the inventory table, the per-file reconciliation and the gaps."""
+    files = collection.inventory.files
+    lines = [format_table(collection.inventory), "", "Returns (rows read = accounted + rejected):"]
+    for record in files.itertuples(index=False):
+        lines.append(f"  {Path(record.source_file).name:<44}{record.rows_read:>7,} = {record.rows_accounted:>7,}"
+                     f" + {record.rows_rejected:>5,}" + ("  (unreadable)" if record.unreadable else ""))
+    gaps = collection.coverage[~collection.coverage["complete"]]
+    lines += ["", f"Coverage: {len(collection.coverage) - len(gaps)} of {len(collection.coverage)} site "
+              "activities have all 12 months"]
+    for record in gaps.head(20).itertuples(index=False):
+        lines.append(f"  {record.department} / {record.site or '(no site)'} / {record.activity}: "
+                     f"{record.months_covered} of 12 months; missing {record.months_missing}")
+    if len(gaps) > 20:
+        lines.append(f"  ... and {len(gaps) - 20} more in coverage.csv")
+    warnings = collection.validation.warnings
+    if len(warnings):
+        lines.append(f"Warnings: {len(warnings)} (see warnings.csv)")
+    return "\n".join(lines)
+
+
+def scenarios_json(results) -> str:
+    """Every scenario as JSON: ``{"scenarios": [...]}`` with the figures of `ScenarioResult.summary`."""
+    return json.dumps({"scenarios": [result.summary() for result in results]}, indent=2, default=str)
+
+
+def _money(value) -> str:
+    if value is None or value != value:
+        return "-"
+    return f"£{value:,.0f}"
+
+
+def format_scenarios(results, compare: bool) -> str:
+    """Scenarios for finance: side by side, then (unless comparing only) each measure."""
+    lines = [f"Scenarios to {results[0].target_year.label if results else ''} (t CO2e in the target year; money in GBP)",
+             f"{'Scenario':<18}{'BAU':>9}{'Scenario':>10}{'Removals':>10}{'Offsets':>9}{'To offset':>10}"
+             f"{'Offset cost':>22}{'Capex':>14}{'NPV':>14}  Net zero?"]
+    for result in results:
+        summary = result.summary()
+        cost = summary["offset_cost_gbp"]
+        cost_text = (f"{_money(cost[0])}-{_money(cost[1])}" if isinstance(cost, list) else _money(cost))
+        lines.append(f"{result.name:<18}{summary['bau_tco2e']:>9,.0f}{summary['scenario_tco2e']:>10,.0f}"
+                     f"{summary['removals_tco2e']:>10,.0f}{summary['offsets_bought_tco2e']:>9,.0f}"
+                     f"{summary['offsets_needed_tco2e']:>10,.0f}{cost_text:>22}{_money(summary['total_capex_gbp']):>14}"
+                     f"{_money(summary['npv_gbp']):>14}  {'yes' if summary['reaches_net_zero'] else 'no'}")
+    if not compare:
+        for result in results:
+            lines += ["", f"{result.name}: {result.description}",
+                      f"  {'Measure':<44}{'Start':>9}{'t/yr':>9}{'£/t':>9}{'Capex':>13}{'NPV':>13}"]
+            for record in result.measures.itertuples(index=False):
+                per_tonne = "-" if record.cost_per_tco2e_gbp is None or record.cost_per_tco2e_gbp != record.cost_per_tco2e_gbp \
+                    else f"{record.cost_per_tco2e_gbp:,.0f}"
+                lines.append(f"  {record.name[:43]:<44}{record.start:>9}{record.tco2e_saved_annual:>9,.0f}{per_tonne:>9}"
+                             f"{_money(record.capex_gbp):>13}{_money(record.npv_gbp):>13}")
+            lines += [f"  Note: {note}" for note in result.notes]
+    return "\n".join(lines)
+
+
+def format_area(profile) -> str:
+    """An authority's emissions by sector, its trend, breaks, comparators and pathway."""
+    summary = profile.summary()
+    years = profile.years
+    sectors = [column for column in years.columns if column not in ("total_kt", "per_person_t", "per_km2_kt")]
+    shown = sorted({years.index.min(), *[year for year in years.index if year % 5 == 0], years.index.max()})
+    lines = [f"{profile.name} ({profile.code}): {profile.basis}", f"Source: {profile.source}", "",
+             f"{'Sector (kt)':<22}" + "".join(f"{year:>10}" for year in shown) + f"{'change':>10}"]
+    for sector in sectors + ["total_kt"]:
+        label = "Total" if sector == "total_kt" else sector
+        values = years.loc[shown, sector]
+        change = f"{values.iloc[-1] / values.iloc[0] - 1:>+10.0%}" if values.iloc[0] else f"{'-':>10}"
+        lines.append(f"{label:<22}" + "".join(f"{value:>10,.1f}" for value in values) + change)
+    lines.append(f"{'Per person (t)':<22}" + "".join(f"{value:>10,.2f}" for value in years.loc[shown, "per_person_t"]))
+    lines.append(f"{'Per km2 (kt)':<22}" + "".join(f"{value:>10,.2f}" for value in years.loc[shown, "per_km2_kt"]))
+    lines += ["", f"Since {summary['first_year']}: {summary['change_since_first_year']:+.1%}; recent trend "
+              f"({summary['trend']}): {summary['trend_annual_change_pct']:+.1f}% a year"]
+    if summary["series_breaks"]:
+        lines.append("Likely series breaks (a sub-sector more than doubling or halving in a year is more often a "
+                     "re-allocation in the statistics than a real change):")
+        lines += [f"  {item['year']} {item['subsector']}: x{item['ratio']:.2f}" for item in summary["series_breaks"]]
+    lines += ["", "Most similar authorities (per-person emissions and sector mix, "
+              f"{int(profile.similar['year'].iloc[0]) if len(profile.similar) else ''}):"]
+    lines += [f"  {row.la_name:<48}{row.per_person_t:>6.2f} t/person{row.total_kt:>10,.0f} kt"
+              for row in profile.similar.itertuples(index=False)]
+    share = summary["council_share"]
+    if share:
+        lines += ["", f"The council's own footprint ({share['council_tco2e']:,.0f} t CO2e) is "
+                  f"{share['share_of_total']:.1%} of the borough's total and "
+                  + (f"{share['share_of_public_sector']:.1%} of its public sector" if share["share_of_public_sector"]
+                     else "-") + f" ({share['note']})"]
+    pathway = summary["pathway"]
+    if pathway:
+        latest = pathway["latest"]
+        lines += ["", f"Area pathway: {pathway['pathway']} from {pathway['baseline_year']} to {pathway['target_year']}; "
+                  f"budget {pathway['budget_tco2e'] / 1000:,.0f} kt, {latest['budget_used_tco2e'] / 1000:,.0f} kt used "
+                  f"to {latest['latest_year']}, {latest['budget_remaining_tco2e'] / 1000:,.0f} kt remaining"]
+        row = next(record for record in pathway["years"] if record["year"] == latest["latest_year"])
+        lines.append(f"{latest['latest_year']}: {row['actual_tco2e'] / 1000:,.1f} kt against the pathway's "
+                     f"{row['pathway_tco2e'] / 1000:,.1f} kt ({'on track' if row['on_track'] else 'above it'})")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Planning on top of inventories: trajectory, scenarios, the borough's emissions, half-hourly meters."""

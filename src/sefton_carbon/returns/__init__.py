@@ -1,0 +1,1 @@
+"""Departmental returns: reading and checking activity tables, templates, validation and collection."""
