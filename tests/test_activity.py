@@ -190,6 +190,22 @@ def test_overlapping_periods_name_both_rows(tmp_path):
     assert reasons[3] == f"period overlaps {path} row 2 (same department, site, meter and activity)"
 
 
+def test_one_bill_overlapped_by_thousands_names_five_and_counts_the_rest(tmp_path):
+    daily = [dt.date(2023, 4, 1) + dt.timedelta(days=day % 365) for day in range(3000)]  # to 30 March
+    path = write_rows(tmp_path / "daily.csv", [gas_row(start="2023-04-01", end="2024-03-31")] + [
+        gas_row(day_number + 1, start=day.isoformat(), end=day.isoformat())
+        for day_number, day in enumerate(daily)])
+    data = read_activity(path)
+    assert data.rows.empty and len(data.rejected) == 3001
+    reasons = dict(zip(data.rejected["source_row"], data.rejected["reason"]))
+    annual = reasons[2].split("; ")
+    assert annual[:2] == [f"period overlaps {path} row 3 (same department, site, meter and activity)",
+                          f"period overlaps {path} row 368 (same department, site, meter and activity)"]
+    assert len(annual) == 6 and annual[-1] == "and 2,995 more"
+    # a daily bill overlaps the annual one, and the same day of the other years' repeat
+    assert reasons[3] == f"period overlaps {path} row 2 (same department, site, meter and activity)"
+
+
 def test_different_meters_at_one_site_do_not_overlap(tmp_path):
     header = ["department", "site", "meter", "activity", "quantity", "unit", "period_start", "period_end"]
     path = write_rows(tmp_path / "meters.csv", [

@@ -610,13 +610,12 @@ def _overlaps(group: np.ndarray, start: np.ndarray, end: np.ndarray, candidates:
     sorted_group, starts = group[order], start[order]
     same = np.r_[False, sorted_group[1:] == sorted_group[:-1]]
     overlapping = np.flatnonzero(same[1:] & (starts[1:] <= running[:-1])) + 1
-    pairs = []
-    for position in overlapping:
-        earlier = position - 1
-        while end[order[earlier]] != running[position - 1]:  # walk back to the row holding that end
-            earlier -= 1
-        pairs.append((int(order[position]), int(order[earlier])))
-    return pairs
+    # The row holding the latest end so far: the last sorted position whose end equals the running
+    # maximum (a group's first row always does), carried forward. One pass, so one long bill
+    # overlapped by thousands of short ones costs O(n log n), not a walk back per row.
+    positions = np.arange(len(order))
+    holder = np.maximum.accumulate(np.where(end[order] == running, positions, 0))
+    return list(zip(order[overlapping].tolist(), order[holder[overlapping - 1]].tolist()))
 
 
 def _duplicates_and_overlaps(rows: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
@@ -624,6 +623,12 @@ def _duplicates_and_overlaps(rows: pd.DataFrame) -> tuple[np.ndarray, pd.DataFra
     overlaps another row's for the same department, site, meter and activity (both named)."""
     reasons: dict[int, list[str]] = {}
     if len(rows) > 1:
+        files = rows["source_file"].astype(str).to_numpy()
+        source_rows = rows["source_row"].to_numpy()
+
+        def where(position: int) -> str:
+            return f"{files[position]} row {source_rows[position]}"
+
         group = _group_code(rows, ["department", "site", "meter", "activity"])
         start = rows["period_start"].to_numpy().astype(np.int64) // NANOSECONDS_PER_DAY
         end = rows["period_end"].to_numpy().astype(np.int64) // NANOSECONDS_PER_DAY
@@ -632,13 +637,13 @@ def _duplicates_and_overlaps(rows: pd.DataFrame) -> tuple[np.ndarray, pd.DataFra
                                 "quantity": rows["quantity"].to_numpy()})
         copies, originals = _copies(content)
         for copy, original in zip(copies, originals):
-            reasons.setdefault(copy, []).append(f"duplicate of {_where(rows, original)}: counted once")
+            reasons.setdefault(copy, []).append(f"duplicate of {where(original)}: counted once")
         kept = np.ones(len(rows), dtype=bool)
         kept[copies] = False
         for later, earlier in _overlaps(group, start, end, np.flatnonzero(kept)):
             for mine, theirs in ((later, earlier), (earlier, later)):
                 reasons.setdefault(mine, []).append(
-                    f"period overlaps {_where(rows, theirs)} (same department, site, meter and activity)")
+                    f"period overlaps {where(theirs)} (same department, site, meter and activity)")
     set_aside = np.zeros(len(rows), dtype=bool)
     positions = np.array(sorted(reasons), dtype=np.int64)
     set_aside[positions] = True
@@ -649,11 +654,21 @@ def _duplicates_and_overlaps(rows: pd.DataFrame) -> tuple[np.ndarray, pd.DataFra
         "source_row": selected["source_row"].to_numpy(), "column": "period_start",
         "value": (selected["period_start"].dt.strftime("%Y-%m-%d") + " to "
                   + selected["period_end"].dt.strftime("%Y-%m-%d")).to_numpy(),
-        "reason": ["; ".join(reasons[position]) for position in positions]}, columns=REJECTED_COLUMNS)
+        "reason": [_joined(reasons[position]) for position in positions]}, columns=REJECTED_COLUMNS)
 
 
-def _where(rows: pd.DataFrame, position: int) -> str:
-    return f"{rows['source_file'].iloc[position]} row {rows['source_row'].iloc[position]}"
+#: A row that overlaps many others names this many of them and counts the rest, so that one long
+#: bill overlapped by thousands of daily ones gets a reason a person can read.
+REASONS_NAMED = 5
+
+
+def _joined(reasons: list[str]) -> str:
+    """One row's reasons, the first `REASONS_NAMED` in full and the rest counted."""
+    if len(reasons) <= REASONS_NAMED:
+        return "; ".join(reasons)
+    return "; ".join(reasons[:REASONS_NAMED]) + f"; and {len(reasons) - REASONS_NAMED:,} more"
+
+
 
 
 def expand_paths(paths: list[str | Path]) -> list[Path]:
