@@ -51,9 +51,8 @@ def test_manifest_records_inputs_version_and_figures(published):
     assert manifest["sefton_carbon_version"] and manifest["command"] == "inventory"
     recorded = {item["path"] for item in manifest["inputs"]}
     assert "../council/returns/2023-24/communities.csv" in recorded
-    assert any(path.endswith("scopes.yaml") for path in recorded)
-    assert any(path.endswith("2023/factors.csv") for path in recorded)
-    assert any(path.endswith("activities.yaml") for path in recorded)
+    assert {"bundled:scopes.yaml", "bundled:emission_factors/2023/factors.csv",
+            "bundled:emission_factors/activities.yaml"} <= recorded
     assert manifest["figures"]["total_tco2e"] == pytest.approx(9_353.18, abs=0.01)
     assert set(manifest["outputs"]) == {"ledger.csv", "rejected.csv", "files.csv", "summary.json"}
 
@@ -92,3 +91,91 @@ def test_verify_a_folder_moved_with_its_inputs(published, run_cli, tmp_path):
 def test_verify_needs_a_manifest(run_cli, tmp_path):
     code, _, err = run_cli("verify", tmp_path)
     assert code == 2 and "no manifest.json here" in err
+
+
+def test_verify_catches_an_edited_files_csv(published, run_cli):
+    folder, _ = published
+    files = folder / "files.csv"
+    files.write_text(files.read_text().replace("\n", "\r\n"))
+    code, _, err = run_cli("verify", folder)
+    assert code == 3 and "files.csv: the published file was edited after it was written" in err
+
+
+def test_verify_catches_an_edited_output_in_a_moved_folder(published, run_cli, tmp_path):
+    folder, council = published
+    moved = tmp_path / "archive"
+    moved.mkdir()
+    shutil.move(folder, moved / "published")
+    shutil.move(council, moved / "council")
+    ledger = moved / "published" / "ledger.csv"
+    ledger.write_bytes(ledger.read_bytes() + b"\n")
+    code, _, err = run_cli("verify", moved / "published")
+    assert code == 3 and "ledger.csv: the published file was edited after it was written" in err
+
+
+def test_verify_catches_a_file_added_to_the_folder(published, run_cli):
+    folder, _ = published
+    (folder / "extra.csv").write_text("a,b\n1,2\n")
+    code, _, err = run_cli("verify", folder)
+    assert code == 3 and "extra.csv: not in the manifest (added after publication)" in err
+
+
+def test_verify_catches_an_input_changed_without_moving_a_figure(published, run_cli):
+    folder, council = published
+    returns = council / "returns" / "2023-24" / "communities.csv"
+    returns.write_bytes(returns.read_bytes().replace(b"\n", b"\r\n"))  # line endings only
+    code, out, err = run_cli("verify", folder)
+    assert code == 3 and out.startswith("NOT verified")
+    assert "input changed since publication: ../council/returns/2023-24/communities.csv" in err
+    assert "differs: figures" not in err
+
+
+def test_manifest_without_inputs_is_a_one_line_data_error(published, run_cli):
+    folder, _ = published
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["inputs"]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    code, _, err = run_cli("verify", folder)
+    assert code == 3 and "Traceback" not in err
+    assert err.strip().endswith("is not a manifest this version can read: it has no 'inputs'")
+
+
+def test_manifest_holds_no_absolute_path(published):
+    folder, _ = published
+    text = (folder / "manifest.json").read_text()
+    assert str(folder.parent) not in text and "working_directory" not in text
+
+
+def test_collect_outputs_are_all_in_the_manifest_and_verified(run_cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(example_council_dir(), tmp_path / "council")
+    code, _, err = run_cli("collect", "council/returns/2023-24", "--year", "2023/24", "--sites",
+                           "council/sites.csv", "-o", "collected")
+    assert code in (0, 3), err
+    manifest = json.loads((tmp_path / "collected" / "manifest.json").read_text())
+    assert {"coverage.csv", "scoping_register.csv", "warnings.csv", "ledger.csv"} <= set(manifest["outputs"])
+    coverage = tmp_path / "collected" / "coverage.csv"
+    coverage.write_text(coverage.read_text() + "Invented,2023-04,1\n")
+    code, _, err = run_cli("verify", "collected")
+    assert code == 3 and "coverage.csv: the published file was edited after it was written" in err
+
+
+def test_runs_publishing_into_one_folder_never_interleave(tmp_path, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sefton_carbon.engines.pipeline import compute_inventory
+    from sefton_carbon.outputs.manifest import publish_inventory, verify
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(example_council_dir() / "returns", tmp_path / "returns")
+    runs = [("returns/2023-24", "2023/24"), ("returns/2024-25", "2024/25")]
+    inventories = {year: compute_inventory(path, year) for path, year in runs}
+
+    def publish(number: int) -> None:
+        path, year = runs[number % 2]
+        publish_inventory(inventories[year], tmp_path / "shared", "inventory", [path], {"reporting_year": year})
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(publish, range(8)))
+    result = verify(tmp_path / "shared")
+    assert result.ok, result.differences

@@ -9,9 +9,8 @@ from sefton_carbon.accounting.factors import load_factors
 from sefton_carbon.accounting.inventory import Inventory
 from sefton_carbon.engines.pipeline import compare_inventories, compute_inventory
 from sefton_carbon.outputs.charts import trajectory_chart
-from sefton_carbon.outputs.files import write_inventory_outputs
 from sefton_carbon.outputs.html_report import build_report, write_html
-from sefton_carbon.outputs.manifest import write_manifest
+from sefton_carbon.outputs.manifest import publish_inventory
 from sefton_carbon.outputs.text import format_comparison, format_table, format_trajectory, trajectory_json
 from sefton_carbon.outputs.workbook import write_workbook
 from sefton_carbon.planning.trajectory import trajectory_of
@@ -65,10 +64,8 @@ def run_demo(output_dir: str | Path = "out") -> str:
     output_dir = Path(output_dir)
     inventories = run_example_council()
     for year, inventory in inventories.items():
-        folder = output_dir / year.label.replace("/", "-")
-        written = write_inventory_outputs(inventory, folder)
-        write_manifest(folder, "inventory", [example_returns()[year]],
-                       {"reporting_year": year.label, **example_registers()}, inventory, written)
+        publish_inventory(inventory, output_dir / year.label.replace("/", "-"), "inventory",
+                          [example_returns()[year]], {"reporting_year": year.label, **example_registers()})
     latest = max(inventories)
     trajectory = trajectory_of(inventories, min(inventories))
     trajectory_chart(trajectory, output_dir / "trajectory.svg")

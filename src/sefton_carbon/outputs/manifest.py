@@ -2,18 +2,23 @@
 
 Every output folder gets a ``manifest.json``: the project version, the command and its parameters,
 the sha256 of every input (each activity file, the registers, ``scopes.yaml``, the activity
-catalogue and the factor table used) and of every output, and the headline figures. Paths are stored
-relative to the manifest, so a folder moved with its inputs still verifies.
+catalogue and the factor table used), the sha256 of every file published in the folder, and the
+headline figures. Paths are stored as they were given and relative to the manifest, never as
+absolute paths of the machine that wrote them, so a folder moved with its inputs still verifies
+and the same run on another machine writes the same bytes.
 
-`verify` recomputes from the recorded inputs and compares figure by figure (relative tolerance
-1e-9) and file by file (sha256 of the ledger, rejected rows and summary). When something differs it
-names the figure, and the input files whose contents changed.
+`verify` fails (exit 3) on any difference, and names it: a published file edited, missing or added
+since publication; an input whose bytes changed, even when no figure moves; and, recomputed from
+the recorded inputs, a figure (relative tolerance 1e-9) or an output file that no longer matches.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,10 +35,20 @@ RELATIVE_TOLERANCE = 1e-9
 PARAMETERS = ("reporting_year", "factor_year", "scope_option", "scopes_file", "sites", "contracts",
               "spend_factors", "factors_dir", "strict")
 PATH_PARAMETERS = ("scopes_file", "sites", "contracts", "spend_factors", "factors_dir")
+#: Keys every manifest has; a manifest without one of them cannot be verified.
+MANIFEST_KEYS = ("command", "paths", "paths_from_manifest", "parameters", "inputs", "outputs", "figures")
 
 
 def _relative(path: str | Path, folder: Path) -> str:
-    return os.path.relpath(Path(path).resolve(), folder.resolve())
+    """``path`` relative to ``folder``, with forward slashes on every system."""
+    return Path(os.path.relpath(Path(path).resolve(), folder.resolve())).as_posix()
+
+
+def _published_files(folder: Path) -> list[Path]:
+    """The files published in ``folder``: every file in it and below, but the manifest itself and
+    hidden files (a lock, an editor's backup)."""
+    return sorted(path for path in folder.rglob("*") if path.is_file() and path.name != MANIFEST
+                  and not any(part.startswith(".") for part in path.relative_to(folder).parts))
 
 
 def _figures(inventory) -> dict:
@@ -53,27 +68,50 @@ def _inputs(paths: list, parameters: dict, inventory, folder: Path) -> list[dict
     if not (factor_folder / "factors.csv").is_file():
         factor_folder = resources.factors_dir() / str(inventory.factor_year)
     files.append(factor_folder / "factors.csv")
-    return [{"path": _relative(path, folder), "sha256": sha256(path), "bytes": path.stat().st_size} for path in files]
+    return [{"path": _recorded_path(path, folder), "sha256": sha256(path), "bytes": path.stat().st_size}
+            for path in files]
+
+
+#: Prefix of an input that ships with sefton-carbon (the bundled factor tables, catalogue and
+#: boundary options): recorded relative to the bundled data, wherever the package is installed.
+BUNDLED = "bundled:"
+
+
+def _recorded_path(path: Path, folder: Path) -> str:
+    """An input's path as the manifest records it: ``bundled:...`` for the bundled data, else
+    relative to the manifest's folder."""
+    root = resources.data_root().resolve()
+    if path.resolve().is_relative_to(root):
+        return BUNDLED + path.resolve().relative_to(root).as_posix()
+    return _relative(path, folder)
+
+
+def _recorded_file(recorded: str, folder: Path) -> Path:
+    """The file a manifest's input path names now."""
+    if recorded.startswith(BUNDLED):
+        return resources.data_root() / recorded.removeprefix(BUNDLED)
+    return folder / recorded
 
 
 def write_manifest(folder: str | Path, command: str, paths: list, parameters: dict, inventory,
-                   outputs: dict[str, Path]) -> Path:
+                   outputs: dict[str, Path] | None = None) -> Path:
     """Record how the outputs in ``folder`` were made (see the module docstring).
 
-    Paths are recorded as given (the outputs name files that way) with the working directory, and
+    Every file in the folder is recorded, ``outputs`` (name -> path) or not, so that no published
+    file escapes `verify`. Paths are recorded as given (the outputs name files that way) and
     relative to the manifest, for a folder moved together with its inputs.
     """
     folder = Path(folder)
     given = {name: (str(parameters[name]) if name in PATH_PARAMETERS and parameters.get(name) else parameters.get(name))
              for name in PARAMETERS}
     relative = {name: _relative(parameters[name], folder) for name in PATH_PARAMETERS if parameters.get(name)}
+    published = set(_published_files(folder)) | {Path(path) for path in (outputs or {}).values()}
     manifest = {
-        "sefton_carbon_version": __version__, "command": command, "working_directory": os.getcwd(),
+        "sefton_carbon_version": __version__, "command": command,
         "paths": [str(path) for path in paths], "paths_from_manifest": [_relative(path, folder) for path in paths],
         "parameters": given, "parameters_from_manifest": relative,
         "inputs": _inputs(paths, parameters, inventory, folder),
-        "outputs": {Path(path).name: sha256(path) for name, path in sorted(outputs.items())
-                    if Path(path).suffix in (".csv", ".json")},
+        "outputs": {_relative(path, folder): sha256(path) for path in sorted(published)},
         "figures": _figures(inventory),
     }
     path = folder / MANIFEST
@@ -81,9 +119,37 @@ def write_manifest(folder: str | Path, command: str, paths: list, parameters: di
     return path
 
 
+@contextlib.contextmanager
+def publishing(folder: str | Path):
+    """Hold ``folder`` for one run that writes its outputs and manifest: a second run into the same
+    folder waits until the first has finished, so their files never interleave. The lock is a
+    hidden file in the folder, left in place (it holds nothing) and not part of the publication."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield folder
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def publish_inventory(inventory, folder: str | Path, command: str, paths: list, parameters: dict,
+                      write_more=None) -> dict[str, Path]:
+    """Write an inventory's output files and their manifest into ``folder``, one run at a time
+    (`publishing`). ``write_more(folder)`` may add files (a collection's coverage, say) before the
+    manifest records them all. Returns the files written, name -> path."""
+    with publishing(folder) as held:
+        written = write_inventory_outputs(inventory, held)
+        if write_more is not None:
+            written.update(write_more(held))
+        written["manifest"] = write_manifest(held, command, paths, parameters, inventory, written)
+    return written
+
+
 @dataclass
 class Verification:
-    """The outcome of `verify`: ``differences`` is empty when every figure and file still matches."""
+    """The outcome of `verify`: ``ok`` when every figure, file and input still matches."""
 
     folder: Path
     checked: int
@@ -92,7 +158,7 @@ class Verification:
 
     @property
     def ok(self) -> bool:
-        return not self.differences
+        return not self.differences and not self.changed_inputs
 
 
 def _compare(published, now, name: str, differences: list[str]) -> int:
@@ -113,67 +179,100 @@ def _compare(published, now, name: str, differences: list[str]) -> int:
     return 1
 
 
+def _read_manifest(path: Path) -> dict:
+    """A manifest's contents; a DataError naming the file and the first key it lacks."""
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise DataError(f"is not a manifest this version can read ({error})", file=str(path)) from None
+    if not isinstance(manifest, dict):
+        raise DataError("is not a manifest this version can read (not a JSON object)", file=str(path))
+    for key in MANIFEST_KEYS:
+        if key not in manifest:
+            raise DataError(f"is not a manifest this version can read: it has no '{key}'", file=str(path))
+    return manifest
+
+
+def _working_directory(manifest: dict, folder: Path) -> Path | None:
+    """The folder the recorded paths were given from, found again from where they are now relative
+    to the manifest; None when the paths do not agree on one (absolute paths that moved)."""
+    candidates = set()
+    for given, moved in zip(manifest["paths"], manifest["paths_from_manifest"]):
+        now = (folder / moved).resolve()
+        given_path = Path(given)
+        if given_path.is_absolute():
+            candidates.add(Path.cwd() if given_path.resolve() == now else None)
+            continue
+        parts = len(given_path.parts)
+        base = now
+        for _ in range(parts):
+            base = base.parent
+        candidates.add(base if (base / given_path).resolve() == now else None)
+    return candidates.pop() if len(candidates) == 1 else None
+
+
 def verify(folder: str | Path) -> Verification:
     """Recompute the outputs of ``folder`` from its manifest and say what no longer matches."""
-    import contextlib
-    import tempfile
-
-
     folder = Path(folder).resolve()
     path = folder / MANIFEST
     if not path.is_file():
         raise UsageError(f"{folder}: no {MANIFEST} here: only folders written by inventory --output, collect "
                          "or demo can be verified")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-        parameters = dict(manifest["parameters"])
-    except (ValueError, KeyError, TypeError) as error:
-        raise DataError(f"is not a manifest this version can read ({error})", file=str(path)) from None
+    manifest = _read_manifest(path)
+    parameters = dict(manifest["parameters"])
     result = Verification(folder=folder, checked=0)
     for item in manifest["inputs"]:
-        input_path = folder / item["path"]
+        input_path = _recorded_file(item["path"], folder)
         if not input_path.is_file():
             result.changed_inputs.append(f"{item['path']} (missing)")
         elif sha256(input_path) != item["sha256"]:
             result.changed_inputs.append(item["path"])
-    # Recompute from where the run was made when the inputs are still there (so that file names in
-    # the outputs read the same); otherwise from the paths relative to the manifest.
-    working = Path(manifest.get("working_directory", ""))
-    same_place = working.is_dir() and all(
-        (working / given).resolve() == (folder / moved).resolve()
-        for given, moved in zip(manifest["paths"], manifest["paths_from_manifest"]))
-    if same_place:
-        paths = manifest["paths"]
-    else:
-        paths = [str(folder / item) for item in manifest["paths_from_manifest"]]
-        for name, moved in manifest.get("parameters_from_manifest", {}).items():
-            parameters[name] = str(folder / moved)
-    with contextlib.chdir(working if same_place else Path.cwd()):
+    published = {_relative(file, folder): file for file in _published_files(folder)}
+    for name, digest in sorted(manifest["outputs"].items()):
+        result.checked += 1
+        if name not in published:
+            result.differences.append(f"{name}: the published file is missing")
+        elif sha256(published[name]) != digest:
+            result.differences.append(f"{name}: the published file was edited after it was written")
+    result.differences += [f"{name}: not in the manifest (added after publication)"
+                           for name in sorted(set(published) - set(manifest["outputs"]))]
+    working = _working_directory(manifest, folder)
+    for name, moved in manifest.get("parameters_from_manifest", {}).items():
+        parameters[name] = str(folder / moved) if working is None else os.path.relpath(folder / moved, working)
+    paths = manifest["paths"] if working is not None else [str(folder / item) for item in manifest["paths_from_manifest"]]
+    with contextlib.chdir(working or Path.cwd()):
         missing = [str(item) for item in paths if not Path(item).exists()]
         if missing:
             result.differences.append(f"inputs missing: {', '.join(missing)}")
             return result
         inventory = _recompute(manifest["command"], paths, parameters)
         result.checked += _compare(manifest["figures"], _figures(inventory), "figures", result.differences)
+        if working is None:
+            return result  # absolute paths that moved: file names inside the outputs differ; the figures decide
         with tempfile.TemporaryDirectory() as scratch:
-            write_inventory_outputs(inventory, scratch)
-            for name in ("ledger.csv", "rejected.csv", "summary.json"):
-                if name not in manifest["outputs"] or not same_place:
-                    continue  # moved folders: file names inside the outputs differ; the figures decide
-                result.checked += 1
-                now = sha256(Path(scratch) / name)
-                published = folder / name
-                if now != manifest["outputs"][name]:
-                    result.differences.append(f"{name}: recomputed contents differ from the published file")
-                elif published.is_file() and sha256(published) != now:
-                    result.differences.append(f"{name}: the published file was edited after it was written")
+            for name, recomputed in write_inventory_outputs(inventory, scratch).items():
+                if recomputed.name in manifest["outputs"]:
+                    result.checked += 1
+                    if sha256(recomputed) != manifest["outputs"][recomputed.name]:
+                        result.differences.append(f"{recomputed.name}: recomputed contents differ from the "
+                                                  "published file")
     return result
 
 
+def verify_all(folder: str | Path) -> list[Verification]:
+    """`verify` a published folder, or each published folder directly inside ``folder`` (the
+    demo's ``out/``, one folder per year)."""
+    folder = Path(folder)
+    if (folder / MANIFEST).is_file() or not folder.is_dir():
+        return [verify(folder)]
+    years = sorted(child for child in folder.iterdir() if (child / MANIFEST).is_file())
+    if not years:
+        return [verify(folder)]  # the one-line usage error: no manifest here
+    return [verify(child) for child in years]
+
+
 def _recompute(command: str, paths: list[str], parameters: dict):
-
     if command == "collect":
-
         return collect(paths[0], parameters["reporting_year"], parameters.get("sites"),
                        scope_option=parameters.get("scope_option"), scopes_file=parameters.get("scopes_file"),
                        contracts=parameters.get("contracts"), spend_factors=parameters.get("spend_factors"),
