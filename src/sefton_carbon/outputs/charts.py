@@ -21,6 +21,9 @@ def _pyplot():
     matplotlib.use("Agg")
     # Text stays text in SVG (readable by screen readers and searchable), not drawn as paths.
     matplotlib.rcParams["svg.fonttype"] = "none"
+    # Element ids in SVG are hashes salted at random unless a salt is set: a fixed salt keeps a
+    # chart, and the HTML report that embeds it, byte-identical between runs.
+    matplotlib.rcParams["svg.hashsalt"] = "sefton-carbon"
     import matplotlib.pyplot as pyplot
 
     return pyplot

@@ -15,7 +15,9 @@ Scoping sheet back.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from pathlib import Path
 
 import pandas as pd
@@ -24,6 +26,7 @@ from sefton_carbon.accounting.catalogue import load_catalogue
 from sefton_carbon.accounting.ghg_protocol import SOURCE_TYPES
 from sefton_carbon.accounting.sites import SitesRegister
 from sefton_carbon.errors import DataError, UsageError
+from sefton_carbon.io.files import defuse_text
 from sefton_carbon.io.spreadsheets import cell_text, read_sheet_rows, sheet_names
 from sefton_carbon.years import ReportingYear
 
@@ -36,6 +39,9 @@ MEASUREMENTS = ["meter", "invoice", "estimate", "none"]
 UNITS_OFFERED = ["kWh", "MWh", "therms", "m3", "litres", "UK gallons", "tonnes", "kg", "km", "miles",
                  "passenger.km", "FTE hours", "room nights", "GBP"]
 ENTRY_ROWS = 500
+#: The creation time written into every template workbook: fixed, so the same template is the same
+#: bytes on every run (a workbook otherwise records the moment it was written).
+TEMPLATE_CREATED = dt.datetime(2020, 1, 1)
 INSTRUCTIONS = [
     "How to fill in this return",
     "",
@@ -87,8 +93,12 @@ def write_template(department: str, output: str | Path, year: str | ReportingYea
         raise UsageError(f"{output}: the template is an .xlsx workbook (or use --format csv)")
     year = ReportingYear.parse(year) if year else None
     lists = _lists(sites, department)
+    heading = f"Greenhouse gas return: {department}" + (f", {year.label}" if year else "")
     output.parent.mkdir(parents=True, exist_ok=True)
-    workbook = xlsxwriter.Workbook(str(output))
+    # Text is never written as a formula or a link (a department called "=1+1" stays text), and the
+    # workbook's creation time is fixed, so the same template is the same bytes on every run.
+    workbook = xlsxwriter.Workbook(str(output), {"strings_to_formulas": False, "strings_to_urls": False})
+    workbook.set_properties({"title": heading, "created": TEMPLATE_CREATED})
     bold = workbook.add_format({"bold": True})
     title = workbook.add_format({"bold": True, "font_size": 14})
     header = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
@@ -97,7 +107,6 @@ def write_template(department: str, output: str | Path, year: str | ReportingYea
 
     instructions = workbook.add_worksheet("Instructions")
     instructions.set_column(0, 0, 110, wrap)
-    heading = f"Greenhouse gas return: {department}" + (f", {year.label}" if year else "")
     instructions.write(0, 0, heading, title)
     for row, text in enumerate(INSTRUCTIONS, start=2):
         instructions.write_string(row, 0, text, bold if text and not text[0].isdigit()
@@ -161,8 +170,13 @@ def write_template(department: str, output: str | Path, year: str | ReportingYea
 
 
 def template_csv(department: str) -> str:
-    """The entry columns as a CSV template, with the department filled in on one example row."""
-    return ",".join(ENTRY_COLUMNS) + "\n" + department + "," * (len(ENTRY_COLUMNS) - 1) + "\n"
+    """The entry columns as a CSV template, with the department filled in on one example row
+    (quoted as CSV, and made inert where a spreadsheet would read it as a formula)."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(ENTRY_COLUMNS)
+    writer.writerow([defuse_text(department)] + [""] * (len(ENTRY_COLUMNS) - 1))
+    return text.getvalue()
 
 
 def read_scoping(path: str | Path) -> pd.DataFrame:
