@@ -1,12 +1,14 @@
 """Reading YAML configuration safely, remembering the line of every key for error messages.
 
-Only plain YAML is accepted: the safe loader (no Python objects), and no anchors or aliases (they
-let a small file expand into a huge one). Every problem is a `DataError` naming the file, the line
-and the key.
+Only plain YAML is accepted: the safe loader (no Python objects), no anchors or aliases (they
+let a small file expand into a huge one), no nesting deeper than `MAX_NESTING`, and no number that
+is not finite (``.nan``, ``.inf``). Every problem is a `DataError` naming the file, the line and the
+key.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +23,8 @@ PLAIN_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in
                        ("str", "int", "float", "bool", "null", "map", "seq", "timestamp"))
 #: Refuse configuration files larger than this [bytes]; real ones are a few kilobytes.
 MAX_CONFIG_BYTES = 1_000_000
+#: Refuse mappings and lists nested deeper than this; real configuration is three or four deep.
+MAX_NESTING = 50
 
 
 @dataclass
@@ -57,16 +61,20 @@ def _walk(node: yaml.Node, path: tuple, lines: dict[tuple, int], source: Path) -
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_walk(item, path + (index,), lines, source) for index, item in enumerate(node.value)]
-    return _scalar(node, source)
+    return _scalar(node, path, source)
 
 
-def _scalar(node: yaml.ScalarNode, source: Path) -> object:
+def _scalar(node: yaml.ScalarNode, path: tuple, source: Path) -> object:
     loader = yaml.SafeLoader("")
     try:
-        return loader.construct_object(node, deep=True)
+        value = loader.construct_object(node, deep=True)
     except yaml.constructor.ConstructorError as error:
         raise DataError(f"value not allowed ({error.problem})", file=str(source),
                         line=node.start_mark.line + 1) from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise DataError(f"'{node.value}' is not a finite number: write the number itself", file=str(source),
+                        line=node.start_mark.line + 1, key=".".join(map(str, path)) or None)
+    return value
 
 
 def load_config(path: str | Path) -> ConfigDocument:
@@ -83,7 +91,15 @@ def load_config(path: str | Path) -> ConfigDocument:
     except UnicodeDecodeError:
         raise DataError("is not UTF-8 text", file=str(source)) from None
     try:
+        depth = 0
         for event in yaml.parse(text, Loader=SAFE_LOADER):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_NESTING:
+                    raise DataError(f"is nested deeper than {MAX_NESTING} levels: configuration is a few "
+                                    "levels deep", file=str(source), line=event.start_mark.line + 1)
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 raise DataError("YAML anchors and aliases (& and *) are not allowed: write each value "
                                 "out", file=str(source), line=event.start_mark.line + 1)
