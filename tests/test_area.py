@@ -106,3 +106,45 @@ def test_area_command_json_and_chart(run_cli, tmp_path):
     assert "series break?" in svg and "Calendar year" in svg
     code, _, err = run_cli("area", "--la", "Borough")
     assert code == 2 and "matches" in err
+
+
+def _own_table(tmp_path, edit):
+    """A copy of the first rows of the bundled area table, with ``edit`` applied to its text."""
+    from sefton_carbon.resources import examples_dir
+
+    lines = (examples_dir() / "area" / "la-emissions.csv").read_text().splitlines()[:4]
+    path = tmp_path / "area.csv"
+    path.write_text(edit("\n".join(lines) + "\n"))
+    return path
+
+
+@pytest.mark.parametrize("edit, fragment", [
+    (lambda text: text.replace(",2005,", ",twenty,", 1), "'twenty' is not a number or [x]"),
+    (lambda text: text.replace(",270.939,", ",lots,", 1), "'lots' is not a number or [x]"),
+    (lambda text: text.replace(",0.021701411776430563,", ",inf,", 1), "kt is inf"),
+    (lambda text: text.replace(",0.021701411776430563,", ",1e999,", 1), "kt is inf"),
+    (lambda text: text.replace(",270.939,", ",nan,", 1), "'nan' is not a number or [x]"),
+    (lambda text: text.replace(",270.939,", ",-1,", 1), "population_thousands is -1 for London Borough of Brent 2005"),
+    (lambda text: text.replace(",2005,", ",2607,", 1), "year is 2607 for London Borough of Brent 2607: each row needs "
+     "a calendar year from 1990 to 2100"),
+    (lambda text: text + text.splitlines()[1] + "\n", "Agriculture is given twice: keep one row"),
+])
+def test_area_table_with_impossible_numbers_is_refused(tmp_path, edit, fragment):
+    path = _own_table(tmp_path, edit)
+    with pytest.raises(DataError) as raised:
+        read_area(path)
+    assert fragment in str(raised.value) and str(path) in str(raised.value)
+
+
+def test_long_form_with_a_repeated_gas_row_is_refused(tmp_path):
+    lines = (DATA / "la-long-fixture.csv").read_text().splitlines()
+    path = tmp_path / "long.csv"
+    path.write_text("\n".join(lines + [lines[1]]) + "\n")
+    with pytest.raises(DataError, match=f"row {len(lines) + 1}.*repeats the authority, year, sub-sector and gas"):
+        read_area(path)
+
+
+@pytest.mark.parametrize("option", ["council_tco2e", "break_ratio", "budget_kt", "annual_cut_pct"])
+def test_area_options_that_are_not_finite_are_refused(option):
+    with pytest.raises(UsageError, match="must be a finite number"):
+        area_profile("Sefton", **{option: float("nan")})

@@ -137,13 +137,19 @@ def test_invalid_inputs():
         compute_trajectory(totals(y2019_20=1.0), "2018/19")
     with pytest.raises(UsageError, match="must come after the baseline"):
         compute_trajectory(totals(y2019_20=1.0), "2019/20", target="2019/20")
+    for residual in (float("nan"), float("inf"), -1.0):
+        with pytest.raises(UsageError, match="residual allowed in the target year must be a number of tonnes"):
+            compute_trajectory(totals(y2019_20=1.0), "2019/20", residual_tco2e=residual)
 
 
 @pytest.mark.parametrize("content, fragment", [
     ("year,total\n2019/20,1\n", "missing column(s) tco2e; expected year, tco2e"),
     ("year,tco2e\n2019,100\n", "row 2, column 'year': year '2019' is not a financial year"),
     ("year,tco2e\n2019/20,lots\n", "row 2, column 'tco2e': tco2e 'lots' is not a number"),
-    ("year,tco2e\n2019/20,-5\n", "must be a finite number of tonnes"),
+    ("year,tco2e\n2019/20,-5\n", "row 2, column 'tco2e': tco2e must be a number of tonnes from 0 to 1,000,000,000"),
+    ("year,tco2e\n2019/20,1e308\n2020/21,1e308\n", "row 2, column 'tco2e': tco2e must be a number of tonnes"),
+    ("year,tco2e\n2019/20,inf\n", "row 2, column 'tco2e': tco2e must be a number of tonnes"),
+    ("year,tco2e,offsets_tco2e\n2019/20,5,nan\n", "row 2, column 'offsets_tco2e': offsets_tco2e must be a number"),
 ])
 def test_totals_file_errors(tmp_path, content, fragment):
     path = tmp_path / "totals.csv"

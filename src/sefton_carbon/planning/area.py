@@ -78,10 +78,55 @@ def _read_csv(path: Path, **options) -> pd.DataFrame:
         raise DataError(f"cannot be read as CSV ({error})", file=str(path)) from None
 
 
+def _numbers(series: pd.Series, path: Path, rows: pd.Series | np.ndarray | None = None) -> pd.Series:
+    """A column of numbers as written (``1,234.5``; ``[x]`` or empty for not available, kept as
+    missing, never zero); text that is not one is a DataError naming the file, row and column.
+    ``rows``: each value's row in the file (default: its position after the header)."""
+    cleaned = series.astype(str).str.strip().replace({"[x]": None, "": None}).str.replace(",", "", regex=False)
+    parsed = pd.to_numeric(cleaned, errors="coerce")
+    bad = parsed.isna() & cleaned.notna()
+    if bad.any():
+        position = int(np.flatnonzero(bad.to_numpy())[0])
+        row = int(rows[position]) if rows is not None else position + 2
+        raise DataError(f"'{series.iloc[position]}' is not a number or [x]", file=str(path), row=row,
+                        column=str(series.name))
+    return parsed.astype("float64")
+
+
+#: Calendar years the national statistics can hold (they start in 2005).
+AREA_YEARS = (1990, 2100)
+
+
+def _checked(table: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """An area table whose numbers are sane: every year a whole calendar year in `AREA_YEARS`,
+    emissions finite and 0 or more (or missing), population and area finite and above 0, and one
+    row per authority, year and sub-sector. Anything else is a DataError naming the file."""
+    year = table["year"]
+    problems = [
+        (year.isna() | (year != year.round()) | ~year.between(*AREA_YEARS), "year",
+         f"a calendar year from {AREA_YEARS[0]} to {AREA_YEARS[1]}"),
+        (~np.isfinite(table["kt"].fillna(0.0)) | (table["kt"] < 0), "kt", "emissions of 0 kt or more"),
+        (~np.isfinite(table["population_thousands"]) | (table["population_thousands"] <= 0),
+         "population_thousands", "a population above 0"),
+        (~np.isfinite(table["area_km2"]) | (table["area_km2"] <= 0), "area_km2", "an area above 0 km2"),
+    ]
+    for bad, column, wanted in problems:
+        if bad.any():
+            first = table[bad].iloc[0]
+            raise DataError(f"{column} is {first[column]:g} for {first['la_name']} {first['year']:g}: each row "
+                            f"needs {wanted}", file=str(path), column=column)
+    repeated = table.duplicated(["la_code", "year", "sector", "subsector"])
+    if repeated.any():
+        first = table[repeated].iloc[0]
+        raise DataError(f"{first['la_name']} {int(first['year'])} {first['subsector']} is given twice: keep one row",
+                        file=str(path))
+    return table.astype({"year": int})
+
+
 def read_wide(path: str | Path) -> pd.DataFrame:
     """Read mySociety's wide CO2 table into the long `AREA_COLUMNS` table."""
     path = Path(path)
-    wide = _read_csv(path)
+    wide = _read_csv(path, dtype=str, keep_default_na=False)
     needed = ["Year", "local-authority-code", "official-name", "Population:000s", "Area:km2"]
     missing = [column for column in needed if column not in wide]
     if missing:
@@ -91,11 +136,13 @@ def read_wide(path: str | Path) -> pd.DataFrame:
     long = wide.melt(id_vars=needed, value_vars=list(columns), var_name="column", value_name="kt")
     long["sector"] = long["column"].map({column: names[0] for column, names in columns.items()})
     long["subsector"] = long["column"].map({column: names[1] for column, names in columns.items()})
+    row_of = long.index % len(wide) + 2  # the melted rows keep their place in the file
     table = pd.DataFrame({
-        "la_code": long["local-authority-code"].astype(str), "la_name": long["official-name"].astype(str),
-        "year": long["Year"].astype(int), "sector": long["sector"], "subsector": long["subsector"],
-        "kt": pd.to_numeric(long["kt"], errors="coerce"), "population_thousands": long["Population:000s"],
-        "area_km2": long["Area:km2"], "basis": WIDE_BASIS, "source": WIDE_SOURCE})
+        "la_code": long["local-authority-code"], "la_name": long["official-name"],
+        "year": _numbers(long["Year"], path, row_of), "sector": long["sector"], "subsector": long["subsector"],
+        "kt": _numbers(long["kt"], path, row_of),
+        "population_thousands": _numbers(long["Population:000s"], path, row_of),
+        "area_km2": _numbers(long["Area:km2"], path, row_of), "basis": WIDE_BASIS, "source": WIDE_SOURCE})
     return table.sort_values(["la_code", "year", "sector", "subsector"], kind="stable").reset_index(drop=True)
 
 
@@ -121,29 +168,25 @@ def read_long(path: str | Path, measure: str = "influence") -> pd.DataFrame:
     else:
         raise UsageError("measure is influence or territorial")
 
-    def numbers(series: pd.Series) -> pd.Series:
-        cleaned = series.str.strip().replace({"[x]": None, "": None}).str.replace(",", "", regex=False)
-        parsed = pd.to_numeric(cleaned, errors="coerce")
-        bad = parsed.isna() & cleaned.notna()
-        if bad.any():
-            position = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DataError(f"'{series.iloc[position]}' is not a number or [x]", file=str(path), row=position + 2,
-                            column=series.name)
-        return parsed
-
     table = pd.DataFrame({
         "la_code": frame["Local Authority Code"], "la_name": frame["Local Authority"],
-        "year": numbers(frame["Calendar Year"]).astype("Int64"), "sector": frame["LA GHG Sector"],
-        "subsector": frame["LA GHG Sub-sector"], "kt": numbers(frame[column]),
-        "population_thousands": numbers(frame["Mid-year Population (thousands)"]),
-        "area_km2": numbers(frame["Area (km2)"])})
+        "year": _numbers(frame["Calendar Year"], path), "sector": frame["LA GHG Sector"],
+        "subsector": frame["LA GHG Sub-sector"], "kt": _numbers(frame[column], path),
+        "population_thousands": _numbers(frame["Mid-year Population (thousands)"], path),
+        "area_km2": _numbers(frame["Area (km2)"], path)})
     keys = ["la_code", "la_name", "year", "sector", "subsector"]
+    repeated = frame.duplicated(["Local Authority Code", "Calendar Year", "LA GHG Sub-sector"]
+                                + (["Greenhouse gas"] if "Greenhouse gas" in frame else []))
+    if repeated.any():
+        position = int(np.flatnonzero(repeated.to_numpy())[0])
+        raise DataError("repeats the authority, year, sub-sector and gas of an earlier row: keep one row",
+                        file=str(path), row=position + 2)
     grouped = table.groupby(keys, as_index=False, dropna=False).agg(
         kt=("kt", lambda values: values.sum(min_count=1)), population_thousands=("population_thousands", "first"),
         area_km2=("area_km2", "first"))
     grouped["basis"] = basis
     grouped["source"] = f"DESNZ UK local authority and regional greenhouse gas emissions ({path.name}), OGL v3.0"
-    return grouped[AREA_COLUMNS].astype({"year": int})
+    return grouped[AREA_COLUMNS]
 
 
 def read_area(path: str | Path | None = None) -> pd.DataFrame:
@@ -154,11 +197,11 @@ def read_area(path: str | Path | None = None) -> pd.DataFrame:
         raise UsageError(f"{path}: no such file")
     header = _read_csv(path, nrows=0).columns
     if "Local Authority Code" in header:
-        return read_long(path)
+        return _checked(read_long(path), path)
     if "local-authority-code" in header:
-        return read_wide(path)
+        return _checked(read_wide(path), path)
     if set(STORED_COLUMNS) <= set(header):
-        return read_own(path)
+        return _checked(read_own(path), path)
     raise DataError("is not a local authority emissions table (official long CSV, mySociety wide CSV or this "
                     "project's own)", file=str(path), row=1)
 
@@ -181,7 +224,9 @@ def read_own(path: str | Path) -> pd.DataFrame:
 
     path = Path(path)
     metadata = load_config(path.with_suffix(".yaml")).data if path.with_suffix(".yaml").is_file() else {}
-    table = _read_csv(path, dtype={"la_code": str, "la_name": str})
+    table = _read_csv(path, dtype=str, keep_default_na=False)
+    for column in ("year", "kt", "population_thousands", "area_km2"):
+        table[column] = _numbers(table[column], path)
     table["basis"] = (metadata or {}).get("basis", "not stated")
     table["source"] = (metadata or {}).get("source", "not stated")
     return table[AREA_COLUMNS]
@@ -317,6 +362,10 @@ def area_profile(query: str, data: str | Path | None = None, *, council_tco2e: f
                  budget_kt: float | None = None, baseline: int | None = None, target: int = 2050,
                  break_ratio: float = BREAK_RATIO) -> AreaProfile:
     """Everything `sefton-carbon area` shows for one authority (see the module docstring)."""
+    for option, value in (("council_tco2e", council_tco2e), ("annual_cut_pct", annual_cut_pct),
+                          ("budget_kt", budget_kt), ("break_ratio", break_ratio)):
+        if value is not None and (not math.isfinite(value) or value < 0):
+            raise UsageError(f"{option.replace('_', '-')} must be a finite number, 0 or more (got {value})")
     table = read_area(data)
     code, name = find_authority(table, query)
     years = yearly(table, code)

@@ -35,6 +35,9 @@ from sefton_carbon.years import ReportingYear
 #: SBTi absolute contraction: 4.2% of base-year emissions a year (1.5 C-aligned minimum ambition).
 SBTI_ANNUAL_REDUCTION = 0.042
 DEFAULT_TARGET = ReportingYear(2030)
+#: The largest annual total accepted [t CO2e]: a billion tonnes, about twice the UK's territorial
+#: emissions; anything larger is a typing error, and sums of such numbers overflow to infinity.
+MAX_ANNUAL_TCO2E = 1e9
 #: Years of recent history used for the trend (the compound rate between the latest year and the
 #: year this many years before it, or the earliest year available).
 TREND_YEARS = 3
@@ -141,8 +144,9 @@ def compute_trajectory(actuals: pd.DataFrame, baseline: str | ReportingYear,
     pathway = Pathway.parse(pathway) if isinstance(pathway, str) else pathway
     if target <= baseline:
         raise UsageError(f"target year {target.label} must come after the baseline {baseline.label}")
-    if residual_tco2e < 0:
-        raise UsageError("the residual allowed in the target year cannot be negative")
+    if not math.isfinite(residual_tco2e) or not 0 <= residual_tco2e <= MAX_ANNUAL_TCO2E:
+        raise UsageError(f"the residual allowed in the target year must be a number of tonnes from 0 to "
+                         f"{MAX_ANNUAL_TCO2E:,.0f}")
     frame = actuals.copy()
     frame["year"] = [ReportingYear.parse(year).label for year in frame["year"]]
     if frame["year"].duplicated().any():
@@ -297,9 +301,9 @@ def read_totals(path) -> pd.DataFrame:
             except ValueError:
                 raise DataError(f"{column} '{record.get(column, '')}' is not a number", file=str(path),
                                 row=number, column=column) from None
-            if not math.isfinite(value) or value < 0:
-                raise DataError(f"{column} must be a finite number of tonnes, 0 or more", file=str(path),
-                                row=number, column=column)
+            if not math.isfinite(value) or not 0 <= value <= MAX_ANNUAL_TCO2E:
+                raise DataError(f"{column} must be a number of tonnes from 0 to {MAX_ANNUAL_TCO2E:,.0f}",
+                                file=str(path), row=number, column=column)
             entry[column] = value
         records.append(entry)
     if not records:
