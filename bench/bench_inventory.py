@@ -1,24 +1,17 @@
-"""Benchmark: the inventory over 1,000,000 synthetic activity rows against pandas reading the CSV.
+"""Synthetic inputs for the benchmarks (``speed_targets.py``) and for tests that need many rows.
 
-Run with ``make bench``. Each side is a whole command, timed from interpreter start to exit:
-``sefton-carbon inventory FILE --year 2023/24 --format json`` against
-``python -c "import pandas; pandas.read_csv(FILE)"``. The two alternate, best of N each, and each
-runs in its own process so that its peak memory (max RSS) is its own. Targets (the core inventory
-issue): time ratio at most 2.0, peak memory of the inventory under 1.5 GB.
+Daily readings are written by DuckDB (seconds for 10,000,000 rows), the others by numpy and
+pandas. Quantities are pseudo-random but fixed: the same arguments give the same file.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import subprocess
-import sys
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 
-HERE = Path(__file__).parent
 #: (activity, units it is reported in, typical monthly quantity per site).
 ACTIVITIES = [("natural_gas", ("kWh", "therms"), 20_000), ("electricity", ("kWh", "MWh"), 15_000),
               ("diesel", ("litres",), 3_000), ("business_travel_car", ("miles",), 400),
@@ -81,55 +74,44 @@ def meters_register(meters: int, path: Path) -> Path:
     return path
 
 
-COMMANDS = {
-    "pandas": lambda path: [sys.executable, "-c", f"import pandas; pandas.read_csv({str(path)!r})"],
-    "inventory": lambda path: [sys.executable, "-m", "sefton_carbon", "inventory", str(path),
-                               "--year", "2023/24", "--format", "json"],
-}
-#: Runs one command as a child and reports its wall time and peak memory alone.
-WRAPPER = """
-import json, resource, subprocess, sys, time
-started = time.perf_counter()
-result = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-seconds = time.perf_counter() - started
-if result.returncode != 0:
-    sys.exit(result.stderr.decode())
-print(json.dumps({"seconds": seconds,
-                  "peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
-"""
+def generate_daily_readings(meters: int, path: Path, start_year: int = 2024) -> Path:
+    """A financial year of daily meter readings (one row per meter per day, ``period_start`` =
+    ``period_end``, each row with its meter id) as CSV or, by the suffix, Parquet with every column
+    as text. Two meters per site, one electricity and one natural gas, both in kWh; sites belong to
+    40 departments; one reading in ten is estimated. ``start_year`` must start a 365-day year (not
+    2023), so that 2,740 meters give 1,000,100 rows."""
+    first = pd.Timestamp(f"{start_year}-04-01")
+    days = (pd.Timestamp(f"{start_year + 1}-04-01") - first).days
+    day = f"strftime(DATE '{first:%Y-%m-%d}' + CAST(d AS INTEGER), '%Y-%m-%d')"
+    rows = f"""
+        SELECT 'Department ' || (m // 2 % 40) AS department, 'Site ' || (m // 2) AS site,
+               printf('M%05d', m) AS meter,
+               CASE WHEN m % 2 = 1 THEN 'electricity' ELSE 'natural_gas' END AS activity,
+               CAST(round(hash(m * 1000 + d) % 100000 / 100.0 + 50, 1) AS VARCHAR) AS quantity,
+               'kWh' AS unit, {day} AS period_start, {day} AS period_end,
+               CASE WHEN hash(d * 100000 + m) % 10 = 0 THEN 'estimated' ELSE 'actual' END AS data_quality
+        FROM range({meters}) AS meter_numbers(m), range({days}) AS day_numbers(d)
+        ORDER BY m, d"""
+    options = "FORMAT parquet" if path.suffix == ".parquet" else "HEADER"
+    connection = duckdb.connect()
+    connection.execute("SET enable_progress_bar = false")
+    connection.execute(f"COPY ({rows}) TO '{path}' ({options})")
+    return path
 
 
-def measure(kind: str, path: Path) -> dict:
-    """Run one whole command (interpreter start, imports, work) and return seconds and peak MB."""
-    result = subprocess.run([sys.executable, "-c", WRAPPER, *COMMANDS[kind](path)],
-                            capture_output=True, text=True, check=True)
-    return json.loads(result.stdout)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=5, help="best of N runs")
-    options = parser.parse_args()
-    data = HERE / "data"
-    data.mkdir(exist_ok=True)
-    path = data / f"activity-{options.rows}.csv"
-    if not path.exists():
-        generate(options.rows, path)
-    runs: dict[str, list[dict]] = {"pandas": [], "inventory": []}
-    for _ in range(options.repeat):
-        for kind in runs:
-            runs[kind].append(measure(kind, path))
-    best = {kind: min(results, key=lambda r: r["seconds"]) for kind, results in runs.items()}
-    ratio = best["inventory"]["seconds"] / best["pandas"]["seconds"]
-    print(f"rows: {options.rows:,} ({path.stat().st_size / 1e6:.0f} MB CSV), best of {options.repeat}")
-    print(f"pandas.read_csv alone  : {best['pandas']['seconds']:6.2f} s, peak {best['pandas']['peak_mb']:6.0f} MB")
-    print(f"sefton-carbon inventory: {best['inventory']['seconds']:6.2f} s, peak "
-          f"{best['inventory']['peak_mb']:6.0f} MB")
-    print(f"ratio: {ratio:.2f} (target <= 2.0: {'met' if ratio <= 2.0 else 'NOT met'}); peak memory "
-          f"{best['inventory']['peak_mb']:.0f} MB (target < 1,500 MB: "
-          f"{'met' if best['inventory']['peak_mb'] < 1500 else 'NOT met'})")
-
-
-if __name__ == "__main__":
-    main()
+def generate_overlapping_bills(one_day_bills: int, path: Path, start_year: int = 2024) -> Path:
+    """One annual gas bill for the financial year starting ``start_year`` plus ``one_day_bills``
+    one-day bills at the same department, site and activity, the days cycling through the year: every
+    one-day bill overlaps the annual one (and those on the same day)."""
+    first = pd.Timestamp(f"{start_year}-04-01")
+    last = pd.Timestamp(f"{start_year + 1}-03-31")
+    days = pd.date_range(first, last).strftime("%Y-%m-%d").to_numpy()
+    day = days[np.arange(one_day_bills) % len(days)]
+    pd.DataFrame({
+        "department": "Facilities", "site": "Town Hall", "activity": "natural_gas",
+        "quantity": np.concatenate([[1_000_000.0], 1000.0 + np.arange(one_day_bills) / 10]),
+        "unit": "kWh",
+        "period_start": np.concatenate([[f"{first:%Y-%m-%d}"], day]),
+        "period_end": np.concatenate([[f"{last:%Y-%m-%d}"], day]),
+    }).to_csv(path, index=False)
+    return path
