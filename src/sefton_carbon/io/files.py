@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from pathlib import Path
 
 import pandas as pd
+
+from sefton_carbon.errors import UsageError
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -37,11 +40,33 @@ def defuse_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return safe
 
 
+@contextlib.contextmanager
+def writing(path: str | Path):
+    """Create ``path``'s folder and write it in the block; when the system refuses (the folder is
+    a file, the path is a folder, the name is too long, the disk is full), a one-line UsageError
+    naming the path and the system's reason, not a traceback."""
+    path = Path(path)
+    existing = next((folder for folder in path.parents if folder.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise UsageError(f"{path}: cannot be written: {existing} is a file, not a folder: choose another place")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        yield path
+    except OSError as error:
+        raise UsageError(f"{path}: cannot be written ({error.strerror or error}): choose another place") from None
+
+
 def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write a table as UTF-8 CSV, safe to open in a spreadsheet, with full numeric precision."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    defuse_frame(frame).to_csv(path, index=False, lineterminator="\n", date_format="%Y-%m-%d")
+    with writing(path) as path:
+        defuse_frame(frame).to_csv(path, index=False, lineterminator="\n", date_format="%Y-%m-%d")
+    return path
+
+
+def write_text(text: str, path: str | Path) -> Path:
+    """Write UTF-8 text (a JSON summary, an HTML report), with `writing`'s one-line errors."""
+    with writing(path) as path:
+        path.write_text(text, encoding="utf-8")
     return path
 
 

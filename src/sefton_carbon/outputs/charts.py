@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from sefton_carbon.errors import UsageError
+from sefton_carbon.io.files import writing
 
 CHART_SUFFIXES = (".svg", ".png")
 
@@ -33,10 +34,10 @@ def _save(figure, path: Path) -> Path:
     path = Path(path)
     if path.suffix.lower() not in CHART_SUFFIXES:
         raise UsageError(f"{path}: a chart is written as .svg or .png")
-    path.parent.mkdir(parents=True, exist_ok=True)
     # A fixed date keeps SVG output byte-identical between runs.
-    figure.savefig(path, metadata={"Date": None} if path.suffix.lower() == ".svg" else None,
-                   bbox_inches="tight", dpi=150)
+    with writing(path):
+        figure.savefig(path, metadata={"Date": None} if path.suffix.lower() == ".svg" else None,
+                       bbox_inches="tight", dpi=150)
     return path
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sefton_carbon.accounting.inventory import Inventory
-from sefton_carbon.io.files import write_csv
+from sefton_carbon.io.files import write_csv, write_text
 from sefton_carbon.outputs.text import summary_json
 from sefton_carbon.returns.collection import Collection
 
@@ -13,14 +13,12 @@ from sefton_carbon.returns.collection import Collection
 def write_inventory_outputs(inventory: Inventory, output_dir: str | Path) -> dict[str, Path]:
     """Write ledger.csv, rejected.csv, files.csv and summary.json into a folder."""
     folder = Path(output_dir)
-    folder.mkdir(parents=True, exist_ok=True)
     written = {
         "ledger": write_csv(inventory.ledger, folder / "ledger.csv"),
         "rejected": write_csv(inventory.rejected, folder / "rejected.csv"),
         "files": write_csv(inventory.files, folder / "files.csv"),
     }
-    (folder / "summary.json").write_text(summary_json(inventory) + "\n", encoding="utf-8")
-    written["summary"] = folder / "summary.json"
+    written["summary"] = write_text(summary_json(inventory) + "\n", folder / "summary.json")
     return written
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from sefton_carbon import __version__, resources
 from sefton_carbon.engines.pipeline import compute_inventory
 from sefton_carbon.errors import DataError, UsageError
-from sefton_carbon.io.files import sha256
+from sefton_carbon.io.files import sha256, write_text, writing
 from sefton_carbon.outputs.files import write_inventory_outputs
 from sefton_carbon.returns.activity import expand_paths
 from sefton_carbon.returns.collection import collect
@@ -114,9 +114,7 @@ def write_manifest(folder: str | Path, command: str, paths: list, parameters: di
         "outputs": {_relative(path, folder): sha256(path) for path in sorted(published)},
         "figures": _figures(inventory),
     }
-    path = folder / MANIFEST
-    path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    return path
+    return write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", folder / MANIFEST)
 
 
 @contextlib.contextmanager
@@ -125,8 +123,9 @@ def publishing(folder: str | Path):
     folder waits until the first has finished, so their files never interleave. The lock is a
     hidden file in the folder, left in place (it holds nothing) and not part of the publication."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "w") as lock:
+    with writing(folder / ".lock") as lock_path:
+        lock = open(lock_path, "w")
+    with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield folder
