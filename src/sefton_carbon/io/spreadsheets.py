@@ -13,8 +13,10 @@ import datetime as dt
 import io
 import math
 import os
+import re
 import zipfile
 from pathlib import Path
+from xml.etree.ElementTree import ParseError as ElementTreeError
 
 from sefton_carbon.errors import DataError, UsageError
 
@@ -106,31 +108,103 @@ def read_register(path: str | Path, required: list[str], what: str,
 
 def sheet_names(path: Path) -> list[str]:
     """The names of the sheets of a workbook."""
+    return [name for name, _ in sheets(path)]
+
+
+def sheets(path: Path) -> list[tuple[str, bool]]:
+    """Each sheet of a workbook, in order, with whether it is visible (False for a hidden or
+    very hidden sheet)."""
     import python_calamine
 
     try:
-        return python_calamine.CalamineWorkbook.from_path(str(path)).sheet_names
+        metadata = python_calamine.CalamineWorkbook.from_path(str(path)).sheets_metadata
     except Exception as error:  # calamine raises several types for files that are not workbooks
+        raise DataError(f"cannot be read as a workbook ({error})", file=str(path)) from None
+    return [(sheet.name, sheet.visible == python_calamine.SheetVisibleEnum.Visible) for sheet in metadata]
+
+
+#: The extent of a sheet as Office Open XML states it, ``<dimension ref="A1:XFD1048576"/>``, and
+#: the reference of each cell, ``<c r="B7"``: letters for the column, digits for the row.
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="(?:[A-Z]+\d+:)?([A-Z]+)(\d+)"')
+_CELL_REFERENCE = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="([A-Z]+)(\d+)"')
+
+
+def _column_number(letters: bytes) -> int:
+    """``A`` -> 1, ``Z`` -> 26, ``AA`` -> 27, ``XFD`` -> 16384."""
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - ord("A") + 1
+    return number
+
+
+def _zip_sheet_members(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name -> the zip member holding it, from an Office Open XML workbook's index."""
+    from xml.etree import ElementTree
+
+    relations = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    targets = {relation.get("Id"): relation.get("Target", "")
+               for relation in ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))}
+    members = {}
+    for element in ElementTree.fromstring(archive.read("xl/workbook.xml")).iter():
+        if element.tag.endswith("}sheet") and element.get(relations) in targets:
+            target = targets[element.get(relations)].lstrip("/")
+            members[element.get("name")] = target if target.startswith("xl/") else f"xl/{target}"
+    return members
+
+
+def sheet_extent(path: Path, sheet: str) -> tuple[int, int] | None:
+    """(rows, columns) a sheet of an .xlsx/.xlsm workbook reaches, read from its XML without
+    loading it: the stated dimension, or else the furthest cell reference. None for other formats."""
+    if Path(path).suffix.lower() not in {".xlsx", ".xlsm"} or not zipfile.is_zipfile(path):
+        return None
+    try:
+        with zipfile.ZipFile(path) as archive:
+            member = _zip_sheet_members(archive).get(sheet)
+            if member is None:
+                return None
+            with archive.open(member) as stream:
+                start = stream.read(1 << 16)
+                if match := _DIMENSION.search(start):
+                    return int(match.group(2)), _column_number(match.group(1))
+                rows = columns = 0
+                block, overlap = start, b""
+                while block:  # a reference cut between two blocks is found whole in the overlap
+                    chunk = overlap + block
+                    for column, row in _CELL_REFERENCE.findall(chunk):
+                        rows, columns = max(rows, int(row)), max(columns, _column_number(column))
+                    overlap, block = chunk[-256:], stream.read(1 << 20)
+                return rows, columns
+    except (KeyError, zipfile.BadZipFile, ElementTreeError) as error:
         raise DataError(f"cannot be read as a workbook ({error})", file=str(path)) from None
 
 
 def read_sheet_rows(path: Path, sheet: str) -> list[list[object]]:
-    """All rows of one sheet, as the stored cell values (str, float, int, bool, date, datetime)."""
+    """All rows of one sheet, as the stored cell values (str, float, int, bool, date, datetime).
+
+    A sheet larger than SEFTON_CARBON_MAX_SHEET_CELLS is refused before it is loaded, from the
+    extent its XML states (`sheet_extent`), so that a sheet formatted to XFD1048576 costs no memory.
+    """
     import python_calamine
 
+    extent = sheet_extent(path, sheet)
+    if extent is not None:
+        _check_sheet_size(path, sheet, *extent)
     try:
         workbook = python_calamine.CalamineWorkbook.from_path(str(path))
         worksheet = workbook.get_sheet_by_name(sheet)
-        cells = worksheet.height * worksheet.width
-        if cells > limit("SEFTON_CARBON_MAX_SHEET_CELLS"):
-            raise DataError(f"has {worksheet.height:,} rows x {worksheet.width:,} columns, over the limit of "
-                            f"{limit('SEFTON_CARBON_MAX_SHEET_CELLS'):,} cells: delete the empty rows and columns",
-                            file=str(path), sheet=sheet)
+        _check_sheet_size(path, sheet, worksheet.height, worksheet.width)
         return worksheet.to_python(skip_empty_area=False)
     except DataError:
         raise
     except Exception as error:  # calamine raises several types for files that are not workbooks
         raise DataError(f"cannot read sheet '{sheet}' ({error})", file=str(path)) from None
+
+
+def _check_sheet_size(path: Path, sheet: str, rows: int, columns: int) -> None:
+    if rows * columns > limit("SEFTON_CARBON_MAX_SHEET_CELLS"):
+        raise DataError(f"has {rows:,} rows x {columns:,} columns, over the limit of "
+                        f"{limit('SEFTON_CARBON_MAX_SHEET_CELLS'):,} cells: delete the empty rows and columns",
+                        file=str(path), sheet=sheet)
 
 
 def cell_text(value: object) -> str:
