@@ -132,6 +132,15 @@ def test_bad_readings_are_rejected_with_file_row_and_reason(tmp_path, run_cli):
     assert len(pd.read_csv(tmp_path / "out" / "rejected.csv")) == 5
 
 
+def test_readings_dated_before_1970_are_counted_outside_the_year(tmp_path):
+    path = tmp_path / "readings.csv"
+    path.write_text("meter_id,timestamp,kwh\nA,0001-01-01T00:00:00Z,5\nA,1969-12-31T23:30:00Z,5\n"
+                    "A,2023-06-01T12:00:00Z,1.5\n", encoding="utf-8")
+    result = aggregate([path], read_meters_register(_register(tmp_path)), "2023/24")
+    assert (result.readings_read, result.readings, result.readings_outside_year, len(result.rejected)) == (3, 1, 2, 0)
+    assert result.activity["quantity"].sum() == pytest.approx(1.5)
+
+
 def test_offsets_written_without_seconds_or_minutes(tmp_path):
     path = tmp_path / "offsets.csv"
     # 12:00 UTC as DuckDB writes a TIMESTAMPTZ (+00) and with a four-digit offset: one half hour, twice.

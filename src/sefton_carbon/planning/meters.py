@@ -124,7 +124,7 @@ def aggregate(paths: list[str | Path], register: pd.DataFrame, year: str | Repor
     hold duplicated half hours are read again, to keep the first reading of each. Local time is
     UTC plus an hour during British Summer Time, computed from the rule, not per row by a time-zone
     library. The half hours present in a day are counted as set bits of a 64-bit mask (bit = UTC
-    half-hour number mod 64): a local day is at most 50 consecutive half hours, so no two share a
+    half-hour number mod 64, taken positive for readings before 1970): a local day is at most 50 consecutive half hours, so no two share a
     bit, and an OR of bits is far cheaper than a distinct count.
     """
     import duckdb
@@ -168,7 +168,7 @@ def aggregate(paths: list[str | Path], register: pd.DataFrame, year: str | Repor
         connection.execute("""
             CREATE TEMP TABLE days AS
             SELECT meter_id, CAST(local_time AS DATE) AS local_day, status, count(*) AS readings,
-                   bit_count(bit_or(CAST(1 AS UBIGINT) << CAST(epoch(half_hour) // 1800 % 64 AS INTEGER)))
+                   bit_count(bit_or(CAST(1 AS UBIGINT) << CAST((epoch(half_hour) // 1800 % 64 + 64) % 64 AS INTEGER)))
                      AS half_hours,
                    sum(kwh) AS kwh
             FROM parsed GROUP BY ALL""")
