@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench check-python clean
+.PHONY: demo test bench docs docs-reference check-python clean
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "sefton-carbon needs Python 3.11 or newer: run make PYTHON=python3.11 ...")'
@@ -17,9 +17,22 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
+# The docs extra comes with the tests: tests/test_docs.py builds the site (under 10 s).
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,docs]'
+	touch $@ $(VENV)/.installed $(VENV)/.installed-docs
+
+$(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[docs]'
 	touch $@ $(VENV)/.installed
+
+# The documentation site, built in strict mode into site/: a broken link fails the build.
+docs: $(VENV)/.installed-docs
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+# The command-line reference is generated from the commands; tests/test_docs.py fails when it is stale.
+docs-reference: $(VENV)/.installed
+	$(BIN)/typer sefton_carbon.cli.app utils docs --name sefton-carbon --output docs/reference/cli.md
 
 demo: $(VENV)/.installed
 	$(BIN)/sefton-carbon demo --output out
