@@ -78,13 +78,18 @@ def test_verify_detects_an_edited_output(published, run_cli):
     assert code == 3 and "summary.json: the published file was edited after it was written" in err
 
 
-def test_verify_a_folder_moved_with_its_inputs(published, run_cli, tmp_path):
+def moved_to_archive(published, tmp_path):
+    """The published folder and the council's files moved together into ``archive/``."""
     folder, council = published
     moved = tmp_path / "archive"
     moved.mkdir()
     shutil.move(folder, moved / "published")
     shutil.move(council, moved / "council")
-    code, out, err = run_cli("verify", moved / "published")
+    return moved / "published"
+
+
+def test_verify_a_folder_moved_with_its_inputs(published, run_cli, tmp_path):
+    code, out, err = run_cli("verify", moved_to_archive(published, tmp_path))
     assert code == 0, err
 
 
@@ -102,14 +107,10 @@ def test_verify_catches_an_edited_files_csv(published, run_cli):
 
 
 def test_verify_catches_an_edited_output_in_a_moved_folder(published, run_cli, tmp_path):
-    folder, council = published
-    moved = tmp_path / "archive"
-    moved.mkdir()
-    shutil.move(folder, moved / "published")
-    shutil.move(council, moved / "council")
-    ledger = moved / "published" / "ledger.csv"
+    moved = moved_to_archive(published, tmp_path)
+    ledger = moved / "ledger.csv"
     ledger.write_bytes(ledger.read_bytes() + b"\n")
-    code, _, err = run_cli("verify", moved / "published")
+    code, _, err = run_cli("verify", moved)
     assert code == 3 and "ledger.csv: the published file was edited after it was written" in err
 
 
