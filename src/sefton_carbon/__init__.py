@@ -15,15 +15,34 @@ import importlib
 __version__ = "0.1.0"
 
 #: Public name -> module that defines it. Imported on first use, so that ``sefton-carbon --help``
-#: does not pay for pandas and pint.
+#: does not pay for pandas and pint. Each command's library twin is here:
+#: inventory -> `compute_inventory_on_engine` (`compute_inventory` in memory); validate ->
+#: `validate_returns`; collect -> `collect`; scope compare -> `compare_inventories`; trajectory ->
+#: `compute_inventories` and `trajectory_of` (or `read_totals` and `compute_trajectory`); scenario
+#: run and compare -> `scenarios_from_returns`; report -> `build_report`; area -> `area_profile`;
+#: meters -> `aggregate`; verify -> `verify`; template -> `write_template`; factors import ->
+#: `import_flat_file`; factors show -> `explain_activity`; scope list and explain ->
+#: `load_boundary_options`; demo -> `run_demo`. `PricingInputs` bundles what pricing needs.
 _EXPORTS = {
     "ActivityData": "accounting.rows", "read_activity": "returns.activity",
-    "load_catalogue": "accounting.catalogue",
+    "load_catalogue": "accounting.catalogue", "explain_activity": "accounting.catalogue",
     "FactorLibrary": "accounting.factors", "FactorTable": "accounting.factors",
     "import_flat_file": "accounting.factors", "load_factors": "accounting.factors",
     "read_flat_file": "accounting.factors",
+    "load_boundary_options": "accounting.boundary",
     "Inventory": "accounting.inventory", "price_activity": "accounting.inventory",
-    "compute_inventory": "engines.pipeline",
+    "PricingInputs": "returns.collection", "validate_returns": "returns.collection",
+    "collect": "returns.collection", "write_template": "returns.template",
+    "compute_inventory": "engines.pipeline", "compute_inventories": "engines.pipeline",
+    "compare_inventories": "engines.pipeline", "compute_inventory_on_engine": "engines.pipeline",
+    "choose_engine": "engines.pipeline",
+    "compute_large_inventory": "engines.large", "compute_dask_inventory": "engines.large",
+    "trajectory_of": "planning.trajectory", "compute_trajectory": "planning.trajectory",
+    "read_totals": "planning.trajectory",
+    "load_scenarios": "planning.scenarios", "run_scenarios": "planning.scenarios",
+    "scenarios_from_returns": "planning.scenarios",
+    "area_profile": "planning.area", "aggregate": "planning.meters",
+    "build_report": "outputs.html_report", "verify": "outputs.manifest", "run_demo": "outputs.demo",
     "ReportingYear": "years",
 }
 

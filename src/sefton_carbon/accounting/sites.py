@@ -42,6 +42,10 @@ class SitesRegister:
         """Site name -> its tags."""
         return dict(zip(self.table["site"], self.table["tags"]))
 
+    def sites_tagged(self, tag: str) -> set[str]:
+        """The names of the sites carrying a tag (for instance ``street_lighting``)."""
+        return {site for site, tags in zip(self.table["site"], self.table["tags"]) if tag in tags}
+
 
 def _split(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.replace("|", ";").split(";") if part.strip())

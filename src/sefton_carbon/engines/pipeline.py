@@ -1,20 +1,32 @@
 """The inventory pipeline: files read and checked (`read_activity`), priced (`price_activity`)
-and summed, for one year, for every year found, or under every boundary option."""
+and summed, for one year, for every year found, or under every boundary option; and the choice
+of engine for the one-year inventory.
+
+Every function here takes the `PricingInputs` as keyword arguments of the same names
+(``factors_dir``, ``factor_year``, ``scope_option``, ``scopes_file``, ``sites``, ``contracts``,
+``spend_factors``), so that ``**inputs.arguments()`` passes the bundle on unchanged.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from importlib.util import find_spec
 from pathlib import Path
 
 import pandas as pd
 
-from sefton_carbon.accounting.boundary import load_boundary_options
-from sefton_carbon.accounting.contracts import read_contracts
-from sefton_carbon.accounting.factors import FactorLibrary, load_factors
-from sefton_carbon.accounting.inventory import Inventory, compare_options, price_activity, split_by_year
-from sefton_carbon.accounting.sites import read_sites
-from sefton_carbon.accounting.spend import read_spend_factors
+from sefton_carbon.accounting.factors import FactorLibrary
+from sefton_carbon.accounting.inventory import Inventory, compare_options, split_by_year
+from sefton_carbon.engines.large import LargeInventory, compute_dask_inventory, compute_large_inventory
+from sefton_carbon.errors import UsageError
 from sefton_carbon.returns.activity import read_activity
+from sefton_carbon.returns.collection import PricingInputs
 from sefton_carbon.years import ReportingYear
+
+#: Values of ``--engine``: ``auto`` picks one with `choose_engine`; ``pandas`` is the in-memory path.
+ENGINES = ("auto", "pandas", "duckdb", "dask")
+#: Inputs only the in-memory engine applies.
+IN_MEMORY_ONLY = (("sites", "--sites"), ("contracts", "--contracts"), ("spend_factors", "--spend-factors"))
 
 
 def compute_inventory(paths: list[str | Path] | str | Path, reporting_year: str | ReportingYear,
@@ -27,39 +39,44 @@ def compute_inventory(paths: list[str | Path] | str | Path, reporting_year: str 
 
     ``factor_year`` defaults to the calendar year in which the reporting year starts (2023/24 uses
     the 2023 factors). ``factors_dir`` adds tables imported with `import_flat_file`, which take
-    precedence over the bundled ones for their years. ``scope_option`` names a boundary option of
-    ``scopes_file`` (default: the bundled ``scopes.yaml`` and its default option). ``sites`` is a
-    sites register (site tags and operational control), ``contracts`` an energy contracts file
-    (market-based Scope 2), ``spend_factors`` a spend factor table (``spend:<category>`` lines).
+    precedence over the bundled ones for their years; ``factors``, a library already loaded, is
+    used instead when given. ``scope_option`` names a boundary option of ``scopes_file`` (default:
+    the bundled ``scopes.yaml`` and its default option). ``sites`` is a sites register (site tags
+    and operational control), ``contracts`` an energy contracts file (market-based Scope 2),
+    ``spend_factors`` a spend factor table (``spend:<category>`` lines).
     """
     year = ReportingYear.parse(reporting_year)
-    factors = factors or load_factors(factors_dir)
-    factors.table(factor_year or year.default_factor_year)  # fail on a missing year before reading
-    options = load_boundary_options(scopes_file)
-    options.get(scope_option)
-    return price_activity(
-        read_activity(paths), year, factor_year, factors, scope_option=scope_option,
-        boundary_options=options, sites=read_sites(sites) if sites else None,
-        contracts=read_contracts(contracts) if contracts else None,
-        spend=read_spend_factors(spend_factors) if spend_factors else None)
+    pricing = PricingInputs(factors_dir=factors_dir, factor_year=factor_year, scope_option=scope_option,
+                            scopes_file=scopes_file, sites=sites, contracts=contracts,
+                            spend_factors=spend_factors).load()
+    if factors is not None:
+        pricing = replace(pricing, factors=factors)
+    pricing.factors.table(factor_year or year.default_factor_year)  # fail on a missing year before reading
+    return pricing.price(read_activity(paths), year)
 
 
 def compare_inventories(paths: list[str | Path] | str | Path, reporting_year: str | ReportingYear, *,
                         scopes_file: str | Path | None = None, sites: str | Path | None = None,
                         contracts: str | Path | None = None, spend_factors: str | Path | None = None,
-                        factors_dir: str | Path | None = None, baseline_year: str | None = None,
+                        factors_dir: str | Path | None = None, factor_year: int | None = None,
+                        scope_option: str | None = None, baseline_year: str | None = None,
                         baseline_paths: list[str | Path] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """`compare_options` from files: the comparison table and the rejected rows of both years."""
-    options = load_boundary_options(scopes_file)
-    register = read_sites(sites) if sites else None
-    common = dict(factors=load_factors(factors_dir), boundary_options=options, sites=register,
-                  contracts=read_contracts(contracts) if contracts else None,
-                  spend=read_spend_factors(spend_factors) if spend_factors else None)
-    inventory = price_activity(read_activity(paths), reporting_year, **common)
-    baseline = (price_activity(read_activity(baseline_paths), baseline_year, **common)
-                if baseline_year else None)
-    table = compare_options(inventory, options, register, baseline)
+    """`compare_options` from files: the comparison table and the rejected rows of both years.
+
+    Every option is priced on the same returns; ``scope_option`` is the option the baseline of
+    each other option is measured against (``baseline_shift``; default: the file's default option).
+    ``factor_year`` applies to the reporting year; the baseline keeps its own default factor year.
+    """
+    pricing = PricingInputs(factors_dir=factors_dir, scope_option=scope_option, scopes_file=scopes_file,
+                            sites=sites, contracts=contracts, spend_factors=spend_factors).load()
+    options = pricing.boundary_options
+    if scope_option is not None:
+        options = replace(options, default=scope_option)
+    inventory = pricing.price(read_activity(paths), reporting_year, factor_year)
+    baseline = pricing.price(read_activity(baseline_paths), baseline_year) if baseline_year else None
+    table = compare_options(inventory, options, pricing.sites, baseline)
     table.attrs["reporting_year"] = inventory.reporting_year.label
+    table.attrs["reference_option"] = options.default
     rejected = pd.concat([inventory.rejected] + ([baseline.rejected] if baseline else []), ignore_index=True)
     return table, rejected
 
@@ -72,13 +89,79 @@ def compute_inventories(paths: list[str | Path] | str | Path, *, scope_option: s
     """Inventories of every reporting year found in the returns (one folder per year, or files
     covering several years), each year on its own default factor year unless ``factor_year`` is
     given; and the rows rejected on reading, which belong to no year."""
-    options = load_boundary_options(scopes_file)
-    options.get(scope_option)
-    common = dict(factors=load_factors(factors_dir), boundary_options=options, scope_option=scope_option,
-                  sites=read_sites(sites) if sites else None,
-                  contracts=read_contracts(contracts) if contracts else None,
-                  spend=read_spend_factors(spend_factors) if spend_factors else None)
+    pricing = PricingInputs(factors_dir=factors_dir, factor_year=factor_year, scope_option=scope_option,
+                            scopes_file=scopes_file, sites=sites, contracts=contracts,
+                            spend_factors=spend_factors).load()
     activity = read_activity(paths)
-    inventories = {year: price_activity(data, year, factor_year, **common)
-                   for year, data in split_by_year(activity).items()}
+    inventories = {year: pricing.price(data, year) for year, data in split_by_year(activity).items()}
     return inventories, activity.rejected
+
+
+def all_rejected(inventories: dict[ReportingYear, Inventory], reading_rejected: pd.DataFrame) -> pd.DataFrame:
+    """The rows rejected on reading and those rejected by each year's pricing, in one table."""
+    return pd.concat([reading_rejected, *(inventory.rejected for inventory in inventories.values())],
+                     ignore_index=True)
+
+
+def holds_parquet(path: str | Path) -> bool:
+    """A Parquet file, or a folder with a Parquet file anywhere below it (hive partitions)."""
+    path = Path(path)
+    if path.is_dir():
+        return next(path.rglob("*.parquet"), None) is not None
+    return path.suffix.lower() == ".parquet"
+
+
+def choose_engine(paths: list[str | Path], engine: str = "auto") -> str:
+    """The engine to run: ``auto`` means ``duckdb`` when any input is Parquet (or a folder holding
+    Parquet), which the in-memory path does not read, and ``pandas`` (every check, every input
+    option) otherwise; any other value is kept as given."""
+    if engine not in ENGINES:
+        raise UsageError(f"--engine is pandas, duckdb or dask (or auto, the default), not '{engine}'")
+    if engine != "auto":
+        return engine
+    return "duckdb" if any(holds_parquet(path) for path in paths) else "pandas"
+
+
+def compute_inventory_on_engine(paths: list[str | Path], reporting_year: str | ReportingYear, *,
+                                engine: str = "auto", scheduler: str | None = None,
+                                ledger: str | Path | None = None, rejected: str | Path | None = None,
+                                output: str | Path | None = None, factors_dir: str | Path | None = None,
+                                factor_year: int | None = None, scope_option: str | None = None,
+                                scopes_file: str | Path | None = None, sites: str | Path | None = None,
+                                contracts: str | Path | None = None,
+                                spend_factors: str | Path | None = None) -> Inventory | LargeInventory:
+    """The inventory of one year on the engine `choose_engine` picks.
+
+    The in-memory engine returns an `Inventory` (the caller writes its ledger, rejected rows and
+    ``output`` folder). The DuckDB engine returns a `LargeInventory` and writes ``ledger`` and
+    ``rejected`` itself while computing; the Dask engine returns the figures only. An option the
+    chosen engine cannot honour is refused (`UsageError`), never ignored: ``output`` (a folder
+    with a manifest, which `verify` recomputes in memory) and the registers are in-memory only.
+    """
+    chosen = choose_engine(paths, engine)
+    if scheduler and chosen != "dask":
+        raise UsageError("--scheduler is for --engine dask")
+    if chosen == "pandas":
+        return compute_inventory(paths, reporting_year, factor_year, factors_dir, scope_option=scope_option,
+                                 scopes_file=scopes_file, sites=sites, contracts=contracts,
+                                 spend_factors=spend_factors)
+    given = {"sites": sites, "contracts": contracts, "spend_factors": spend_factors}
+    in_memory_only = [option for name, option in IN_MEMORY_ONLY if given[name]]
+    if in_memory_only:
+        raise UsageError(f"{', '.join(in_memory_only)}: only with the pandas engine (the default), which "
+                         f"does not read Parquet; the {chosen} engine was {'chosen' if engine == 'auto' else 'asked for'}")
+    if output is not None:
+        raise UsageError(f"--output: the {chosen} engine writes no output folder with a manifest; use --ledger "
+                         "FILE and --rejected FILE with --engine duckdb, or the pandas engine on CSV or Excel")
+    if chosen == "duckdb":
+        return compute_large_inventory(paths, reporting_year, factor_year=factor_year, factors_dir=factors_dir,
+                                       scope_option=scope_option, scopes_file=scopes_file, ledger=ledger,
+                                       rejected=rejected)
+    if ledger or rejected:
+        raise UsageError("--engine dask writes no ledger or rejected rows: run --engine duckdb on the same files "
+                         "for --ledger and --rejected")
+    if find_spec("dask") is None:
+        raise UsageError("--engine dask needs Dask: pip install 'sefton-carbon[cluster]'")
+    return LargeInventory(summary=compute_dask_inventory(
+        paths, reporting_year, scheduler=scheduler, factor_year=factor_year, factors_dir=factors_dir,
+        scope_option=scope_option, scopes_file=scopes_file))

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sefton_carbon.accounting.factors import load_factors
 from sefton_carbon.accounting.ghg_protocol import SCOPE_3_CATEGORIES
 from sefton_carbon.accounting.inventory import Inventory
 from sefton_carbon.accounting.sites import read_sites
@@ -42,6 +43,7 @@ class ReportData:
     scenarios: list = field(default_factory=list)
     reading_rejected: pd.DataFrame = field(default_factory=pd.DataFrame)
     coverage: pd.DataFrame | None = None
+    street_lighting_sites: set[str] = field(default_factory=set)
     title: str = "Climate emergency: the council's greenhouse gas emissions"
 
     @property
@@ -92,12 +94,14 @@ class ReportData:
 
 def build_report(paths, year: str | ReportingYear, baseline: str | ReportingYear | None = None, *,
                  scope_option: str | None = None, scopes_file=None, sites=None, contracts=None,
-                 spend_factors=None, scenarios=None, pathway: str = "linear") -> ReportData:
-    """Compute everything the report needs from returns covering the baseline to the year."""
+                 spend_factors=None, factors_dir=None, factor_year: int | None = None, scenarios=None,
+                 pathway: str = "linear") -> ReportData:
+    """Compute everything the report needs from returns covering the baseline to the year, every
+    year priced with the same `PricingInputs` (the keyword arguments up to ``factor_year``)."""
     year = ReportingYear.parse(year)
     inventories, reading_rejected = compute_inventories(
-        paths, scope_option=scope_option, scopes_file=scopes_file, sites=sites, contracts=contracts,
-        spend_factors=spend_factors)
+        paths, factors_dir=factors_dir, factor_year=factor_year, scope_option=scope_option,
+        scopes_file=scopes_file, sites=sites, contracts=contracts, spend_factors=spend_factors)
     inventories = {key: value for key, value in inventories.items() if key <= year}
     if year not in inventories:
         raise UsageError(f"no returns for {year.label} in {', '.join(map(str, paths))}")
@@ -106,15 +110,15 @@ def build_report(paths, year: str | ReportingYear, baseline: str | ReportingYear
         raise UsageError(f"no returns for the baseline {baseline.label}")
     inventories = {key: value for key, value in sorted(inventories.items()) if key >= baseline}
     trajectory = trajectory_of(inventories, baseline, pathway=pathway)
+    register = read_sites(sites) if sites else None
     results = []
     if scenarios:
-
-        tags = read_sites(sites).site_tags() if sites else None
-        results = run_scenarios(inventories[year], load_scenarios(scenarios), tags)
-
+        results = run_scenarios(inventories[year], load_scenarios(scenarios),
+                                register.site_tags() if register else None, load_factors(factors_dir))
     return ReportData(inventory=inventories[year], baseline=inventories[baseline], inventories=inventories,
                       trajectory=trajectory, scenarios=results, reading_rejected=reading_rejected,
-                      coverage=coverage(inventories[year].rows, year, read_sites(sites) if sites else None))
+                      coverage=coverage(inventories[year].rows, year, register),
+                      street_lighting_sites=register.sites_tagged("street_lighting") if register else set())
 
 
 def _svg(draw) -> str:

@@ -13,14 +13,28 @@ import pandas as pd
 
 from sefton_carbon.accounting.ghg_protocol import SCOPE_3_CATEGORIES
 from sefton_carbon.accounting.inventory import Inventory
+from sefton_carbon.io.files import defuse_frame
 
 SCOPE_NAMES = {"scope_1": "Scope 1 (direct)", "scope_3": "Scope 3 (other indirect)"}
 
 
+def _records(frame: pd.DataFrame) -> list[dict]:
+    return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+
+
 def frame_json(frame: pd.DataFrame) -> str:
     """A table as a JSON list of records, numbers at full precision and missing values as null."""
-    records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
-    return json.dumps(records, indent=2, default=str)
+    return json.dumps(_records(frame), indent=2, default=str)
+
+
+def frame_csv(frame: pd.DataFrame) -> str:
+    """A table as CSV text (the ``--format csv`` output), every text cell defused (`defuse_frame`)."""
+    return defuse_frame(frame).to_csv(index=False, lineterminator="\n")
+
+
+def frame_text(frame: pd.DataFrame) -> str:
+    """A table as aligned plain text."""
+    return frame.to_string(index=False)
 
 
 def summary_json(inventory: Inventory) -> str:
@@ -38,6 +52,34 @@ def summary_rows(inventory: Inventory) -> pd.DataFrame:
     records += [("department", name, value) for name, value in inventory.by("department").items()]
     records += [("activity", name, value) for name, value in inventory.by("activity").items()]
     return pd.DataFrame(records, columns=["group", "name", "tco2e"])
+
+
+def large_summary_rows(summary: dict) -> pd.DataFrame:
+    """A large-input engine's summary as the long table of `summary_rows`: group, name, t CO2e."""
+    records = [("total", "total", summary["total_tco2e"])]
+    records += [("scope", name, value) for name, value in summary["by_scope"].items()]
+    records += [("scope_3_category", name, value) for name, value in summary["by_scope_3_category"].items()]
+    records += [("department", name, value) for name, value in summary["by_department"].items()]
+    records += [("activity", name, value) for name, value in summary.get("by_activity", {}).items()]
+    return pd.DataFrame(records, columns=["group", "name", "tco2e"])
+
+
+def format_large_summary(summary: dict) -> str:
+    """A large-input engine's summary: the rows read and accounted, and the figures by scope."""
+    rows = summary["rows"]
+    lines = [f"Inventory {summary['reporting_year']} ({summary['engine']} engine, factors {summary['factor_year']})",
+             f"Rows: {rows['read']:,} read = {rows['accounted']:,} accounted + {rows['rejected']:,} rejected"]
+    lines += [f"  {key:<20}{value:>16,.2f} t CO2e" for key, value in summary["by_scope"].items()]
+    lines.append(f"  {'total':<20}{summary['total_tco2e']:>16,.2f} t CO2e")
+    return "\n".join(lines)
+
+
+def comparison_json(table: pd.DataFrame) -> str:
+    """The boundary options compared (`compare_inventories`) as JSON: the reporting year, the
+    option the baselines are measured against, and one record per option."""
+    return json.dumps({"reporting_year": table.attrs.get("reporting_year"),
+                       "reference_option": table.attrs.get("reference_option"),
+                       "options": _records(table)}, indent=2, default=str)
 
 
 def _figure(value: float) -> str:
@@ -195,6 +237,18 @@ def format_collection(collection) -> str:
     return "\n".join(lines)
 
 
+def collection_json(collection) -> str:
+    """A collected year as JSON: the inventory summary, with the coverage table and the number of
+    warnings added."""
+    return json.dumps({**collection.inventory.summary(), "coverage": _records(collection.coverage),
+                       "warnings": len(collection.validation.warnings)}, indent=2, default=str)
+
+
+def validation_json(validation) -> str:
+    """Every problem found by `validate_returns`, with the counts, as JSON."""
+    return json.dumps(validation.summary(), indent=2, default=str)
+
+
 def scenarios_json(results) -> str:
     """Every scenario as JSON: ``{"scenarios": [...]}`` with the figures of `ScenarioResult.summary`."""
     return json.dumps({"scenarios": [result.summary() for result in results]}, indent=2, default=str)
@@ -230,6 +284,11 @@ def format_scenarios(results, compare: bool) -> str:
                              f"{_money(record.capex_gbp):>13}{_money(record.npv_gbp):>13}")
             lines += [f"  Note: {note}" for note in result.notes]
     return "\n".join(lines)
+
+
+def area_json(profile) -> str:
+    """An authority's profile (`AreaProfile.summary`) as JSON."""
+    return json.dumps(profile.summary(), indent=2, default=str)
 
 
 def format_area(profile) -> str:

@@ -31,11 +31,13 @@ import pandas as pd
 
 from sefton_carbon.accounting.boundary import line_mask
 from sefton_carbon.accounting.catalogue import load_catalogue, resolve
-from sefton_carbon.accounting.factors import load_factors
+from sefton_carbon.accounting.factors import FactorLibrary, FactorTable, load_factors
 from sefton_carbon.accounting.inventory import Inventory
 from sefton_carbon.accounting.sites import KNOWN_TAGS
 from sefton_carbon.config import ConfigDocument, load_config
+from sefton_carbon.engines.pipeline import compute_inventory
 from sefton_carbon.errors import UsageError
+from sefton_carbon.returns.collection import PricingInputs
 from sefton_carbon.years import ReportingYear
 
 #: HM Treasury Green Book discount rate (3.5% a year for the first 30 years).
@@ -361,22 +363,26 @@ def _emissions(table: pd.DataFrame, factors: dict[str, float], electricity_scale
 
 
 def project(inventory: Inventory, scenario_file: ScenarioFile, name: str,
-            site_tags: dict[str, tuple[str, ...]] | None = None) -> ScenarioResult:
-    """Project one scenario from an inventory (see the module docstring)."""
+            site_tags: dict[str, tuple[str, ...]] | None = None,
+            factors: FactorLibrary | None = None) -> ScenarioResult:
+    """Project one scenario from an inventory (see the module docstring). ``factors``: the factor
+    library the inventory was priced with (default: the bundled tables), for the grid factor and
+    the activities a switch adds."""
     if name not in scenario_file.scenarios:
         raise UsageError(f"no scenario '{name}' in {scenario_file.source}: scenarios are "
                          f"{', '.join(scenario_file.scenarios)}")
     settings = scenario_file.settings
     measures = scenario_file.scenarios[name]
+    factor_table = (factors or load_factors()).table(inventory.factor_year)
     base = segments(inventory, site_tags)
     base["market_share_renewable"] = 0.0
     sums = base.groupby("activity")[["tco2e", "quantity"]].sum()
-    factors = (sums["tco2e"] / sums["quantity"].where(sums["quantity"] != 0)).fillna(0.0).to_dict()
-    catalogue_factors = _catalogue_factors(inventory, [m.options.get("to_activity") for m in measures])
+    unit_factors = (sums["tco2e"] / sums["quantity"].where(sums["quantity"] != 0)).fillna(0.0).to_dict()
+    catalogue_factors = _catalogue_factors(inventory, factor_table, [m.options.get("to_activity") for m in measures])
     for activity, value in catalogue_factors.items():
-        factors.setdefault(activity, value)
+        unit_factors.setdefault(activity, value)
     latest = inventory.reporting_year
-    grid_now = _grid_factor(inventory)
+    grid_now = _grid_factor(factor_table)
     market = inventory.scope_2_method == "market"
     projection = settings["electricity_factor_projection"]
     years = [ReportingYear(year) for year in range(latest.start_year + 1, settings["horizon_year"].start_year + 1)]
@@ -390,12 +396,13 @@ def project(inventory: Inventory, scenario_file: ScenarioFile, name: str,
         scale = (projection.get(year.start_year, _last_projection(projection, year.start_year, grid_now)) / grid_now
                  if grid_now else 1.0)
         table = base.assign(quantity=base["quantity"] * (1 + growth) ** (year.start_year - latest.start_year))
-        bau = _emissions(table, factors, scale, factors.get("electricity_direct", grid_now / 1000), market)
+        direct_electricity = unit_factors.get("electricity_direct", grid_now / 1000)
+        bau = _emissions(table, unit_factors, scale, direct_electricity, market)
         current = bau
         removals = offsets = 0.0
         for measure in measures:
             table = _apply(table, measure, year)
-            after = _emissions(table, factors, scale, factors.get("electricity_direct", grid_now / 1000), market)
+            after = _emissions(table, unit_factors, scale, direct_electricity, market)
             saved = current - after
             if measure.type == "removal":
                 saved = measure.options["tco2e"] * measure.effect(year)  # removed, kept apart from gross
@@ -414,7 +421,8 @@ def project(inventory: Inventory, scenario_file: ScenarioFile, name: str,
                         "net_tco2e": current - removals - offsets,
                         "offsets_needed_tco2e": max(residual - offsets, 0.0)})
     table = pd.DataFrame(records)
-    finance = [_finance(measure, savings[measure.name], base, factors, rate, latest, settings) for measure in measures]
+    finance = [_finance(measure, savings[measure.name], base, unit_factors, rate, latest, settings)
+               for measure in measures]
     return ScenarioResult(name=name, description=scenario_file.descriptions[name], years=table,
                           measures=pd.DataFrame(finance, columns=MEASURE_COLUMNS),
                           target_year=settings["target_year"], offset_prices=settings["offset_prices"], notes=notes,
@@ -432,17 +440,14 @@ def _last_projection(projection: dict[int, float], year: int, default: float) ->
     return earlier[-1] if earlier else default
 
 
-def _grid_factor(inventory: Inventory) -> float:
-    """The direct UK electricity factor of the inventory's factor year [kg CO2e/kWh]."""
-
-    line = resolve(load_catalogue(), "electricity", "kWh", load_factors().table(inventory.factor_year))[0]
-    return line.kgco2e
+def _grid_factor(factor_table: FactorTable) -> float:
+    """The direct UK electricity factor of the inventory's factor table [kg CO2e/kWh]."""
+    return resolve(load_catalogue(), "electricity", "kWh", factor_table)[0].kgco2e
 
 
-def _catalogue_factors(inventory: Inventory, activities: list[str | None]) -> dict[str, float]:
-    """Factors [t CO2e per factor unit, lines the boundary counts] of activities a switch adds."""
-
-    table = load_factors().table(inventory.factor_year)
+def _catalogue_factors(inventory: Inventory, table: FactorTable, activities: list[str | None]) -> dict[str, float]:
+    """Factors [t CO2e per factor unit, lines the boundary counts] of activities a switch adds,
+    from the factor table the inventory was priced with."""
     result = {}
     for activity in {name for name in activities if name} | {"electricity"}:
         unit = load_catalogue().activities[activity].units[0]
@@ -503,6 +508,51 @@ def _steady_quantity_change(measure: Measure, base: pd.DataFrame) -> float:
 
 
 def run_scenarios(inventory: Inventory, scenario_file: ScenarioFile,
-                  site_tags: dict[str, tuple[str, ...]] | None = None) -> list[ScenarioResult]:
-    """Every scenario of the file, projected from the same inventory."""
-    return [project(inventory, scenario_file, name, site_tags) for name in scenario_file.scenarios]
+                  site_tags: dict[str, tuple[str, ...]] | None = None,
+                  factors: FactorLibrary | None = None) -> list[ScenarioResult]:
+    """Every scenario of the file, projected from the same inventory (``factors``: as `project`)."""
+    return [project(inventory, scenario_file, name, site_tags, factors) for name in scenario_file.scenarios]
+
+
+@dataclass
+class ScenarioRun:
+    """The scenarios of a file projected from the latest year's returns, with that year's inventory
+    (its rejected rows are the run's data problems)."""
+
+    inventory: Inventory
+    results: list[ScenarioResult]
+
+    def file_for(self, path: Path, result: ScenarioResult) -> Path:
+        """Where a scenario's chart goes: ``path`` itself for a file of one scenario, else the
+        scenario's name added to its stem (``macc.svg`` -> ``macc-quick_wins.svg``)."""
+        if len(self.results) == 1:
+            return path
+        return path.with_name(f"{path.stem}-{result.name}{path.suffix}")
+
+    def measures(self) -> pd.DataFrame:
+        """Every measure of every scenario, one row each, with its scenario's name."""
+        return pd.concat([result.measures.assign(scenario=result.name) for result in self.results],
+                         ignore_index=True)
+
+    def scenarios(self) -> pd.DataFrame:
+        """One row per scenario: its target-year figures and finance (`ScenarioResult.summary`)."""
+        return pd.DataFrame([{key: value for key, value in result.summary().items()
+                              if key not in ("years", "measures", "notes")} for result in self.results])
+
+
+def scenarios_from_returns(file: str | Path, paths, reporting_year: str | ReportingYear, *,
+                           factors_dir: str | Path | None = None, factor_year: int | None = None,
+                           scope_option: str | None = None, scopes_file: str | Path | None = None,
+                           sites: str | Path | None = None, contracts: str | Path | None = None,
+                           spend_factors: str | Path | None = None) -> ScenarioRun:
+    """Every scenario of a file projected from the inventory of the latest actual year, priced with
+    the `PricingInputs` given; the projection uses the same factor library as the inventory."""
+    scenario_file = load_scenarios(file)
+    pricing = PricingInputs(factors_dir=factors_dir, factor_year=factor_year, scope_option=scope_option,
+                            scopes_file=scopes_file, sites=sites, contracts=contracts,
+                            spend_factors=spend_factors).load()
+    inventory = compute_inventory(paths, reporting_year, factor_year, factors=pricing.factors,
+                                  scope_option=scope_option, scopes_file=scopes_file, sites=sites,
+                                  contracts=contracts, spend_factors=spend_factors)
+    tags = pricing.sites.site_tags() if pricing.sites else None
+    return ScenarioRun(inventory=inventory, results=run_scenarios(inventory, scenario_file, tags, pricing.factors))

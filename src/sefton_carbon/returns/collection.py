@@ -8,12 +8,15 @@
   year, and which months or whole returns are missing.
 * `scoping_register` gathers the Scoping sheets of the returned workbooks: every source the
   departments declared, which boundary options would include it, and whether data for it arrived.
-* `collect` does all of this for a folder of returns and writes the results.
+* `collect` does all of this for a folder of returns, read and priced once.
+
+Both price rows with the `PricingInputs` (factor tables, factor year, boundary option, registers),
+the one bundle of inputs that every command and library function that prices activity takes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,13 +24,13 @@ import pandas as pd
 
 from sefton_carbon.accounting.boundary import BoundaryOptions, activity_matches, load_boundary_options
 from sefton_carbon.accounting.catalogue import load_catalogue
-from sefton_carbon.accounting.contracts import read_contracts
-from sefton_carbon.accounting.factors import load_factors
+from sefton_carbon.accounting.contracts import Contracts, read_contracts
+from sefton_carbon.accounting.factors import FactorLibrary, load_factors
 from sefton_carbon.accounting.ghg_protocol import SOURCE_TYPES
 from sefton_carbon.accounting.inventory import Inventory, price_activity, split_by_year
 from sefton_carbon.accounting.rows import ActivityData
 from sefton_carbon.accounting.sites import SitesRegister, read_sites
-from sefton_carbon.accounting.spend import read_spend_factors
+from sefton_carbon.accounting.spend import SpendFactors, read_spend_factors
 from sefton_carbon.accounting.units import conversion
 from sefton_carbon.returns.activity import expand_paths, read_activity
 from sefton_carbon.returns.template import read_scoping
@@ -38,6 +41,7 @@ PROBLEM_COLUMNS = ["severity", "source_file", "source_sheet", "source_row", "col
 CHANGE_RATIO = 5.0
 #: Periods shorter or longer than this [days] are flagged as unusual (bills are monthly to annual).
 USUAL_PERIOD_DAYS = (25, 370)
+STRICT_REASON = "site is not in the sites register (--strict)"
 
 
 @dataclass
@@ -137,33 +141,97 @@ def row_warnings(rows: pd.DataFrame, sites: SitesRegister | None = None,
     return pd.concat(parts, ignore_index=True)
 
 
+@dataclass(frozen=True)
+class PricingInputs:
+    """What pricing needs besides the returns, named as every command and library function names it.
+
+    ``factors_dir``: tables from `import_flat_file`, taking precedence over the bundled ones for
+    their years; ``factor_year``: the publication year of the factors (default: the year the
+    reporting year starts); ``scope_option`` and ``scopes_file``: the boundary option and its file
+    (default: the bundled ``scopes.yaml`` and its default option); ``sites``: the sites register;
+    ``contracts``: energy contracts (market-based Scope 2); ``spend_factors``: a spend factor table.
+    """
+
+    factors_dir: str | Path | None = None
+    factor_year: int | None = None
+    scope_option: str | None = None
+    scopes_file: str | Path | None = None
+    sites: str | Path | None = None
+    contracts: str | Path | None = None
+    spend_factors: str | Path | None = None
+
+    def arguments(self) -> dict:
+        """The inputs as keyword arguments of the library functions that price activity."""
+        return asdict(self)
+
+    def load(self) -> Pricing:
+        """Read the factor library and the registers once; an unknown option fails here, before
+        any return is read."""
+        options = load_boundary_options(self.scopes_file)
+        options.get(self.scope_option)
+        return Pricing(factors=load_factors(self.factors_dir), factor_year=self.factor_year,
+                       scope_option=self.scope_option, boundary_options=options,
+                       sites=read_sites(self.sites) if self.sites else None,
+                       contracts=read_contracts(self.contracts) if self.contracts else None,
+                       spend=read_spend_factors(self.spend_factors) if self.spend_factors else None)
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """`PricingInputs` read: the factor library, the boundary options and the registers."""
+
+    factors: FactorLibrary
+    factor_year: int | None
+    scope_option: str | None
+    boundary_options: BoundaryOptions
+    sites: SitesRegister | None
+    contracts: Contracts | None
+    spend: SpendFactors | None
+
+    def price(self, activity: ActivityData, year: str | ReportingYear,
+              factor_year: int | None = None) -> Inventory:
+        """`price_activity` with these inputs (``factor_year`` overrides the inputs' own)."""
+        return price_activity(activity, year, factor_year or self.factor_year, self.factors,
+                              scope_option=self.scope_option, boundary_options=self.boundary_options,
+                              sites=self.sites, contracts=self.contracts, spend=self.spend)
+
+
 def validate_returns(paths, year: str | ReportingYear | None = None, sites: str | Path | None = None,
                      previous: list | None = None, strict: bool = False,
-                     spend_factors: str | Path | None = None) -> Validation:
+                     spend_factors: str | Path | None = None, *, factors_dir: str | Path | None = None,
+                     factor_year: int | None = None, scope_option: str | None = None,
+                     scopes_file: str | Path | None = None, contracts: str | Path | None = None) -> Validation:
     """Check returns in one pass (see the module docstring). With ``year``, rows outside it are
-    errors; without, each row is checked against the year its period falls in. ``previous``: the
-    previous year's returns, for the five-times check. ``strict``: a site missing from the
-    register is an error."""
-    register = read_sites(sites) if sites else None
+    errors; without, each row is checked against the year its period falls in (priced on that
+    year's factors unless ``factor_year`` is given). ``previous``: the previous year's returns, for
+    the five-times check. ``strict``: a site missing from the register is an error. The other
+    arguments are the `PricingInputs`, so that a row is checked as the inventory would price it."""
+    pricing = PricingInputs(factors_dir=factors_dir, factor_year=factor_year, scope_option=scope_option,
+                            scopes_file=scopes_file, sites=sites, contracts=contracts,
+                            spend_factors=spend_factors).load()
     activity = read_activity(paths)
-    factors, options = load_factors(), load_boundary_options()
-    spend = read_spend_factors(spend_factors) if spend_factors else None
     if year is not None:
-        errors = [price_activity(activity, year, factors=factors, boundary_options=options, spend=spend).rejected]
+        errors = [pricing.price(activity, year).rejected]
     else:
         errors = [activity.rejected]
         for data_year, data in split_by_year(activity).items():
-            if data_year.start_year in factors.years:
-                errors.append(price_activity(data, data_year, factors=factors, boundary_options=options,
-                                             spend=spend).rejected)
+            wanted = factor_year or data_year.default_factor_year
+            if wanted in pricing.factors.years:
+                errors.append(pricing.price(data, data_year).rejected)
             else:
                 errors.append(pd.DataFrame({
                     "source_file": data.rows["source_file"].astype(str), "source_sheet": data.rows["source_sheet"].astype(str),
                     "source_row": data.rows["source_row"], "column": "period_start",
                     "value": data.rows["period_start"].dt.strftime("%Y-%m-%d"),
-                    "reason": f"no factor table for {data_year.start_year} ({data_year.label}): import that "
+                    "reason": f"no factor table for {wanted} ({data_year.label}): import that "
                               "year's DESNZ flat file with 'sefton-carbon factors import'"}))
     previous_rows = read_activity(previous).rows if previous else None
+    return _validation(activity, errors, pricing.sites, previous_rows, strict)
+
+
+def _validation(activity: ActivityData, errors: list[pd.DataFrame], register: SitesRegister | None,
+                previous_rows: pd.DataFrame | None, strict: bool) -> Validation:
+    """The errors found by reading and pricing, with the warnings on the accepted rows."""
     warnings = row_warnings(activity.rows, register, previous_rows)
     if strict and register is not None:
         missing_site = warnings["message"].str.startswith("site is not in the sites register")
@@ -262,22 +330,28 @@ class Collection:
 def collect(folder, year: str | ReportingYear, sites: str | Path | None = None, *,
             scope_option: str | None = None, scopes_file: str | Path | None = None,
             contracts: str | Path | None = None, spend_factors: str | Path | None = None,
+            factors_dir: str | Path | None = None, factor_year: int | None = None,
             previous: list | None = None, strict: bool = False) -> Collection:
     """Validate and compute the inventory of one year from a folder of returns, with its coverage
-    and scoping register. Every input row ends up in the inventory or among the rejected rows."""
+    and scoping register, reading and pricing the folder once. Every input row ends up in the
+    inventory or among the rejected rows. The keyword arguments but the last two are the
+    `PricingInputs`."""
     year = ReportingYear.parse(year)
-    register = read_sites(sites) if sites else None
-    options = load_boundary_options(scopes_file)
+    pricing = PricingInputs(factors_dir=factors_dir, factor_year=factor_year, scope_option=scope_option,
+                            scopes_file=scopes_file, sites=sites, contracts=contracts,
+                            spend_factors=spend_factors).load()
     activity = read_activity(folder)
-    validation = validate_returns(folder, year, sites, previous, strict, spend_factors)
-    if strict and register is not None:
-        activity = _drop_unregistered_sites(activity, register)
-    inventory = price_activity(activity, year, scope_option=scope_option, boundary_options=options,
-                               sites=register, contracts=read_contracts(contracts) if contracts else None,
-                               spend=read_spend_factors(spend_factors) if spend_factors else None)
+    counted = activity
+    if strict and pricing.sites is not None:
+        counted = _drop_unregistered_sites(activity, pricing.sites)
+    inventory = pricing.price(counted, year)
+    # A row refused by --strict is an error of the validation already, as a promoted warning.
+    errors = inventory.rejected[inventory.rejected["reason"] != STRICT_REASON]
+    previous_rows = read_activity(previous).rows if previous else None
+    validation = _validation(activity, [errors], pricing.sites, previous_rows, strict)
     return Collection(inventory=inventory, validation=validation,
-                      coverage=coverage(inventory.rows, year, register),
-                      scoping=scoping_register([folder], inventory.rows, options))
+                      coverage=coverage(inventory.rows, year, pricing.sites),
+                      scoping=scoping_register([folder], inventory.rows, pricing.boundary_options))
 
 
 def _drop_unregistered_sites(activity: ActivityData, register: SitesRegister) -> ActivityData:
@@ -287,7 +361,7 @@ def _drop_unregistered_sites(activity: ActivityData, register: SitesRegister) ->
                              "source_sheet": rows.loc[unknown, "source_sheet"].astype(str),
                              "source_row": rows.loc[unknown, "source_row"], "column": "site",
                              "value": rows.loc[unknown, "site"].astype(str),
-                             "reason": "site is not in the sites register (--strict)"})
+                             "reason": STRICT_REASON})
     return ActivityData(rows=rows[~unknown].reset_index(drop=True),
                         rejected=pd.concat([activity.rejected, rejected], ignore_index=True), files=activity.files)
 
