@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import os
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
+from sefton_carbon.cli.options import (
+    FactorsDirOption,
+    FormatOption,
+    OutputFormat,
+    ScopesFileOption,
+    SitesOption,
+    YearOption,
+    with_pricing_inputs,
+)
 from sefton_carbon.errors import SeftonCarbonError, UsageError
 
 EXIT_OK, EXIT_USAGE, EXIT_DATA = 0, 2, 3
@@ -31,27 +39,22 @@ scenario_app = typer.Typer(no_args_is_help=True, help="Avoid, reduce, offset: sc
 app.add_typer(scenario_app, name="scenario")
 
 
-class OutputFormat(str, Enum):
-    table = "table"
-    csv = "csv"
-    json = "json"
+def _print(output_format: OutputFormat, text, frame, document) -> None:
+    """Print a result as ``--format`` asks: ``text()``, the table ``frame()`` as CSV, or ``document()``."""
+    from sefton_carbon.outputs.text import frame_csv
+
+    if output_format is OutputFormat.json:
+        typer.echo(document())
+    elif output_format is OutputFormat.csv:
+        typer.echo(frame_csv(frame()), nl=False)
+    else:
+        typer.echo(text())
 
 
-FactorsDirOption = Annotated[Optional[Path], typer.Option(
-    "--factors-dir", help="Folder of factor tables written by 'factors import --output DIR'; they "
-                          "replace the bundled tables for their years.")]
-FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
-YearOption = Annotated[str, typer.Option("--year", "-y", help="Reporting year, e.g. 2023/24.")]
-ScopeOption = Annotated[Optional[str], typer.Option(
-    "--scope-option", help="Boundary option from scopes.yaml (default: the file's default).")]
-ScopesFileOption = Annotated[Optional[Path], typer.Option(
-    "--scopes-file", help="Boundary options file (default: the bundled scopes.yaml).")]
-SitesOption = Annotated[Optional[Path], typer.Option(
-    "--sites", help="Sites register (CSV): site tags and operational control for the boundary.")]
-ContractsOption = Annotated[Optional[Path], typer.Option(
-    "--contracts", help="Energy contracts (CSV) for market-based Scope 2.")]
-SpendOption = Annotated[Optional[Path], typer.Option(
-    "--spend-factors", help="Spend factor table (CSV) for spend:<category> lines.")]
+def _print_frame(frame, output_format: OutputFormat) -> None:
+    from sefton_carbon.outputs.text import frame_json, frame_text
+
+    _print(output_format, lambda: frame_text(frame), lambda: frame, lambda: frame_json(frame))
 
 
 def _say(message: str) -> None:
@@ -78,68 +81,63 @@ def _report_rejected(rejected, rejected_file: Optional[Path]) -> None:
 
 
 @app.command()
+@with_pricing_inputs
 def inventory(
-    paths: Annotated[list[Path], typer.Argument(help="Activity files (.csv, .xlsx, .xls) or folders.")],
+    paths: Annotated[list[Path], typer.Argument(help="Activity files (.csv, .xlsx, .xls, .parquet) or folders.")],
     year: YearOption,
-    factor_year: Annotated[Optional[int], typer.Option(
-        help="Publication year of the factors (default: the year the reporting year starts).")] = None,
     output_format: FormatOption = OutputFormat.table,
     ledger: Annotated[Optional[Path], typer.Option(help="Write the audited ledger (CSV) here.")] = None,
     rejected: Annotated[Optional[Path], typer.Option(help="Write the rejected rows (CSV) here.")] = None,
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", help="Write ledger, rejected rows, summary and a manifest (for verify) here.")] = None,
     engine: Annotated[str, typer.Option(
-        help="pandas (every check), duckdb (large CSV/Parquet on one machine) or dask (a cluster).")] = "pandas",
+        help="auto (duckdb for Parquet, else pandas), pandas (every check), duckdb (large CSV/Parquet on one "
+             "machine) or dask (a cluster).")] = "auto",
     scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address, e.g. tcp://host:8786.")] = None,
-    scope_option: ScopeOption = None,
-    scopes_file: ScopesFileOption = None,
-    sites: SitesOption = None,
-    contracts: ContractsOption = None,
-    spend_factors: SpendOption = None,
-    factors_dir: FactorsDirOption = None,
+    *, pricing,
 ) -> None:
     """Compute the inventory of one reporting year from activity files."""
-    if scheduler and engine != "dask":
-        raise UsageError("--scheduler is for --engine dask")
-    if engine != "pandas":
-        pandas_only = [name for name, value in (("--sites", sites), ("--contracts", contracts),
-                                                ("--spend-factors", spend_factors)) if value]
-        if pandas_only:
-            raise UsageError(f"{', '.join(pandas_only)}: only with the pandas engine (the default)")
-        _large_inventory(engine, paths, year, factor_year, factors_dir, scope_option, scopes_file, ledger, rejected,
-                         scheduler, output_format)
-    from sefton_carbon.engines.pipeline import compute_inventory
+    from sefton_carbon.engines.large import LargeInventory
+    from sefton_carbon.engines.pipeline import compute_inventory_on_engine
+
+    result = compute_inventory_on_engine(paths, year, engine=engine, scheduler=scheduler, ledger=ledger,
+                                         rejected=rejected, output=output, **pricing.arguments())
+    if isinstance(result, LargeInventory):  # figures only; the engine wrote --ledger and --rejected as it ran
+        _large_inventory(result.summary, rejected, output_format)
     from sefton_carbon.io.files import write_csv
-    from sefton_carbon.outputs.files import write_inventory_outputs
-    from sefton_carbon.outputs.manifest import write_manifest
+    from sefton_carbon.outputs.manifest import publish_inventory
     from sefton_carbon.outputs.text import format_table, summary_json, summary_rows
 
-    parameters = dict(reporting_year=year, factor_year=factor_year, factors_dir=factors_dir,
-                      scope_option=scope_option, scopes_file=scopes_file, sites=sites, contracts=contracts,
-                      spend_factors=spend_factors)
-    result = compute_inventory(paths, year, factor_year=factor_year, factors_dir=factors_dir,
-                               scope_option=scope_option, scopes_file=scopes_file, sites=sites,
-                               contracts=contracts, spend_factors=spend_factors)
     if output is not None:
-        written = write_inventory_outputs(result, output)
-        write_manifest(output, "inventory", paths, parameters, result, written)
+        publish_inventory(result, output, "inventory", paths, dict(reporting_year=year, **pricing.arguments()))
         _say(f"outputs and manifest written to {output}")
     if ledger is not None:
         write_csv(result.ledger, ledger)
         _say(f"ledger: {len(result.ledger):,} lines written to {ledger}")
     if rejected is not None:
         write_csv(result.rejected, rejected)
-    if output_format is OutputFormat.json:
-        typer.echo(summary_json(result))
-    elif output_format is OutputFormat.csv:
-        typer.echo(summary_rows(result).to_csv(index=False, lineterminator="\n"), nl=False)
-    else:
-        typer.echo(format_table(result))
+    _print(output_format, lambda: format_table(result), lambda: summary_rows(result), lambda: summary_json(result))
     _report_rejected(result.rejected, rejected)
     raise typer.Exit(EXIT_DATA if len(result.rejected) else EXIT_OK)
 
 
+def _large_inventory(summary: dict, rejected: Optional[Path], output_format: OutputFormat) -> None:
+    """Print a large-input engine's figures and say how to list its rejected rows."""
+    import json
+
+    from sefton_carbon.outputs.text import format_large_summary, large_summary_rows
+
+    _print(output_format, lambda: format_large_summary(summary), lambda: large_summary_rows(summary),
+           lambda: json.dumps(summary, indent=2))
+    if summary["rows"]["rejected"]:
+        listing = "--rejected FILE" if summary["engine"] == "duckdb" else "--engine duckdb --rejected FILE"
+        _say(f"{summary['rows']['rejected']:,} rows rejected"
+             + (f": listed in {rejected}" if rejected else f": use {listing} to list them"))
+    raise typer.Exit(EXIT_DATA if summary["rows"]["rejected"] else EXIT_OK)
+
+
 @app.command()
+@with_pricing_inputs
 def trajectory(
     paths: Annotated[Optional[list[Path]], typer.Argument(
         help="Returns of several years: one folder per year, or files covering several years.")] = None,
@@ -153,12 +151,7 @@ def trajectory(
         help="Residual emissions allowed in the target year [t CO2e].")] = 0.0,
     output_format: FormatOption = OutputFormat.table,
     chart: Annotated[Optional[Path], typer.Option(help="Write a chart here (.svg or .png).")] = None,
-    scope_option: ScopeOption = None,
-    scopes_file: ScopesFileOption = None,
-    sites: SitesOption = None,
-    contracts: ContractsOption = None,
-    spend_factors: SpendOption = None,
-    factors_dir: FactorsDirOption = None,
+    *, pricing,
 ) -> None:
     """Compare each year's emissions with a pathway to net zero, and say what it would take."""
     from sefton_carbon.outputs.text import format_trajectory, trajectory_json
@@ -170,26 +163,16 @@ def trajectory(
     if totals is not None:
         result = compute_trajectory(read_totals(totals), baseline, target, pathway, residual)
     else:
-        from sefton_carbon.engines.pipeline import compute_inventories
+        from sefton_carbon.engines.pipeline import all_rejected, compute_inventories
 
-        inventories, rejected = compute_inventories(
-            paths, scope_option=scope_option, scopes_file=scopes_file, sites=sites, contracts=contracts,
-            spend_factors=spend_factors, factors_dir=factors_dir)
-        import pandas as pd
-
-        rejected = pd.concat([rejected, *(inventory.rejected for inventory in inventories.values())],
-                             ignore_index=True)
+        inventories, reading_rejected = compute_inventories(paths, **pricing.arguments())
+        rejected = all_rejected(inventories, reading_rejected)
         result = trajectory_of(inventories, baseline, target, pathway, residual)
     if chart is not None:
         from sefton_carbon.outputs.charts import trajectory_chart
 
         _say(f"chart written to {trajectory_chart(result, chart)}")
-    if output_format is OutputFormat.json:
-        typer.echo(trajectory_json(result))
-    elif output_format is OutputFormat.csv:
-        _print_frame(result.years, output_format)
-    else:
-        typer.echo(format_trajectory(result))
+    _print(output_format, lambda: format_trajectory(result), lambda: result.years, lambda: trajectory_json(result))
     if rejected is not None:
         _report_rejected(rejected, None)
     raise typer.Exit(EXIT_DATA if rejected is not None and len(rejected) else EXIT_OK)
@@ -218,82 +201,60 @@ def template(
 
 
 @app.command()
+@with_pricing_inputs
 def validate(
     paths: Annotated[list[Path], typer.Argument(help="Returns (.csv, .xlsx, .xls) or folders.")],
     year: Annotated[Optional[str], typer.Option(
         help="Reporting year: rows outside it are errors (default: each row's own year).")] = None,
-    sites: SitesOption = None,
     previous: Annotated[Optional[list[Path]], typer.Option(
         help="Last year's returns, to flag a site using over 5 times or under a fifth as much.")] = None,
     strict: Annotated[bool, typer.Option(help="A site missing from the register is an error.")] = False,
-    spend_factors: SpendOption = None,
     output_format: FormatOption = OutputFormat.table,
+    *, pricing,
 ) -> None:
     """Check returns and report every problem: errors block a row, warnings do not."""
-    from sefton_carbon.outputs.text import format_problems
+    from sefton_carbon.outputs.text import format_problems, validation_json
     from sefton_carbon.returns.collection import validate_returns
 
-    result = validate_returns(paths, year, sites, previous, strict, spend_factors)
-    if output_format is OutputFormat.json:
-        import json
-
-        typer.echo(json.dumps(result.summary(), indent=2, default=str))
-    elif output_format is OutputFormat.csv:
-        _print_frame(result.problems, output_format)
-    else:
-        typer.echo(format_problems(result))
+    result = validate_returns(paths, year, previous=previous, strict=strict, **pricing.arguments())
+    _print(output_format, lambda: format_problems(result), lambda: result.problems, lambda: validation_json(result))
     raise typer.Exit(EXIT_DATA if len(result.errors) else EXIT_OK)
 
 
 @app.command()
+@with_pricing_inputs
 def collect(
     folder: Annotated[Path, typer.Argument(help="Folder of returns for the year.")],
     year: YearOption,
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the outputs.")],
-    sites: SitesOption = None,
     previous: Annotated[Optional[list[Path]], typer.Option(
         help="Last year's returns, for the five-times check.")] = None,
     strict: Annotated[bool, typer.Option(help="Rows at sites missing from the register are rejected.")] = False,
-    scope_option: ScopeOption = None,
-    scopes_file: ScopesFileOption = None,
-    contracts: ContractsOption = None,
-    spend_factors: SpendOption = None,
+    output_format: FormatOption = OutputFormat.table,
+    *, pricing,
 ) -> None:
     """Validate a folder of returns and compute the year: ledger, rejected rows, coverage, scoping."""
     from sefton_carbon.outputs.files import write_collection
     from sefton_carbon.outputs.manifest import write_manifest
-    from sefton_carbon.outputs.text import format_collection
+    from sefton_carbon.outputs.text import collection_json, format_collection, summary_rows
     from sefton_carbon.returns.collection import collect as collect_year
 
-    result = collect_year(folder, year, sites, scope_option=scope_option, scopes_file=scopes_file,
-                          contracts=contracts, spend_factors=spend_factors, previous=previous, strict=strict)
+    result = collect_year(folder, year, previous=previous, strict=strict, **pricing.arguments())
     written = write_collection(result, output)
-    write_manifest(output, "collect", [folder], dict(
-        reporting_year=year, scope_option=scope_option, scopes_file=scopes_file, sites=sites, contracts=contracts,
-        spend_factors=spend_factors, strict=strict), result.inventory, written)
-    typer.echo(format_collection(result))
+    write_manifest(output, "collect", [folder], dict(reporting_year=year, strict=strict, **pricing.arguments()),
+                   result.inventory, written)
+    _print(output_format, lambda: format_collection(result), lambda: summary_rows(result.inventory),
+           lambda: collection_json(result))
     _say(f"outputs written to {output}: {', '.join(path.name for path in written.values())}")
     _report_rejected(result.inventory.rejected, written["rejected"])
     raise typer.Exit(EXIT_DATA if len(result.inventory.rejected) else EXIT_OK)
-
-
-def _scenario_results(file, paths, year, scope_option, scopes_file, sites, contracts, spend_factors, factors_dir):
-    from sefton_carbon.accounting.sites import read_sites
-    from sefton_carbon.engines.pipeline import compute_inventory
-    from sefton_carbon.planning.scenarios import load_scenarios, run_scenarios
-
-    scenario_file = load_scenarios(file)
-    inventory = compute_inventory(paths, year, factors_dir=factors_dir, scope_option=scope_option,
-                                  scopes_file=scopes_file, sites=sites, contracts=contracts,
-                                  spend_factors=spend_factors)
-    tags = read_sites(sites).site_tags() if sites else None
-    return inventory, run_scenarios(inventory, scenario_file, tags)
 
 
 ScenarioFrom = Annotated[list[Path], typer.Option("--from", help="Returns of the latest actual year.")]
 
 
 @scenario_app.command("run")
+@with_pricing_inputs
 def scenario_run(
     file: Annotated[Path, typer.Argument(help="Scenarios file (YAML).")],
     paths: ScenarioFrom,
@@ -302,65 +263,46 @@ def scenario_run(
     macc: Annotated[Optional[Path], typer.Option(help="Write a marginal abatement cost curve (.svg/.png).")] = None,
     waterfall: Annotated[Optional[Path], typer.Option(
         help="Write a waterfall from business as usual to the target year (.svg/.png).")] = None,
-    scope_option: ScopeOption = None,
-    scopes_file: ScopesFileOption = None,
-    sites: SitesOption = None,
-    contracts: ContractsOption = None,
-    spend_factors: SpendOption = None,
-    factors_dir: FactorsDirOption = None,
+    *, pricing,
 ) -> None:
     """Project every scenario of a file from the latest year: emissions, savings, costs."""
     from sefton_carbon.outputs.text import format_scenarios, scenarios_json
+    from sefton_carbon.planning.scenarios import scenarios_from_returns
 
-    inventory, results = _scenario_results(file, paths, year, scope_option, scopes_file, sites, contracts,
-                                           spend_factors, factors_dir)
+    run = scenarios_from_returns(file, paths, year, **pricing.arguments())
     if macc is not None or waterfall is not None:
         from sefton_carbon.outputs.charts import macc_chart, waterfall_chart
 
-        for result in results:
+        for result in run.results:
             if macc is not None:
-                target = macc.with_name(f"{macc.stem}-{result.name}{macc.suffix}") if len(results) > 1 else macc
-                _say(f"cost curve written to {macc_chart(result.measures, target, f'{result.name}: cost of each measure')}")
+                _say(f"cost curve written to "
+                     f"{macc_chart(result.measures, run.file_for(macc, result), f'{result.name}: cost of each measure')}")
             if waterfall is not None:
-                target = (waterfall.with_name(f"{waterfall.stem}-{result.name}{waterfall.suffix}")
-                          if len(results) > 1 else waterfall)
-                _say(f"waterfall written to {waterfall_chart(result, target)}")
-    if output_format is OutputFormat.json:
-        typer.echo(scenarios_json(results))
-    elif output_format is OutputFormat.csv:
-        import pandas as pd
-
-        _print_frame(pd.concat([result.measures.assign(scenario=result.name) for result in results]), output_format)
-    else:
-        typer.echo(format_scenarios(results, compare=False))
-    _report_rejected(inventory.rejected, None)
-    raise typer.Exit(EXIT_DATA if len(inventory.rejected) else EXIT_OK)
+                _say(f"waterfall written to {waterfall_chart(result, run.file_for(waterfall, result))}")
+    _print(output_format, lambda: format_scenarios(run.results, compare=False), run.measures,
+           lambda: scenarios_json(run.results))
+    _report_rejected(run.inventory.rejected, None)
+    raise typer.Exit(EXIT_DATA if len(run.inventory.rejected) else EXIT_OK)
 
 
 @scenario_app.command("compare")
+@with_pricing_inputs
 def scenario_compare(
     file: Annotated[Path, typer.Argument(help="Scenarios file (YAML).")],
     paths: ScenarioFrom,
     year: YearOption,
     output_format: FormatOption = OutputFormat.table,
-    scope_option: ScopeOption = None,
-    scopes_file: ScopesFileOption = None,
-    sites: SitesOption = None,
-    contracts: ContractsOption = None,
-    spend_factors: SpendOption = None,
-    factors_dir: FactorsDirOption = None,
+    *, pricing,
 ) -> None:
     """The scenarios side by side: target-year emissions, offsets needed, capex and NPV."""
     from sefton_carbon.outputs.text import format_scenarios, scenarios_json
+    from sefton_carbon.planning.scenarios import scenarios_from_returns
 
-    inventory, results = _scenario_results(file, paths, year, scope_option, scopes_file, sites, contracts,
-                                           spend_factors, factors_dir)
-    if output_format is OutputFormat.json:
-        typer.echo(scenarios_json(results))
-    else:
-        typer.echo(format_scenarios(results, compare=True))
-    _report_rejected(inventory.rejected, None)
-    raise typer.Exit(EXIT_DATA if len(inventory.rejected) else EXIT_OK)
+    run = scenarios_from_returns(file, paths, year, **pricing.arguments())
+    _print(output_format, lambda: format_scenarios(run.results, compare=True), run.scenarios,
+           lambda: scenarios_json(run.results))
+    _report_rejected(run.inventory.rejected, None)
+    raise typer.Exit(EXIT_DATA if len(run.inventory.rejected) else EXIT_OK)
 
 
 @app.command()
@@ -382,9 +324,7 @@ def area(
     break_ratio: Annotated[float, typer.Option(help="Flag sub-sectors changing by more than this factor.")] = 2.0,
 ) -> None:
     """Borough-wide emissions from the national statistics, by sector, with comparators."""
-    import json
-
-    from sefton_carbon.outputs.text import format_area
+    from sefton_carbon.outputs.text import area_json, format_area
     from sefton_carbon.planning.area import area_profile
 
     profile = area_profile(la, data, council_tco2e=council_tco2e, council_year=council_year,
@@ -394,15 +334,12 @@ def area(
         from sefton_carbon.outputs.charts import area_chart
 
         _say(f"chart written to {area_chart(profile, chart)}")
-    if output_format is OutputFormat.json:
-        typer.echo(json.dumps(profile.summary(), indent=2, default=str))
-    elif output_format is OutputFormat.csv:
-        _print_frame(profile.years.reset_index(), output_format)
-    else:
-        typer.echo(format_area(profile))
+    _print(output_format, lambda: format_area(profile), lambda: profile.years.reset_index(),
+           lambda: area_json(profile))
 
 
 @app.command()
+@with_pricing_inputs
 def report(
     paths: Annotated[list[Path], typer.Argument(help="Returns from the baseline to the year (folders or files).")],
     year: YearOption,
@@ -412,25 +349,15 @@ def report(
         help="Also write the workbook here (default: the report's name with .xlsx).")] = None,
     scenarios: Annotated[Optional[Path], typer.Option(help="Scenarios file to include.")] = None,
     pathway: Annotated[str, typer.Option(help="linear, percent:R or sbti.")] = "linear",
-    scope_option: ScopeOption = None,
-    scopes_file: ScopesFileOption = None,
-    sites: SitesOption = None,
-    contracts: ContractsOption = None,
-    spend_factors: SpendOption = None,
+    *, pricing,
 ) -> None:
     """Write the committee report (one offline HTML file) and the auditors' workbook."""
-    from sefton_carbon.accounting.sites import read_sites
     from sefton_carbon.outputs.html_report import build_report, write_html
     from sefton_carbon.outputs.workbook import write_workbook
 
-    data = build_report(paths, year, baseline, scope_option=scope_option, scopes_file=scopes_file, sites=sites,
-                        contracts=contracts, spend_factors=spend_factors, scenarios=scenarios, pathway=pathway)
-    lighting = set()
-    if sites:
-        table = read_sites(sites).table
-        lighting = set(table.loc[table["tags"].map(lambda tags: "street_lighting" in tags), "site"])
+    data = build_report(paths, year, baseline, scenarios=scenarios, pathway=pathway, **pricing.arguments())
     html = write_html(data, output)
-    book = write_workbook(data, workbook or output.with_suffix(".xlsx"), lighting)
+    book = write_workbook(data, workbook or output.with_suffix(".xlsx"), data.street_lighting_sites)
     typer.echo(f"report: {html}\nworkbook: {book}")
     _report_rejected(data.rejected(), None)
     raise typer.Exit(EXIT_DATA if len(data.rejected()) else EXIT_OK)
@@ -453,44 +380,6 @@ def verify(folder: Annotated[Path, typer.Argument(help="An output folder with a 
     typer.echo(f"NOT verified: {len(result.differences)} of {result.checked} figures and files differ"
                + (f"; changed inputs: {', '.join(result.changed_inputs)}" if result.changed_inputs else ""))
     raise typer.Exit(EXIT_DATA)
-
-
-def _large_inventory(engine, paths, year, factor_year, factors_dir, scope_option, scopes_file, ledger, rejected,
-                     scheduler, output_format) -> None:
-    import json
-
-    from sefton_carbon.engines.large import compute_dask_inventory, compute_large_inventory
-
-    if engine == "dask" and (ledger or rejected):
-        raise UsageError("--engine dask writes no ledger or rejected rows: run --engine duckdb on the same files "
-                         "for --ledger and --rejected")
-    if engine == "duckdb":
-        summary = compute_large_inventory(paths, year, factor_year=factor_year, factors_dir=factors_dir,
-                                          scope_option=scope_option, scopes_file=scopes_file, ledger=ledger,
-                                          rejected=rejected).summary
-    elif engine == "dask":
-        from importlib.util import find_spec
-
-        if find_spec("dask") is None:
-            raise UsageError("--engine dask needs Dask: pip install 'sefton-carbon[cluster]'")
-        summary = compute_dask_inventory(paths, year, scheduler=scheduler, factor_year=factor_year,
-                                         factors_dir=factors_dir, scope_option=scope_option, scopes_file=scopes_file)
-    else:
-        raise UsageError(f"--engine is pandas, duckdb or dask, not '{engine}'")
-    if output_format is OutputFormat.json:
-        typer.echo(json.dumps(summary, indent=2))
-    else:
-        rows = summary["rows"]
-        typer.echo(f"Inventory {summary['reporting_year']} ({engine} engine, factors {summary['factor_year']})\n"
-                   f"Rows: {rows['read']:,} read = {rows['accounted']:,} accounted + {rows['rejected']:,} rejected")
-        for key, value in summary["by_scope"].items():
-            typer.echo(f"  {key:<20}{value:>16,.2f} t CO2e")
-        typer.echo(f"  {'total':<20}{summary['total_tco2e']:>16,.2f} t CO2e")
-    if summary["rows"]["rejected"]:
-        listing = "--rejected FILE" if engine == "duckdb" else "--engine duckdb --rejected FILE"
-        _say(f"{summary['rows']['rejected']:,} rows rejected"
-             + (f": listed in {rejected}" if rejected else f": use {listing} to list them"))
-    raise typer.Exit(EXIT_DATA if summary["rows"]["rejected"] else EXIT_OK)
 
 
 @app.command()
@@ -544,6 +433,7 @@ def scope_explain(option: Annotated[str, typer.Argument(help="Option name.")],
 
 
 @scope_app.command("compare")
+@with_pricing_inputs
 def scope_compare(
     paths: Annotated[list[Path], typer.Argument(help="Activity files or folders of one year.")],
     year: YearOption,
@@ -552,28 +442,18 @@ def scope_compare(
         help="Baseline year, priced under each option too, e.g. 2019/20 (needs --baseline-from).")] = None,
     baseline_from: Annotated[Optional[list[Path]], typer.Option(
         help="Activity files or folders of the baseline year.")] = None,
-    scopes_file: ScopesFileOption = None,
-    sites: SitesOption = None,
-    contracts: ContractsOption = None,
-    spend_factors: SpendOption = None,
-    factors_dir: FactorsDirOption = None,
+    *, pricing,
 ) -> None:
-    """Price every boundary option on the same returns, side by side."""
+    """Price every boundary option on the same returns, side by side (--scope-option: the option
+    each baseline is measured against)."""
     from sefton_carbon.engines.pipeline import compare_inventories
-    from sefton_carbon.outputs.text import format_comparison, frame_json
+    from sefton_carbon.outputs.text import comparison_json, format_comparison
 
     if (baseline is None) != (not baseline_from):
         raise UsageError("--baseline and --baseline-from go together")
-    table, rejected = compare_inventories(
-        paths, year, scopes_file=scopes_file, sites=sites, contracts=contracts,
-        spend_factors=spend_factors, factors_dir=factors_dir, baseline_year=baseline,
-        baseline_paths=baseline_from)
-    if output_format is OutputFormat.json:
-        typer.echo(f'{{"reporting_year": "{table.attrs["reporting_year"]}", "options": {frame_json(table)}}}')
-    elif output_format is OutputFormat.csv:
-        _print_frame(table, output_format)
-    else:
-        typer.echo(format_comparison(table))
+    table, rejected = compare_inventories(paths, year, baseline_year=baseline, baseline_paths=baseline_from,
+                                          **pricing.arguments())
+    _print(output_format, lambda: format_comparison(table), lambda: table, lambda: comparison_json(table))
     _report_rejected(rejected, None)
     raise typer.Exit(EXIT_DATA if len(rejected) else EXIT_OK)
 
@@ -648,19 +528,6 @@ def demo(
     from sefton_carbon.outputs.demo import run_demo
 
     typer.echo(run_demo(output))
-
-
-def _print_frame(frame, output_format: OutputFormat) -> None:
-    if output_format is OutputFormat.json:
-        from sefton_carbon.outputs.text import frame_json
-
-        typer.echo(frame_json(frame))
-    elif output_format is OutputFormat.csv:
-        from sefton_carbon.io.files import defuse_frame
-
-        typer.echo(defuse_frame(frame).to_csv(index=False, lineterminator="\n"), nl=False)
-    else:
-        typer.echo(frame.to_string(index=False))
 
 
 def main() -> None:

@@ -1,0 +1,77 @@
+"""inventory --engine: auto picks the engine from the inputs; an option an engine cannot honour is
+refused with exit 2 and one line, never ignored."""
+
+import io
+import json
+
+import pandas as pd
+import pytest
+
+from conftest import gas_row, write_rows
+from sefton_carbon import choose_engine, compute_inventory
+
+
+@pytest.fixture
+def returns(tmp_path):
+    return write_rows(tmp_path / "returns.csv", [
+        gas_row(10000), gas_row(20000, activity="electricity", department="Highways", site="Depot")])
+
+
+@pytest.fixture
+def parquet_folder(tmp_path, returns):
+    """The same rows as a hive-partitioned Parquet folder."""
+    folder = tmp_path / "parquet"
+    pd.read_csv(returns, dtype=str).to_parquet(folder, partition_cols=["department"], index=False)
+    return folder
+
+
+def test_auto_chooses_duckdb_for_parquet_and_pandas_otherwise(returns, parquet_folder, tmp_path):
+    assert choose_engine([returns]) == "pandas"
+    assert choose_engine([parquet_folder]) == "duckdb"
+    assert choose_engine([returns, parquet_folder / "department=Corporate"]) == "duckdb"
+    assert choose_engine([parquet_folder], "pandas") == "pandas"
+    (tmp_path / "empty").mkdir()
+    assert choose_engine([tmp_path / "empty"]) == "pandas"
+
+
+def test_inventory_of_parquet_by_default(returns, parquet_folder, run_cli):
+    code, out, err = run_cli("inventory", parquet_folder, "--year", "2023/24", "--format", "json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["engine"] == "duckdb" and summary["rows"]["read"] == 2
+    assert summary["total_tco2e"] == pytest.approx(compute_inventory(returns, "2023/24").total_tco2e, rel=1e-9)
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "auto"])
+def test_an_output_folder_is_refused_by_the_duckdb_engine(parquet_folder, tmp_path, run_cli, engine):
+    path = parquet_folder if engine == "auto" else write_rows(tmp_path / "a.csv", [gas_row()])
+    code, out, err = run_cli("inventory", path, "--year", "2023/24", "--engine", engine, "-o", tmp_path / "out")
+    assert code == 2 and out == ""
+    assert err.strip().splitlines() == [
+        "error: --output: the duckdb engine writes no output folder with a manifest; use --ledger FILE and "
+        "--rejected FILE with --engine duckdb, or the pandas engine on CSV or Excel"]
+    assert not (tmp_path / "out").exists()
+
+
+def test_registers_are_refused_when_auto_chooses_duckdb(parquet_folder, tmp_path, run_cli):
+    code, out, err = run_cli("inventory", parquet_folder, "--year", "2023/24", "--contracts", tmp_path / "c.csv")
+    assert code == 2 and out == ""
+    assert "--contracts: only with the pandas engine" in err and "the duckdb engine was chosen" in err
+
+
+def test_duckdb_writes_the_ledger_and_rejected_rows_it_is_asked_for(tmp_path, run_cli):
+    path = write_rows(tmp_path / "a.csv", [gas_row(), gas_row(quantity="-5", start="2023-05-01", end="2023-05-31")])
+    code, out, err = run_cli("inventory", path, "--year", "2023/24", "--engine", "duckdb", "--ledger",
+                             tmp_path / "ledger.csv", "--rejected", tmp_path / "rejected.csv", "--format", "csv")
+    assert code == 3, err
+    assert f"1 rows rejected: listed in {tmp_path / 'rejected.csv'}" in err
+    assert pd.read_csv(tmp_path / "rejected.csv")["source_row"].tolist() == [3]
+    assert len(pd.read_csv(tmp_path / "ledger.csv")) == 2  # gas and its well-to-tank line
+    figures = pd.read_csv(io.StringIO(out)).set_index(["group", "name"])["tco2e"]
+    assert figures[("total", "total")] == pytest.approx(
+        compute_inventory(path, "2023/24").total_tco2e, rel=1e-9)
+
+
+def test_unknown_engine_is_a_usage_error(returns, run_cli):
+    code, _, err = run_cli("inventory", returns, "--year", "2023/24", "--engine", "spark")
+    assert code == 2 and "--engine is pandas, duckdb or dask (or auto, the default), not 'spark'" in err
