@@ -28,14 +28,17 @@ from sefton_carbon.errors import SeftonCarbonError, UsageError
 EXIT_OK, EXIT_USAGE, EXIT_DATA = 0, 2, 3
 MAX_REJECTED_ON_SCREEN = 50
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+#: Help is plain text (rich_markup_mode=None): rendering it with rich costs more than the 0.3 s
+#: that --help may take.
+PLAIN_HELP = dict(no_args_is_help=True, rich_markup_mode=None)
+app = typer.Typer(**PLAIN_HELP, add_completion=False, pretty_exceptions_enable=False,
                   help="Greenhouse-gas accounting for a UK council's own operations, on the UK "
                        "Government (DESNZ) conversion factors.")
-factors_app = typer.Typer(no_args_is_help=True, help="Import, list and show emission factors.")
+factors_app = typer.Typer(**PLAIN_HELP, help="Import, list and show emission factors.")
 app.add_typer(factors_app, name="factors")
-scope_app = typer.Typer(no_args_is_help=True, help="Boundary options: list, explain and compare them.")
+scope_app = typer.Typer(**PLAIN_HELP, help="Boundary options: list, explain and compare them.")
 app.add_typer(scope_app, name="scope")
-scenario_app = typer.Typer(no_args_is_help=True, help="Avoid, reduce, offset: scenarios and their costs.")
+scenario_app = typer.Typer(**PLAIN_HELP, help="Avoid, reduce, offset: scenarios and their costs.")
 app.add_typer(scenario_app, name="scenario")
 
 
