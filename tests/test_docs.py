@@ -55,3 +55,8 @@ def test_site_builds_in_strict_mode(tmp_path):
     documented = {anchor.rsplit(".", 1)[-1] for anchor in re.findall(r'id="(sefton_carbon\.[\w.]+)"', api)}
     missing = sorted(set(sefton_carbon.__all__) - {"__version__"} - documented)
     assert not missing, f"exported but not on docs/reference/python-api.md: {missing}"
+    # Placeholders such as spend:<category> in help text show as text, not as hidden HTML tags.
+    prose = re.sub(r"```.*?```|`[^`]*`", "", CLI_REFERENCE.read_text(encoding="utf-8"), flags=re.DOTALL)
+    cli_page = (tmp_path / "site" / "reference" / "cli" / "index.html").read_text(encoding="utf-8")
+    hidden = [word for word in set(re.findall(r"<(\w+)>", prose)) if f"&lt;{word}&gt;" not in cli_page]
+    assert not hidden, f"placeholders hidden as HTML tags on the CLI page: {hidden}"
