@@ -9,6 +9,9 @@ from row 5 to row 6 in 2023, and the columns changed in 2022 and 2023), reads do
 row, and writes one row per factor with its total and per-gas values side by side, all in
 kg CO2e per unit, with the precision the file holds. Rows that are not emission factors (SECR kWh
 rows, empty cells, text such as ``< 1``) are skipped and counted in the table's metadata.
+
+The ``Outside of Scopes`` rows (biogenic CO2 of the biofuel share of pump fuels, wood, biogas...)
+give only a CO2 value and no total: their total is that CO2 value, so that they are kept.
 """
 
 from __future__ import annotations
@@ -54,6 +57,8 @@ HEADER_NAMES = {
 VALUE_HEADER = re.compile(r"^GHG Conversion Factor (\d{4})$", re.IGNORECASE)
 LABEL_COLUMNS = ["scope", "level_1", "level_2", "level_3", "level_4", "column_text", "uom"]
 VALUE_COLUMNS = ["kgco2e", "kgco2e_co2", "kgco2e_ch4", "kgco2e_n2o"]
+#: The scope label of the rows of biogenic CO2, folded by `fold_label`.
+OUTSIDE_OF_SCOPES = "outside of scopes"
 TABLE_COLUMNS = ["factor_key", "desnz_id", *LABEL_COLUMNS, *VALUE_COLUMNS, "source_row"]
 
 #: Gas label in the flat file -> normalised value column. Component labels changed in 2022 and 2023;
@@ -236,6 +241,9 @@ def read_flat_file(path: str | Path) -> FactorTable:
     totals = values[values["gas"] == "kgco2e"].set_index("factor_key")["source_row"]
     table = firsts[["desnz_id", *LABEL_COLUMNS]].join(wide)
     table["source_row"] = totals.reindex(table.index)
+    biogenic = (table["scope"].map(fold_label) == OUTSIDE_OF_SCOPES) & table["kgco2e"].isna()
+    table.loc[biogenic, "kgco2e"] = table.loc[biogenic, "kgco2e_co2"]
+    table.loc[biogenic, "source_row"] = firsts.loc[biogenic[biogenic].index, "source_row"]
     table["desnz_id"] = table["desnz_id"].str.replace(r"_\d+$", "", regex=True)
     without_total = int(table["kgco2e"].isna().sum())
     table = (table[table["kgco2e"].notna()].reset_index()
@@ -258,6 +266,7 @@ def read_flat_file(path: str | Path) -> FactorTable:
         "rows_read": int(len(raw)),
         "factors": int(len(table)),
         "values_kept": int(kept.sum()),
+        "outside_of_scopes_factors": int(biogenic.sum()),
         "skipped": {
             "blank_rows": int(blank.sum()),
             "secr_energy_rows": int(secr.sum()),
