@@ -59,11 +59,14 @@ BUILDINGS = [
     ("Education", "Seaview Primary School", 380_000, 100_000, "school"),
     ("Corporate Resources", "Old Market Hall", 200_000, 60_000, "office"),
 ]
-#: Sites register: tags and operational control of the sites that are not plainly the council's.
-SITE_TAGS = {"Meadows Leisure Centre": ("outsourced", True), "Old Market Hall": ("leased_out", False),
-             "Hillside Primary School": ("maintained_school", True),
-             "Northway High School": ("maintained_school", True),
-             "Seaview Primary School": ("maintained_school", True),
+#: Sites register: tags and operational control of the sites that are not plainly the council's. A
+#: maintained school is run by its governing body, an outsourced leisure centre by its contractor, a
+#: leased-out hall by its tenant: the council has no operational control of any of them (GHG
+#: Protocol Corporate Standard, chapter 3), though it funds the first two (financial control).
+SITE_TAGS = {"Meadows Leisure Centre": ("outsourced", False), "Old Market Hall": ("leased_out", False),
+             "Hillside Primary School": ("maintained_school", False),
+             "Northway High School": ("maintained_school", False),
+             "Seaview Primary School": ("maintained_school", False),
              "Street lighting (unmetered)": ("street_lighting", True)}
 FLOOR_AREA_M2 = {"office": 4_000, "library": 900, "leisure": 6_000, "care": 2_500, "depot": 3_000,
                  "school": 5_000}
