@@ -160,10 +160,71 @@ def test_spend_lines_use_the_table_and_record_its_source(tmp_path):
     assert inventory.by_scope_3_category()[2] == pytest.approx(1.5)
 
 
-def test_spend_without_a_table_is_rejected_with_the_reason(tmp_path):
-    inventory = compute_inventory(_two_sites(tmp_path), "2023/24")
+def test_spend_the_option_includes_without_a_table_is_rejected_with_the_reason(tmp_path):
+    inventory = compute_inventory(_two_sites(tmp_path), "2023/24", scope_option="full_footprint_with_procurement")
     assert inventory.rows_rejected == 1
     assert "spend factor table (--spend-factors FILE)" in inventory.rejected.iloc[0]["reason"]
+
+
+def test_spend_the_option_leaves_out_needs_no_table_and_is_accounted_outside(tmp_path):
+    inventory = compute_inventory(_two_sites(tmp_path), "2023/24")
+    assert (inventory.rows_read, inventory.rows_accounted, inventory.rows_rejected) == (4, 4, 0)
+    assert inventory.outside_boundary()["rows_by_reason"] == {
+        "activity spend:construction is outside the boundary": 1}
+    spend = inventory.ledger[inventory.ledger["activity"] == "spend:construction"]
+    assert len(spend) == 1 and not spend["in_boundary"].iloc[0]
+    assert spend["factor_uom"].iloc[0].startswith("not priced") and spend["tco2e"].iloc[0] == 0
+    assert any("1 spend row(s) are accounted for as outside the boundary" in note for note in inventory.notes)
+    # Seen through an option that includes spend, the row stays outside and says why.
+    wide = inventory.under(load_boundary_options().get("full_footprint_with_procurement"))
+    reason = ("activity spend:construction is in this boundary but not priced: no spend factor table given "
+              "(--spend-factors FILE)")
+    assert list(wide.outside.dropna()) == [reason]
+
+
+def test_an_inventory_without_a_sites_register_says_which_tags_it_could_not_apply(tmp_path):
+    inventory = compute_inventory(_two_sites(tmp_path), "2023/24")
+    assert ("no sites register was given (--sites FILE), so the boundary option 'own_operations' could not "
+            "apply the site tags it leaves out (leased_out, maintained_school, outsourced) nor operational "
+            "control: every site was counted as inside the boundary") in inventory.notes
+    assert inventory.by("department")["Education"] > 0
+    registered = compute_inventory(_two_sites(tmp_path), "2023/24", **_registers(tmp_path))
+    assert not any("no sites register" in note for note in registered.notes)
+    # An option with no site rule needs no register.
+    financial = compute_inventory(_two_sites(tmp_path), "2023/24", scope_option="full_footprint_with_procurement",
+                                  spend_factors=_registers(tmp_path)["spend_factors"])
+    assert not any("no sites register" in note for note in financial.notes)
+
+
+def test_a_site_the_council_does_not_operate_is_out_for_that_reason_first(tmp_path):
+    sites = tmp_path / "sites.csv"
+    sites.write_text("site,department,tags,operational_control,floor_area_m2\n"
+                     "School,Education,maintained_school,no,3000\n", encoding="utf-8")
+    inventory = compute_inventory(_two_sites(tmp_path), "2023/24", sites=sites)
+    assert inventory.outside_boundary()["rows_by_reason"]["site not under the council's operational control"] == 1
+    funded = inventory.under(load_boundary_options().get("own_operations_with_schools_and_contracts"),
+                             read_sites(sites))
+    assert funded.outside.dropna().tolist() == ["activity spend:construction is outside the boundary"]
+
+
+def test_example_council_sites_register_agrees_with_operational_control():
+    register = read_sites(example_registers()["sites"]).table.set_index("site")
+    not_run = register[register["tags"].map(lambda tags: bool({"maintained_school", "outsourced", "leased_out"}
+                                                               & set(tags)))]
+    assert len(not_run) == 5 and not not_run["operational_control"].any()
+    assert register.drop(not_run.index)["operational_control"].all()
+
+
+def test_example_council_runs_clean_under_the_default_option(run_cli):
+    returns = example_returns()[ReportingYear.parse("2023/24")]
+    code, out, err = run_cli("inventory", returns, "--year", "2023/24", "--format", "json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["rows"] == {"read": 638, "accounted": 638, "rejected": 0, "outside_boundary": 5}
+    assert set(summary["outside_boundary"]["rows_by_reason"]) == {
+        f"activity spend:{category} is outside the boundary"
+        for category in ("construction", "computer_equipment", "professional_services", "food_and_catering",
+                         "vehicles")}
 
 
 def test_example_council_options_side_by_side():

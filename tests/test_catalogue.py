@@ -10,7 +10,8 @@ REQUIRED_ACTIVITIES = [
     "natural_gas", "electricity", "diesel", "petrol", "gas_oil", "burning_oil", "lpg", "water_supply",
     "water_treatment", "business_travel_car", "van_diesel", "national_rail", "flight_domestic",
     "flight_short_haul", "hotel_uk", "homeworking", "waste_landfill", "waste_combustion",
-    "refrigerant_r410a", "refrigerant_r32", "refrigerant_r134a", "refrigerant_r404a"]
+    "refrigerant_r410a", "refrigerant_r32", "refrigerant_r134a", "refrigerant_r404a", "sf6", "wood_pellets",
+    "wood_chips", "wood_logs", "biogas"]
 #: DESNZ publishes homeworking factors from 2022 only.
 FIRST_YEAR = {"homeworking": 2022}
 
@@ -35,6 +36,24 @@ def test_every_activity_resolves_in_every_year(year):
             lines = resolve(catalogue, name, unit, table)
             assert lines[0].line == "direct" and lines[0].kgco2e > 0, (name, unit, year)
             assert len({line.factor_key for line in lines}) == len(lines)
+
+
+@pytest.mark.parametrize("year, gwp", [(2019, 22800.0), (2022, 22800.0), (2023, 23500.0), (2025, 23500.0)])
+def test_sf6_switchgear_top_ups_are_scope_1_sf6_at_its_gwp(year, gwp):
+    # DESNZ "Refrigerant & other", Kyoto protocol products, Sulphur hexafluoride (SF6): AR4 to 2022, AR5 after.
+    [line] = resolve(load_catalogue(), "sf6", "kg", load_factors().table(year))
+    assert (line.scope, line.kgco2e, line.gases) == (1, gwp, {"sf6": gwp})
+
+
+@pytest.mark.parametrize("year", YEARS)
+def test_biofuel_blends_and_biomass_have_an_outside_of_scopes_line(year):
+    catalogue, table = load_catalogue(), load_factors().table(year)
+    for name, unit in [("diesel", "litre"), ("petrol", "litre"), ("wood_pellets", "tonne"), ("biogas", "kWh")]:
+        lines = {line.line: line for line in resolve(catalogue, name, unit, table)}
+        outside = lines["outside_of_scopes"]
+        assert (outside.scope, outside.category, outside.kgco2e, outside.gases) == (0, None, 0.0, {})
+        assert outside.kgco2_biogenic > 0 and outside.factor_key.startswith("outside-of-scopes/"), (name, year)
+    assert "outside_of_scopes" not in {line.line for line in resolve(catalogue, "natural_gas", "kWh", table)}
 
 
 @pytest.mark.parametrize("year, direct, t_and_d, wtt_generation, wtt_t_and_d", [

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sefton_carbon import resources
-from sefton_carbon.accounting.catalogue import DESNZ_PREFIX, load_catalogue
+from sefton_carbon.accounting.catalogue import DESNZ_PREFIX, OUTSIDE_OF_SCOPES_NUMBER, load_catalogue
 from sefton_carbon.accounting.ghg_protocol import SCOPE_3_CATEGORIES
 from sefton_carbon.accounting.sites import KNOWN_TAGS, SitesRegister
 from sefton_carbon.accounting.spend import SPEND_PREFIX
@@ -227,11 +227,14 @@ def load_boundary_options(path: str | Path | None = None) -> BoundaryOptions:
 
 
 def line_mask(option: BoundaryOption, lines: pd.DataFrame) -> np.ndarray:
-    """Which priced lines lie inside the option's boundary (by scope, category and line type)."""
+    """Which priced lines lie inside the option's boundary (by scope, category and line type).
+
+    Biogenic CO2 lines (outside of scopes) come from burning fuel, so they are reported wherever
+    Scope 1 is in the boundary; they never count in a scope or a total."""
     scope = lines["scope"].to_numpy()
     category = lines["category"].fillna(0).astype("int64").to_numpy()
     line = lines["line"].astype(str).to_numpy()
-    inside = np.isin(scope, list(option.scopes))
+    inside = np.isin(scope, list(option.scopes)) | ((scope == OUTSIDE_OF_SCOPES_NUMBER) & (1 in option.scopes))
     inside &= (scope != 3) | np.isin(category, list(option.scope_3_categories))
     if not option.transmission_distribution:
         inside &= ~np.isin(line, [TRANSMISSION_DISTRIBUTION, WELL_TO_TANK_LINES[1]])
@@ -240,9 +243,26 @@ def line_mask(option: BoundaryOption, lines: pd.DataFrame) -> np.ndarray:
     return inside
 
 
+def missing_register_note(option: BoundaryOption) -> str | None:
+    """What an option could not apply for want of a sites register (None if it needs none)."""
+    wanted = []
+    if option.exclude_site_tags:
+        wanted.append(f"the site tags it leaves out ({', '.join(sorted(option.exclude_site_tags))})")
+    if option.consolidation == "operational_control":
+        wanted.append("operational control")
+    if not wanted:
+        return None
+    return (f"no sites register was given (--sites FILE), so the boundary option '{option.name}' could not "
+            f"apply {' nor '.join(wanted)}: every site was counted as inside the boundary")
+
+
 def row_exclusions(option: BoundaryOption, rows: pd.DataFrame,
                    sites: SitesRegister | None) -> pd.Series:
-    """Why each row lies outside the boundary (missing where it is inside)."""
+    """Why each row lies outside the boundary (missing where it is inside).
+
+    The consolidation approach is applied first (GHG Protocol Corporate Standard, chapter 3): a
+    site the council does not operate is outside for that reason under operational control,
+    whatever its tags; then the option's excluded activities and site tags."""
     reason = pd.Series(None, index=rows.index, dtype=object)
     activities = rows["activity"].cat.categories
     excluded = np.array([option.excludes_activity(str(activity)) for activity in activities] + [False])
@@ -259,10 +279,10 @@ def row_exclusions(option: BoundaryOption, rows: pd.DataFrame,
             entry = register.loc[site_name]
             tags = set(entry["tags"]) & option.exclude_site_tags
             why = None
-            if tags:
-                why = f"site tagged {', '.join(sorted(tags))}"
-            elif option.consolidation == "operational_control" and not entry["operational_control"]:
+            if option.consolidation == "operational_control" and not entry["operational_control"]:
                 why = "site not under the council's operational control"
+            elif tags:
+                why = f"site tagged {', '.join(sorted(tags))}"
             if why:
                 at_site = (rows["site"] == site_name).to_numpy() & reason.isna().to_numpy()
                 reason[at_site] = why

@@ -2,8 +2,9 @@
 
 The catalogue lives in ``emission_factors/activities.yaml`` (see the comments at its top). `resolve`
 turns one (activity, unit, factor table) into the ledger lines that activity produces: its direct
-line and its derived lines (T&D losses, well-to-tank), each with its factor row and the unit
-conversion from the reported unit to the factor's unit.
+line and its derived lines (T&D losses, well-to-tank, and the biogenic CO2 reported outside the
+scopes), each with its factor row, its parts per gas (`gases`) and the unit conversion from the
+reported unit to the factor's unit.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import yaml
 from sefton_carbon import resources
 from sefton_carbon.accounting import units
 from sefton_carbon.accounting.factors import LABEL_COLUMNS, FactorTable, fold_label
+from sefton_carbon.accounting.gases import GASES, UNATTRIBUTED, gas_parts
 from sefton_carbon.accounting.spend import SPEND_PREFIX, SpendFactors, fold_category
 from sefton_carbon.config import SAFE_LOADER
 from sefton_carbon.errors import DataError, UsageError
@@ -27,6 +29,11 @@ from sefton_carbon.errors import DataError, UsageError
 DESNZ_PREFIX = "desnz:"
 MATCH_FIELDS = frozenset(LABEL_COLUMNS)
 DIRECT = "direct"
+#: The line of biogenic CO2 (DESNZ "Outside of scopes" rows), and the scope number it carries: it
+#: is part of no scope and of no total (GHG Protocol Corporate Standard, chapters 4 and 9).
+OUTSIDE_OF_SCOPES = "outside_of_scopes"
+OUTSIDE_OF_SCOPES_NUMBER = 0
+OUTSIDE_OF_SCOPES_LEVEL_1 = "outside of scopes"
 
 
 class ResolutionError(ValueError):
@@ -83,7 +90,12 @@ class Activity:
 
 @dataclass(frozen=True)
 class ResolvedLine:
-    """A ledger line priced: the factor row, its values [kg CO2e per factor unit], the conversion."""
+    """A ledger line priced: the factor row, its values [kg CO2e per factor unit], the conversion.
+
+    ``gases``: kg CO2e of each gas of `GASES` per factor unit, and `UNATTRIBUTED` for the rest;
+    together they make ``kgco2e``. ``kgco2_biogenic``: kg of biogenic CO2 per factor unit, on
+    the outside-of-scopes line only (its ``kgco2e`` is zero).
+    """
 
     line: str
     scope: int
@@ -94,12 +106,18 @@ class ResolvedLine:
     factor_unit: str
     factor_uom: str
     kgco2e: float
-    kgco2e_co2: float
-    kgco2e_ch4: float
-    kgco2e_n2o: float
+    gases: dict[str, float]
     unit_conversion: float
     unit_conversion_note: str
     factor_set: str = ""
+    kgco2_biogenic: float = 0.0
+
+    def values(self) -> dict[str, float]:
+        """The line's values as columns: ``kgco2e``, ``kgco2e_<gas>`` for every gas of `GASES` and
+        `UNATTRIBUTED` (zero for a gas it does not emit), and ``kgco2_biogenic``."""
+        return {"kgco2e": self.kgco2e,
+                **{f"kgco2e_{gas}": self.gases.get(gas, 0.0) for gas in (*GASES, UNATTRIBUTED)},
+                "kgco2_biogenic": self.kgco2_biogenic}
 
 
 def fold_activity(text: object) -> str:
@@ -187,6 +205,12 @@ def _activity(name: str, body: object, source: Path) -> Activity:
         raise DataError(f"a Scope 3 activity needs a category, and only Scope 3 has one ({where})")
     lines = [LineSpec(DIRECT, scope, category, _factor_specs(body.get("factors"), where))]
     for derived in body.get("derived") or []:
+        if isinstance(derived, dict) and derived.get("line") == OUTSIDE_OF_SCOPES:
+            if set(derived) != {"line", "factors"}:
+                raise DataError(f"an {OUTSIDE_OF_SCOPES} line needs only 'line' and 'factors' ({where})")
+            lines.append(LineSpec(OUTSIDE_OF_SCOPES, OUTSIDE_OF_SCOPES_NUMBER, None,
+                                  _factor_specs(derived["factors"], where)))
+            continue
         if not isinstance(derived, dict) or set(derived) != {"line", "category", "factors"}:
             raise DataError(f"each derived line needs 'line', 'category' and 'factors' ({where})")
         lines.append(LineSpec(str(derived["line"]), 3, _category(derived["category"], where),
@@ -230,14 +254,17 @@ def _match(spec: FactorSpec, factor_table: FactorTable) -> pd.Series:
     return matches.iloc[0]
 
 
-def _resolved(line: LineSpec, spec: FactorSpec, row: pd.Series, unit: str) -> ResolvedLine:
+def _resolved(line: LineSpec, spec: FactorSpec, row: pd.Series, unit: str,
+              factor_table: FactorTable) -> ResolvedLine:
     conversion = units.conversion(unit, spec.unit)
+    outside = line.line == OUTSIDE_OF_SCOPES
     return ResolvedLine(
         line=line.line, scope=line.scope, category=line.category, factor_key=row["factor_key"],
         desnz_id=row["desnz_id"] if isinstance(row["desnz_id"], str) else "",
         factor_source_row=int(row["source_row"]), factor_unit=spec.unit, factor_uom=row["uom"],
-        kgco2e=float(row["kgco2e"]), kgco2e_co2=float(row["kgco2e_co2"]),
-        kgco2e_ch4=float(row["kgco2e_ch4"]), kgco2e_n2o=float(row["kgco2e_n2o"]),
+        kgco2e=0.0 if outside else float(row["kgco2e"]),
+        gases={} if outside else gas_parts(row, factor_table.table),
+        kgco2_biogenic=float(row["kgco2e"]) if outside else 0.0,
         unit_conversion=conversion.multiplier, unit_conversion_note=conversion.note)
 
 
@@ -288,7 +315,23 @@ def _resolve_desnz_row(catalogue: Catalogue, activity: str, unit: str,
             raise ResolutionError(f"DESNZ row '{wanted}' ({row['level_1']}) has no Scope 3 category "
                                   "in desnz_row_categories")
     line = LineSpec(DIRECT, scope, category, ())
-    return [_resolved(line, FactorSpec(factor_unit, ()), row, unit)]
+    resolved = [_resolved(line, FactorSpec(factor_unit, ()), row, unit, factor_table)]
+    biogenic = _outside_of_scopes_row(factor_table, row) if scope == 1 else None
+    if biogenic is not None:
+        outside = LineSpec(OUTSIDE_OF_SCOPES, OUTSIDE_OF_SCOPES_NUMBER, None, ())
+        resolved.append(_resolved(outside, FactorSpec(factor_unit, ()), biogenic, unit, factor_table))
+    return resolved
+
+
+def _outside_of_scopes_row(factor_table: FactorTable, row: pd.Series) -> pd.Series | None:
+    """The "Outside of scopes" row of the same fuel and unit as a Scope 1 DESNZ row, if DESNZ
+    publishes one: its ID ends in the same item and unit numbers (``1_101_1011_8`` ->
+    ``99_604_1011_8``)."""
+    table = factor_table.table
+    item_and_unit = "_" + "_".join(str(row["desnz_id"]).split("_")[-2:])
+    outside = table[(table["level_1"].map(fold_label) == OUTSIDE_OF_SCOPES_LEVEL_1)
+                    & table["desnz_id"].fillna("").str.endswith(item_and_unit)]
+    return outside.iloc[0] if len(outside) == 1 else None
 
 
 def _resolve_spend(activity: str, unit: str, spend: SpendFactors | None) -> list[ResolvedLine]:
@@ -305,9 +348,24 @@ def _resolve_spend(activity: str, unit: str, spend: SpendFactors | None) -> list
     return [ResolvedLine(
         line=DIRECT, scope=3, category=int(row["scope_3_category"]), factor_key=f"spend/{category}",
         desnz_id="", factor_source_row=int(row["source_row"]), factor_unit="GBP", factor_uom=base,
-        kgco2e=float(row["kgco2e_per_gbp"]), kgco2e_co2=float("nan"), kgco2e_ch4=float("nan"),
-        kgco2e_n2o=float("nan"), unit_conversion=1.0, unit_conversion_note="none",
+        kgco2e=float(row["kgco2e_per_gbp"]), gases={UNATTRIBUTED: float(row["kgco2e_per_gbp"])},
+        unit_conversion=1.0, unit_conversion_note="none",
         factor_set=f"{row['source']} ({spend.source.name})")]
+
+
+#: The factor unit of a spend line that is not priced (see `unpriced_spend_line`).
+NOT_PRICED = "not priced: no spend factor table given (--spend-factors FILE)"
+
+
+def unpriced_spend_line(unit: str) -> ResolvedLine | None:
+    """The line of a ``spend:<category>`` row that the boundary leaves out and that no spend factor
+    table prices: accounted for as outside the boundary, at zero, with `NOT_PRICED` as its unit.
+    None for a unit that is not GBP (such a row is rejected whatever the boundary)."""
+    if unit != "GBP":
+        return None
+    return ResolvedLine(line=DIRECT, scope=3, category=None, factor_key="", desnz_id="",
+                        factor_source_row=0, factor_unit="GBP", factor_uom=NOT_PRICED, kgco2e=0.0,
+                        gases={}, unit_conversion=1.0, unit_conversion_note="none")
 
 
 def resolve(catalogue: Catalogue, activity: str, unit: str, factor_table: FactorTable,
@@ -336,7 +394,7 @@ def resolve(catalogue: Catalogue, activity: str, unit: str, factor_table: Factor
                 raise ResolutionError(f"no {activity} factor in {spec.unit} in the "
                                       f"{factor_table.year} factors ({error})") from None
             raise
-        resolved.append(_resolved(line, spec, row, unit))
+        resolved.append(_resolved(line, spec, row, unit, factor_table))
     return resolved
 
 
@@ -364,8 +422,8 @@ def explain_activity(name: str, year: int, factors) -> pd.DataFrame:
         records += [{"activity": canonical, "unit": unit, "line": line.line, "scope": line.scope,
                      "category": line.category or "", "factor_year": year,
                      "desnz_id": line.desnz_id, "factor_uom": line.factor_uom,
-                     "kgco2e_per_unit": line.kgco2e, "kgco2e_co2": line.kgco2e_co2,
-                     "kgco2e_ch4": line.kgco2e_ch4, "kgco2e_n2o": line.kgco2e_n2o,
-                     "factor_source_row": line.factor_source_row, "factor_key": line.factor_key}
+                     "kgco2e_per_unit": line.kgco2e,
+                     **{f"kgco2e_{gas}": part for gas, part in line.gases.items()},
+                     "kgco2_biogenic": line.kgco2_biogenic, "factor_source_row": line.factor_source_row, "factor_key": line.factor_key}
                     for line in lines]
     return pd.DataFrame(records)

@@ -28,12 +28,12 @@ SCOPE_3_CATEGORIES = {
 #: Kinds of emission source a department declares, with what each covers and the activities it feeds.
 SOURCE_TYPES = {
     "buildings": ("gas, oil and electricity at buildings the department occupies",
-                  ["natural_gas", "electricity", "burning_oil", "gas_oil", "lpg", "water_supply",
-                   "water_treatment"]),
+                  ["natural_gas", "electricity", "burning_oil", "gas_oil", "lpg", "wood_pellets", "wood_chips",
+                   "wood_logs", "biogas", "water_supply", "water_treatment"]),
     "vehicles_and_plant": ("fleet vehicles, plant and generators (fuel or mileage)",
                            ["diesel", "petrol", "gas_oil", "van_diesel"]),
-    "refrigerant_equipment": ("air conditioning, chillers and fridges that hold refrigerant",
-                              ["refrigerant_r410a", "refrigerant_r32", "refrigerant_r134a", "refrigerant_r404a"]),
+    "refrigerant_equipment": ("air conditioning, chillers, fridges and switchgear that hold refrigerant or SF6",
+                              ["refrigerant_r410a", "refrigerant_r32", "refrigerant_r134a", "refrigerant_r404a", "sf6"]),
     "contracts_and_outsourced_services": ("services a contractor runs for the department", []),
     "procurement_categories": ("goods, services and works the department buys", ["spend:*"]),
     "staff_travel": ("business mileage, rail, flights and hotels",
@@ -47,12 +47,15 @@ SOURCE_TYPES = {
 LGA_AREAS = {
     "natural_gas": "Buildings: gas and other fuels (Scope 1)", "burning_oil": "Buildings: gas and other fuels (Scope 1)",
     "lpg": "Buildings: gas and other fuels (Scope 1)", "gas_oil": "Fleet and plant fuel (Scope 1)",
+    "wood_pellets": "Buildings: gas and other fuels (Scope 1)", "wood_chips": "Buildings: gas and other fuels (Scope 1)",
+    "wood_logs": "Buildings: gas and other fuels (Scope 1)", "biogas": "Buildings: gas and other fuels (Scope 1)",
     "diesel": "Fleet and plant fuel (Scope 1)", "petrol": "Fleet and plant fuel (Scope 1)",
     "van_diesel": "Fleet and plant fuel (Scope 1)",
     "refrigerant_r410a": "Fugitive emissions: refrigerants (Scope 1)",
     "refrigerant_r32": "Fugitive emissions: refrigerants (Scope 1)",
     "refrigerant_r134a": "Fugitive emissions: refrigerants (Scope 1)",
     "refrigerant_r404a": "Fugitive emissions: refrigerants (Scope 1)",
+    "sf6": "Fugitive emissions: refrigerants (Scope 1)",
     "electricity": "Buildings: electricity (Scope 2)",
     "business_travel_car": "Business travel (Scope 3)", "national_rail": "Business travel (Scope 3)",
     "flight_domestic": "Business travel (Scope 3)", "flight_short_haul": "Business travel (Scope 3)",
@@ -63,7 +66,8 @@ LGA_AREAS = {
 
 DERIVED_AREAS = {"transmission_distribution": "Electricity transmission and distribution losses (Scope 3)",
                  "well_to_tank": "Well-to-tank: fuel and electricity supply chain (Scope 3)",
-                 "well_to_tank_transmission_distribution": "Well-to-tank: fuel and electricity supply chain (Scope 3)"}
+                 "well_to_tank_transmission_distribution": "Well-to-tank: fuel and electricity supply chain (Scope 3)",
+                 "outside_of_scopes": "Outside of scopes: biogenic CO2 (reported apart, in no total)"}
 
 
 def lga_area(ledger: pd.DataFrame, street_lighting_sites: set[str]) -> pd.Series:

@@ -11,7 +11,9 @@ summed per (group, pair) and the coefficients: no per-line table is needed for t
 
 The ledger (`Inventory.ledger`) has one row per emission line with its audit trail: source file,
 sheet and row; factor key, DESNZ ID, factor-table row, factor year, value [kg CO2e per factor unit];
-the unit conversion; and tco2e with its per-gas parts. It is built when first asked for, since a
+the unit conversion; and tco2e with its parts per gas (`gases.GASES`, and the part no gas is named
+for). A fuel with a biogenic share has an ``outside_of_scopes`` line, whose ``tco2_biogenic`` [t CO2]
+is reported apart and whose ``tco2e`` is zero. The ledger is built when first asked for, since a
 large input makes it several times larger than the input itself.
 """
 
@@ -28,31 +30,43 @@ from sefton_carbon.accounting.boundary import (
     BoundaryOptions,
     line_mask,
     load_boundary_options,
+    missing_register_note,
     row_exclusions,
 )
-from sefton_carbon.accounting.catalogue import DIRECT, Catalogue, ResolutionError, load_catalogue, resolve
+from sefton_carbon.accounting.catalogue import (
+    DIRECT,
+    NOT_PRICED,
+    OUTSIDE_OF_SCOPES_NUMBER,
+    Catalogue,
+    ResolutionError,
+    load_catalogue,
+    resolve,
+    unpriced_spend_line,
+)
 from sefton_carbon.accounting.contracts import GRID_FALLBACK, MARKET_BASES, Contracts, market_factors
 from sefton_carbon.accounting.factors import FactorLibrary, FactorTable, factor_set_label, load_factors
+from sefton_carbon.accounting.gases import GAS_LABELS, GASES, UNATTRIBUTED, UNATTRIBUTED_LABEL
 from sefton_carbon.accounting.rows import REJECTED_COLUMNS, ActivityData
 from sefton_carbon.accounting.sites import SitesRegister
-from sefton_carbon.accounting.spend import SpendFactors
+from sefton_carbon.accounting.spend import SPEND_PREFIX, SpendFactors
 from sefton_carbon.years import ReportingYear
 
 KG_PER_TONNE = 1000.0
-GASES = ["co2", "ch4", "n2o"]
-VALUES = ["tco2e", *(f"tco2e_{gas}" for gas in GASES)]
+#: Each line's value columns [kg per factor unit]: kg CO2e, its parts per gas, and biogenic kg CO2.
+FACTOR_VALUES = ["kgco2e", *(f"kgco2e_{gas}" for gas in (*GASES, UNATTRIBUTED)), "kgco2_biogenic"]
+#: The figures summed from them [t]: t CO2e, its parts per gas, and biogenic t CO2.
+VALUES = ["tco2e", *(f"tco2e_{gas}" for gas in (*GASES, UNATTRIBUTED)), "tco2_biogenic"]
 RESOLUTION_COLUMNS = [
     "line", "scope", "category", "factor_key", "desnz_id", "factor_source_row", "factor_unit",
-    "factor_uom", "kgco2e", "kgco2e_co2", "kgco2e_ch4", "kgco2e_n2o", "unit_conversion",
-    "unit_conversion_note", "factor_set"]
+    "factor_uom", *FACTOR_VALUES, "unit_conversion", "unit_conversion_note", "factor_set"]
 LEDGER_COLUMNS = [
     "input_row", "line", "parent_line", "source_file", "source_sheet", "source_row", "department",
     "site", "activity", "activity_as_written", "quantity_reported", "share_in_year", "quantity", "unit",
     "unit_as_written", "period_start", "period_end", "data_quality", "scope", "category", "factor_year",
     "factor_set", "factor_key",
-    "desnz_id", "factor_source_row", "factor_uom", "factor_unit", "kgco2e_per_unit",
-    "kgco2e_co2_per_unit", "kgco2e_ch4_per_unit", "kgco2e_n2o_per_unit", "unit_conversion",
-    "unit_conversion_note", "quantity_in_factor_unit", "tco2e", "tco2e_co2", "tco2e_ch4", "tco2e_n2o",
+    "desnz_id", "factor_source_row", "factor_uom", "factor_unit",
+    *(f"{value}_per_unit" for value in FACTOR_VALUES), "unit_conversion",
+    "unit_conversion_note", "quantity_in_factor_unit", *VALUES,
     "market_kgco2e_per_kwh", "market_basis", "tco2e_market", "in_boundary", "outside_reason"]
 
 
@@ -68,6 +82,7 @@ class Inventory:
     ``market_delta``: per row, market-based minus location-based Scope 2 [t CO2e] (electricity).
     ``rejected``: one row per input row not counted, with file, sheet, row, column, value, reason.
     ``files``: per input file, rows read, accounted, rejected and blank, and t CO2e.
+    ``sites_given``: whether a sites register was applied.
     """
 
     reporting_year: ReportingYear
@@ -84,6 +99,7 @@ class Inventory:
     market_delta: np.ndarray | None = None
     files: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list[str] = field(default_factory=list)
+    sites_given: bool = True
 
     def __post_init__(self) -> None:
         if self.outside is None:
@@ -220,8 +236,26 @@ class Inventory:
         return {str(key): float(value) for key, value in sums.items()}
 
     def by_gas(self) -> dict[str, float]:
-        """Per-gas totals [t CO2e] over the lines whose factors give them (location-based)."""
-        return {value: float(self.totals(value=value).sum()) for value in VALUES[1:]}
+        """Scope 1 and Scope 2 (location-based) inside the boundary, per gas [t CO2e]: ``tco2e_<gas>``
+        for each gas of `GASES`, and ``tco2e_unattributed`` for what the factor rows do not split
+        into them. All eight add up to ``scope_1 + scope_2_location``."""
+        scope_1_2 = self.lines["scope"].isin([1, 2]).to_numpy()
+        return {f"tco2e_{gas}": float(self.totals(value=f"tco2e_{gas}", lines=scope_1_2).sum())
+                for gas in (*GASES, UNATTRIBUTED)}
+
+    def gas_table(self) -> pd.DataFrame:
+        """`by_gas` as a table for reports: gas, label and t CO2e, one row per gas of `GASES`, then
+        the part not split by gas."""
+        by_gas = self.by_gas()
+        labels = {**GAS_LABELS, UNATTRIBUTED: UNATTRIBUTED_LABEL}
+        return pd.DataFrame([(gas, labels[gas], by_gas[f"tco2e_{gas}"]) for gas in (*GASES, UNATTRIBUTED)],
+                            columns=["gas", "label", "tco2e"])
+
+    @property
+    def biogenic_co2_tonnes(self) -> float:
+        """Biogenic CO2 [t CO2] of the rows inside the boundary (DESNZ "Outside of scopes"): the CO2
+        of burning the biofuel share of pump fuels, wood, biogas... Part of no scope and no total."""
+        return float(self.totals(value="tco2_biogenic").sum())
 
     def activity_quantities(self) -> pd.DataFrame:
         """Inside the boundary, per activity and factor unit: quantity [factor unit of the direct
@@ -247,6 +281,7 @@ class Inventory:
         reasons = self.outside.dropna()
         by_reason = {str(reason): int(count) for reason, count in reasons.value_counts().items()}
         excluded = self.totals(line_column="scope", inside=False, method="location")
+        excluded = excluded[excluded.index != OUTSIDE_OF_SCOPES_NUMBER]
         return {"rows": int(len(reasons)), "rows_by_reason": by_reason,
                 "tco2e": float(excluded.sum()),
                 "tco2e_by_scope": {f"scope_{int(scope)}": float(value) for scope, value in excluded.items()}}
@@ -268,6 +303,7 @@ class Inventory:
             "by_department": self.by("department"),
             "by_activity": self.by("activity"),
             "by_gas": self.by_gas(),
+            "biogenic_co2_tonnes": self.biogenic_co2_tonnes,
             "estimated_share": float(by_quality.get("estimated", 0.0) / total) if total else 0.0,
             "rows": {"read": self.rows_read, "accounted": self.rows_accounted,
                      "rejected": self.rows_rejected, "outside_boundary": self.rows_outside_boundary},
@@ -279,10 +315,12 @@ class Inventory:
 
     def under(self, option: BoundaryOption, sites: SitesRegister | None = None) -> Inventory:
         """The same priced inventory seen through another boundary option (nothing is re-read)."""
-        view = replace(self, boundary=option, outside=row_exclusions(option, self.rows, sites),
-                       line_inside=line_mask(option, self.lines))
+        view = replace(self, boundary=option,
+                       outside=_row_exclusions(option, self.rows, sites, self.pair_of_row, self.lines),
+                       line_inside=line_mask(option, self.lines), sites_given=sites is not None)
         for cached in ("ledger", "_row_inside", "_pair_sums"):
             view.__dict__.pop(cached, None)
+        view.notes = _notes(view)
         return view
 
     @cached_property
@@ -292,15 +330,14 @@ class Inventory:
         row_positions, line_positions = _expand(self.pair_of_row, self.lines)
         ledger = self.rows.iloc[row_positions].reset_index(drop=True)
         lines = self.lines.iloc[line_positions].reset_index(drop=True)
-        lines = lines.rename(columns={f"kgco2e{suffix}": f"kgco2e{suffix}_per_unit"
-                                      for suffix in ["", "_co2", "_ch4", "_n2o"]})
+        lines = lines.rename(columns={value: f"{value}_per_unit" for value in FACTOR_VALUES})
         ledger = pd.concat([ledger, lines[[column for column in lines if column in LEDGER_COLUMNS]]], axis=1)
         ledger["parent_line"] = pd.Categorical.from_codes(
             (ledger["line"] != DIRECT).to_numpy().astype(np.int8), categories=["", DIRECT])
         ledger["factor_year"] = self.factor_year
         ledger["quantity_in_factor_unit"] = ledger["quantity"] * ledger["unit_conversion"]
-        for value, factor in zip(VALUES, ["kgco2e_per_unit", *(f"kgco2e_{gas}_per_unit" for gas in GASES)]):
-            ledger[value] = ledger["quantity_in_factor_unit"] * ledger[factor] / KG_PER_TONNE
+        for value, factor in zip(VALUES, FACTOR_VALUES):
+            ledger[value] = ledger["quantity_in_factor_unit"] * ledger[f"{factor}_per_unit"] / KG_PER_TONNE
         market_line = ((ledger["scope"] == 2) & (ledger["line"] == DIRECT)).to_numpy()
         ledger["tco2e_market"] = ledger["tco2e"] + np.where(market_line, self.market_delta[row_positions], 0.0)
         outside = self.outside.to_numpy()[row_positions]
@@ -312,22 +349,32 @@ class Inventory:
 
 
 def resolve_pairs(pairs: pd.DataFrame, catalogue: Catalogue, factor_table: FactorTable,
-                 spend: SpendFactors | None = None) -> tuple[pd.DataFrame, dict[int, str]]:
+                 spend: SpendFactors | None = None,
+                 option: BoundaryOption | None = None) -> tuple[pd.DataFrame, dict[int, str]]:
     """Priced lines per distinct (activity, unit) pair, ordered by pair then line, with their
-    coefficients [t CO2e per reported unit]; and the reason for each pair that cannot be priced."""
+    coefficients [t CO2e per reported unit]; and the reason for each pair that cannot be priced.
+
+    Spend that ``option`` leaves out needs no spend table: without one, it gets an unpriced line
+    (`unpriced_spend_line`) and is accounted for as outside the boundary, not rejected."""
     records, failures = [], {}
     for pair_id, activity, unit in pairs[["pair_id", "activity", "unit"]].itertuples(index=False):
         try:
-            for line in resolve(catalogue, activity, unit, factor_table, spend):
-                records.append({"pair_id": pair_id, **line.__dict__})
+            resolved = resolve(catalogue, activity, unit, factor_table, spend)
         except ResolutionError as error:
-            failures[pair_id] = str(error)
+            left_out = (spend is None and option is not None and activity.startswith(SPEND_PREFIX)
+                        and option.excludes_activity(activity))
+            resolved = [unpriced_spend_line(unit)] if left_out else [None]
+            if resolved[0] is None:
+                failures[pair_id] = str(error)
+                continue
+        for line in resolved:
+            records.append({"pair_id": pair_id, **line.__dict__, **line.values()})
     lines = pd.DataFrame(records, columns=["pair_id", *RESOLUTION_COLUMNS])
     lines = lines.astype({"pair_id": "int64", "scope": "int64", "category": "Int64",
                           "factor_source_row": "int64"})
     for column in ["line", "factor_key", "desnz_id", "factor_unit", "factor_uom", "unit_conversion_note"]:
         lines[column] = lines[column].astype("category")
-    for value, factor in zip(VALUES, ["kgco2e", *(f"kgco2e_{gas}" for gas in GASES)]):
+    for value, factor in zip(VALUES, FACTOR_VALUES):
         lines[f"{value}_coefficient"] = lines["unit_conversion"] * lines[factor] / KG_PER_TONNE
     return lines, failures
 
@@ -451,7 +498,7 @@ def price_activity(activity: ActivityData, reporting_year: str | ReportingYear,
         rows = rows.assign(quantity_reported=rows["quantity"], share_in_year=1.0)
 
     pair_of_row, pairs = _pair_ids(rows)
-    lines, failures = resolve_pairs(pairs, catalogue, factor_table, spend)
+    lines, failures = resolve_pairs(pairs, catalogue, factor_table, spend, option)
     lines["factor_set"] = lines["factor_set"].replace("", factor_table.label)
     lines["factor_set"] = lines["factor_set"].astype("category")
     failed = np.isin(pair_of_row, list(failures))
@@ -475,8 +522,8 @@ def price_activity(activity: ActivityData, reporting_year: str | ReportingYear,
     inventory = Inventory(
         reporting_year=year, factor_year=factor_year, factor_metadata=dict(factor_table.metadata),
         rows=rows, pair_of_row=pair_of_row, lines=lines, rejected=rejected, pairs=pairs, boundary=option,
-        outside=row_exclusions(option, rows, sites), line_inside=line_mask(option, lines),
-        market_delta=market_delta)
+        outside=_row_exclusions(option, rows, sites, pair_of_row, lines), line_inside=line_mask(option, lines),
+        market_delta=market_delta, sites_given=sites is not None)
     inventory.files = _reconcile(inventory, activity.files)
     inventory.notes = _notes(inventory)
     return inventory
@@ -503,6 +550,23 @@ def _reconcile(inventory: Inventory, files: pd.DataFrame) -> pd.DataFrame:
     return files
 
 
+def _unpriced_rows(pair_of_row: np.ndarray, lines: pd.DataFrame) -> np.ndarray:
+    """Which rows have an unpriced spend line (`unpriced_spend_line`)."""
+    return np.isin(pair_of_row, lines.loc[lines["factor_uom"] == NOT_PRICED, "pair_id"].to_numpy())
+
+
+def _row_exclusions(option: BoundaryOption, rows: pd.DataFrame, sites: SitesRegister | None,
+                    pair_of_row: np.ndarray, lines: pd.DataFrame) -> pd.Series:
+    """`row_exclusions`, and unpriced spend rows outside under every option, since nothing prices
+    them: an option that includes spend says so in their reason."""
+    reason = row_exclusions(option, rows, sites)
+    unpriced = _unpriced_rows(pair_of_row, lines) & reason.isna().to_numpy()
+    if unpriced.any():
+        reason[unpriced] = ("activity " + rows["activity"][unpriced].astype(str)
+                            + f" is in this boundary but {NOT_PRICED}")
+    return reason
+
+
 def _notes(inventory: Inventory) -> list[str]:
     year, factor_year = inventory.reporting_year, inventory.factor_year
     notes = []
@@ -517,6 +581,14 @@ def _notes(inventory: Inventory) -> list[str]:
         notes.append(f"market-based Scope 2: {int(fallback.sum()):,} electricity row(s) have no contract "
                      "evidence and no residual-mix factor is set in scopes.yaml, so the location-based "
                      "grid factor was used for them (see docs/methodology.md)")
+    unregistered = None if inventory.sites_given or inventory.boundary is None else missing_register_note(
+        inventory.boundary)
+    if unregistered:
+        notes.append(unregistered)
+    unpriced = int(_unpriced_rows(inventory.pair_of_row, inventory.lines).sum())
+    if unpriced:
+        notes.append(f"{unpriced:,} spend row(s) are accounted for as outside the boundary, without a figure "
+                     "since no spend factor table was given (--spend-factors FILE)")
     return notes
 
 
