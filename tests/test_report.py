@@ -46,6 +46,22 @@ def test_report_figures_match_the_inventory(report_files):
     assert "Rows read 637 = accounted 637 + rejected 0" in text
 
 
+def test_report_shows_the_gases_and_biogenic_co2_beside_the_scopes(report_files):
+    data, html, _ = report_files
+    text = html.read_text(encoding="utf-8")
+    gases = text[text.index('id="gases"'):text.index('id="departments"')]
+    table = data.inventory.gas_table().set_index("gas")
+    for label, value in zip(table["label"], table["tco2e"]):
+        assert f"<td>{label}</td><td class=\"num\">{value:,.1f}</td>" in gases
+    scopes = data.inventory.by_scope()
+    assert table["tco2e"].sum() == pytest.approx(scopes["scope_1"] + scopes["scope_2_location"])
+    assert table.loc["hfcs", "tco2e"] > 0 and table.loc["co2", "tco2e"] > 0
+    biogenic = data.inventory.biogenic_co2_tonnes
+    assert biogenic > 0
+    assert f"Biogenic CO2: <strong>{biogenic:,.1f} t CO2</strong>" in text
+    assert text.index('id="biogenic"') < text.index('id="departments"')  # in the scopes section
+
+
 @pytest.fixture(scope="module")
 def browser():
     if not (CHROMIUM and CHROMEDRIVER):
@@ -89,10 +105,16 @@ def test_workbook_sheets_numbers_and_lga_mapping(report_files):
     openpyxl = pytest.importorskip("openpyxl")
     data, _, book = report_files
     workbook = openpyxl.load_workbook(book, read_only=True)
-    assert workbook.sheetnames == ["Summary", "By scope and category", "By department", "By site", "Ledger",
-                                   "Rejected rows", "Boundary", "Methodology", "LGA tool mapping"]
+    assert workbook.sheetnames == ["Summary", "By scope and category", "By gas", "By department", "By site",
+                                   "Ledger", "Rejected rows", "Boundary", "Methodology", "LGA tool mapping"]
     summary = {row[0]: row for row in workbook["Summary"].iter_rows(min_row=4, values_only=True)}
     assert summary["Total emissions"][2] == pytest.approx(data.inventory.total_tco2e)
+    assert summary["Biogenic CO2, outside of scopes (t CO2, in no total)"][2] == pytest.approx(
+        data.inventory.biogenic_co2_tonnes)
+    gases = {row[0]: row[1] for row in workbook["By gas"].iter_rows(min_row=4, values_only=True)}
+    assert list(gases)[:3] == ["Carbon dioxide (CO2)", "Methane (CH4)", "Nitrous oxide (N2O)"] and len(gases) == 8
+    scopes = data.inventory.by_scope()
+    assert sum(gases.values()) == pytest.approx(scopes["scope_1"] + scopes["scope_2_location"])
     mapping = list(workbook["LGA tool mapping"].iter_rows(min_row=4, values_only=True))
     areas = {row[0] for row in mapping}
     assert {"Street lighting (Scope 2)", "Buildings: electricity (Scope 2)", "Fleet and plant fuel (Scope 1)"} <= areas

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sefton_carbon.accounting.catalogue import OUTSIDE_OF_SCOPES_NUMBER
 from sefton_carbon.accounting.ghg_protocol import lga_area
 from sefton_carbon.outputs.html_report import ReportData
 
@@ -66,6 +67,7 @@ def write_workbook(data: ReportData, output: str | Path, street_lighting_sites: 
         ("Scope 2 location-based", None, summary["by_scope"]["scope_2_location"]),
         ("Scope 2 market-based", None, summary["by_scope"]["scope_2_market"]),
         ("Scope 3", None, summary["by_scope"]["scope_3"]),
+        ("Biogenic CO2, outside of scopes (t CO2, in no total)", None, summary["biogenic_co2_tonnes"]),
         ("Estimated share", None, summary["estimated_share"]),
         ("Rows read", None, summary["rows"]["read"]), ("Rows accounted", None, summary["rows"]["accounted"]),
         ("Rows rejected", None, summary["rows"]["rejected"])], columns=["item", "text", "value (t CO2e or count)"])
@@ -73,6 +75,9 @@ def write_workbook(data: ReportData, output: str | Path, street_lighting_sites: 
     scopes = data.scope_table().rename(columns={"tco2e": f"{data.year.label} (t CO2e)",
                                                 "baseline_tco2e": f"baseline {data.baseline.reporting_year.label} (t CO2e)"})
     _sheet(workbook, "By scope and category", scopes, formats)
+    gases = inventory.gas_table()[["label", "tco2e"]].rename(
+        columns={"label": "gas", "tco2e": f"{data.year.label} (t CO2e)"})
+    _sheet(workbook, "By gas", gases, formats, "Scope 1 and Scope 2 (location-based) inside the boundary, by gas")
     _sheet(workbook, "By department", data.departments().rename(columns={"tco2e": "emissions (t CO2e)"}), formats)
     sites = pd.DataFrame(list(inventory.by("site").items()), columns=["site", "emissions (t CO2e)"])
     _sheet(workbook, "By site", sites, formats)
@@ -93,7 +98,7 @@ def write_workbook(data: ReportData, output: str | Path, street_lighting_sites: 
                                           f"both methods reported; {inventory.scope_2_method}-based counts",
                                           "UK Government GHG Conversion Factors for Company Reporting, OGL v3.0"]})
     _sheet(workbook, "Methodology", methodology, formats)
-    inside = ledger[ledger["in_boundary"]]
+    inside = ledger[ledger["in_boundary"] & (ledger["scope"] != OUTSIDE_OF_SCOPES_NUMBER)]
     mapping = inside.groupby(["lga_area", "scope"], as_index=False, observed=True)["tco2e"].sum()
     _sheet(workbook, "LGA tool mapping", mapping.rename(columns={"tco2e": "emissions (t CO2e)"}), formats,
            "Ledger lines grouped by the reporting areas of the LGA Greenhouse Gas Accounting Tool, to cross-check")
