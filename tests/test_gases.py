@@ -49,6 +49,14 @@ def test_a_2019_blend_value_with_an_hcfc_keeps_the_hcfc_part_unattributed():
     assert parts == {"pfcs": pytest.approx(1766.0), UNATTRIBUTED: pytest.approx(3124.0 - 1766.0)}
 
 
+def test_a_blend_total_with_non_kyoto_gases_splits_off_its_kyoto_row():
+    # 2023 R403A: 3,100 in total = 1,780 Kyoto (20% PFC-218) + 1,320 of HCFC-22 and propane.
+    row, table = refrigerant_row(2023, "R403A", column_text="Total emissions including non-Kyoto products")
+    assert gas_parts(row, table) == {"pfcs": pytest.approx(1780.0), UNATTRIBUTED: pytest.approx(1320.0)}
+    row, table = refrigerant_row(2023, "R410A", column_text="Total emissions including non-Kyoto products")
+    assert gas_parts(row, table) == {"hfcs": pytest.approx(1924.0)}
+
+
 def test_non_kyoto_refrigerants_are_not_attributed_to_a_gas():
     row, table = refrigerant_row(2023, "HCFC-22/R22 = chlorodifluoromethane",
                                  column_text="Total emissions including non-Kyoto products")
@@ -111,3 +119,16 @@ def test_every_ledger_line_is_the_sum_of_its_gas_parts(tmp_path):
     ledger = compute_inventory(path, "2023/24").ledger
     parts = ledger[[f"tco2e_{gas}" for gas in (*GASES, UNATTRIBUTED)]].sum(axis=1)
     assert parts.to_numpy() == pytest.approx(ledger["tco2e"].to_numpy(), rel=1e-3, abs=1e-9)
+
+
+@pytest.mark.parametrize("year", [2019, 2021, 2022, 2023, 2025])
+def test_every_refrigerant_row_is_split_into_parts_that_make_its_value(year):
+    table = load_factors().table(year).table
+    refrigerants = table[table["level_1"] == "Refrigerant & other"]
+    classed = 0
+    for _, row in refrigerants.iterrows():
+        parts = gas_parts(row, table)
+        assert sum(parts.values()) == pytest.approx(row["kgco2e"], rel=1e-9), row["factor_key"]
+        assert set(parts) <= {*GASES, UNATTRIBUTED}
+        classed += UNATTRIBUTED not in parts
+    assert classed >= 40  # the pure Kyoto gases and the Kyoto blends

@@ -423,7 +423,9 @@ def explain_activity(name: str, year: int, factors) -> pd.DataFrame:
                      "category": line.category or "", "factor_year": year,
                      "desnz_id": line.desnz_id, "factor_uom": line.factor_uom,
                      "kgco2e_per_unit": line.kgco2e,
-                     **{f"kgco2e_{gas}": part for gas, part in line.gases.items()},
-                     "kgco2_biogenic": line.kgco2_biogenic, "factor_source_row": line.factor_source_row, "factor_key": line.factor_key}
+                     **{name: value for name, value in line.values().items() if name != "kgco2e"},
+                     "factor_source_row": line.factor_source_row, "factor_key": line.factor_key}
                     for line in lines]
-    return pd.DataFrame(records)
+    frame = pd.DataFrame(records)
+    parts = [column for column in frame if column.startswith(("kgco2e_", "kgco2_")) and column != "kgco2e_per_unit"]
+    return frame.drop(columns=[column for column in parts if not frame[column].fillna(0).any()])

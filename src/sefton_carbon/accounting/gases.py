@@ -40,6 +40,7 @@ PURE_GAS_PATTERNS = [
 ]
 BLEND = re.compile(r"^r[45]\d\d[a-z]?$")
 KYOTO_ONLY = "emissions including only kyoto products"
+WITH_NON_KYOTO = "total emissions including non-kyoto products"
 #: Level 2 labels of blends whose single value is their Kyoto part (the 2019 to 2021 tables).
 KYOTO_BLEND_GROUPS = ("kyoto protocol- blends", "kyoto protocol - blends")
 
@@ -109,4 +110,12 @@ def gas_parts(row: pd.Series, table: pd.DataFrame) -> dict[str, float]:
         kyoto_part = column_text == KYOTO_ONLY or (not column_text and _fold(row["level_2"]) in KYOTO_BLEND_GROUPS)
         if BLEND.match(name) and kyoto_part:
             return _blend_parts(name, value, table)
+        if BLEND.match(name) and column_text == WITH_NON_KYOTO:  # the Kyoto part is its own row
+            kyoto = table[(table["level_1"].map(_fold) == REFRIGERANT_LEVEL_1) & (table["level_3"].map(_fold) == name)
+                          & (table["column_text"].map(_fold) == KYOTO_ONLY)]
+            if len(kyoto) == 1:
+                kyoto_value = float(kyoto.iloc[0]["kgco2e"])
+                parts = _blend_parts(name, kyoto_value, table)
+                rest = value - kyoto_value + parts.pop(UNATTRIBUTED, 0.0)
+                return {**parts, UNATTRIBUTED: rest} if rest else parts
     return {UNATTRIBUTED: value}
