@@ -13,9 +13,10 @@ of those runs. Inputs are generated once into ``bench/data/`` (git-ignored) and 
    (``reference_checks.sql``; target: at most 0.6 times as long, peak memory under 1 GiB), and the
    plain query with no checks (``reference_plain.sql``).
 3. Overlap detection: one annual bill plus N one-day bills at one site and activity through the
-   default command (target: 20,000 rows in seconds; growth n log n, i.e. about 2.2 times per
+   default command (target: 20,000 rows in seconds; growth n log n, i.e. about 2.1 times per
    doubling of N, where quadratic growth is 4). The growth is taken on the time above the same
-   command over the annual bill alone, so that start-up does not hide it.
+   command over the annual bill alone, so that start-up does not hide it, and only where that time
+   is above the noise; 128,000 and 512,000 bills are added for that.
 4. ``sefton-carbon --help`` (target: under 0.3 s, median of 5).
 
 Each command's figures are checked against the reference's (t CO2e per scope) or, for the overlaps,
@@ -51,7 +52,11 @@ DATA = HERE / "data"
 #: The reporting year of the generated data: 1 April 2024 to 31 March 2025 has 365 days.
 YEAR, YEAR_START, YEAR_END, FACTOR_YEAR = "2024/25", "2024-04-01", "2025-03-31", 2024
 METERS_1M, METERS_10M = 2_740, 27_400
-ONE_DAY_BILLS = [2_000, 8_000, 20_000, 32_000]
+#: One-day bills beside the annual one: the issue's sizes, then two larger ones at which the check's time
+#: stands out from start-up, so that its growth can be read.
+ONE_DAY_BILLS = [2_000, 8_000, 20_000, 32_000, 128_000, 512_000]
+#: Seconds above start-up under which differences between runs on a shared machine swamp any growth.
+NOISE_SECONDS = 1.0
 MIB_PER_GB, MIB_PER_GIB = 1e9 / 2**20, 1024
 SEFTON_CARBON = str(Path(sys.executable).with_name("sefton-carbon"))
 #: Runs one command as its child and prints its wall time, peak memory and exit code as JSON; the
@@ -218,37 +223,46 @@ def ten_million(meters: int, repeat: int, factor_lines: Path, targets: list[list
 
 
 def overlaps(sizes: list[int], repeat: int, targets: list[list[str]]) -> None:
-    annual_only = measure(inventory(generate_overlapping_bills(0, DATA / "overlapping-bills-0.csv")), max(repeat, 5))
-    rows, seconds_above = [], {}
-    previous = None
+    baseline_runs = max(repeat, 5)
+    baseline = measure(inventory(generate_overlapping_bills(0, DATA / "overlapping-bills-0.csv")), baseline_runs)
+    rows, runs, seconds_above, previous = [], {}, {}, None
     for size in sizes:
         path = DATA / f"overlapping-bills-{size}.csv"
         if not path.exists():
             generate_overlapping_bills(size, path)
-        run = measure(inventory(path), repeat)
-        growth = ""
-        if not run.failure and not annual_only.failure:
-            seconds_above[size] = max(run.seconds - annual_only.seconds, 1e-3)
-            if previous in seconds_above:
-                per_doubling = (seconds_above[size] / seconds_above[previous]) ** (1 / math.log2(size / previous))
-                growth = f"{per_doubling:.2f}"
+        runs[size] = run = measure(inventory(path), repeat)
+        if not (run.failure or baseline.failure):
+            seconds_above[size] = run.seconds - baseline.seconds
         rows.append([f"{size:,}", run.time_text(), f"{seconds_above[size]:.2f} s" if size in seconds_above else "",
-                     growth, _refused(run, size + 1)])
+                     _growth(seconds_above, previous, size), _refused(run, size + 1)])
         previous = size
     table(f"3. Overlap detection: one annual bill plus N one-day bills at one site and activity, default "
-          f"command; median of {repeat}; the annual bill alone: {annual_only.time_text()} (median of "
-          f"{max(repeat, 5)})",
-          ["N", "time", "time above the annual bill alone", "growth per doubling of N (n log n: ~2.2; n^2: 4)",
+          f"command; median of {repeat}; the annual bill alone: {baseline.time_text()} (median of {baseline_runs}); "
+          f"the last two sizes are beyond the issue's, so that the check stands out from start-up",
+          ["N", "time", "time above the annual bill alone", "growth per doubling of N (n log n: ~2.1; n^2: 4)",
            "rows refused (all N + 1)"], rows)
-    middle = min(sizes, key=lambda size: abs(size - 20_000))
-    time_middle = seconds_above.get(middle)
-    targets.append([f"overlaps: {middle:,} one-day bills, time above start-up",
-                    "-" if time_middle is None else f"{time_middle:.2f} s", "seconds (< 10 s)", met(time_middle, 10)])
-    if len(seconds_above) > 1:
-        first, last = min(seconds_above), max(seconds_above)
-        overall = (seconds_above[last] / seconds_above[first]) ** (1 / math.log2(last / first))
-        targets.append([f"overlaps: growth per doubling, {first:,} to {last:,}", f"{overall:.2f}",
-                        "n log n (< 3; quadratic: 4)", met(overall, 3)])
+    issue_size = sizes[ONE_DAY_BILLS.index(20_000)]
+    run = runs[issue_size]
+    targets.append([f"overlaps: {issue_size:,} one-day bills, whole command", run.time_text(), "seconds (< 10 s)",
+                    met(run.seconds, 10)])
+    measurable = [size for size in sizes if seconds_above.get(size, 0) >= NOISE_SECONDS]
+    if len(measurable) > 1:
+        growth = _growth(seconds_above, measurable[0], measurable[-1])
+        targets.append([f"overlaps: growth per doubling of N, {measurable[0]:,} to {measurable[-1]:,}", growth,
+                        "n log n (< 3; n^2: 4)", met(float(growth), 3)])
+    else:
+        targets.append(["overlaps: growth per doubling of N", "- (under the noise)", "n log n (< 3; n^2: 4)",
+                        "not measured"])
+
+
+def _growth(seconds_above: dict[int, float], smaller: int | None, larger: int) -> str:
+    """How many times the time above start-up grows per doubling of N from ``smaller`` to ``larger``;
+    nothing when either time is under the noise of a shared machine."""
+    if smaller is None or smaller not in seconds_above or larger not in seconds_above:
+        return ""
+    if min(seconds_above[smaller], seconds_above[larger]) < NOISE_SECONDS:
+        return "- (under the noise)"
+    return f"{(seconds_above[larger] / seconds_above[smaller]) ** (1 / math.log2(larger / smaller)):.2f}"
 
 
 def help_time(targets: list[list[str]]) -> None:
@@ -276,6 +290,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of every input size (default 1)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per command; the median is shown")
     options = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # each table as soon as it is measured, also through a pipe
     DATA.mkdir(exist_ok=True)
     print(f"{os.cpu_count()} cores; load average at the start {os.getloadavg()[0]:.1f} (other work on the "
           "machine slows every figure)")
