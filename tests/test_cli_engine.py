@@ -47,9 +47,9 @@ def test_an_output_folder_is_refused_by_the_duckdb_engine(parquet_folder, tmp_pa
     path = parquet_folder if engine == "auto" else write_rows(tmp_path / "a.csv", [gas_row()])
     code, out, err = run_cli("inventory", path, "--year", "2023/24", "--engine", engine, "-o", tmp_path / "out")
     assert code == 2 and out == ""
-    assert err.strip().splitlines() == [
+    assert err.strip().splitlines() == [(
         "error: --output: the duckdb engine writes no output folder with a manifest; use --ledger FILE and "
-        "--rejected FILE with --engine duckdb, or the pandas engine on CSV or Excel"]
+        "--rejected FILE with --engine duckdb, or the pandas engine on CSV or Excel")]
     assert not (tmp_path / "out").exists()
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from conftest import gas_row, write_rows
-from sefton_carbon import compute_inventory, load_boundary_options
+from sefton_carbon import PricingInputs, compute_inventory, load_boundary_options
 from sefton_carbon.resources import factors_dir
 
 # Boundary option that counts Scope 1 and 2 only: no well-to-tank or T&D lines (Scope 3).
@@ -207,8 +207,8 @@ def test_report_takes_the_pricing_inputs(tmp_path, returns_two_years, factors_20
     totals = {}
     for name, options in (("default", []), ("factors", ["--factors-dir", factors_2022_as_2023]),
                           ("option", ["--scope-option", SCOPE_1_2])):
-        code, out, err = run_cli("report", returns_two_years, "--year", "2023/24", "-o", tmp_path / f"{name}.html",
-                                 *options)
+        code, _, err = run_cli("report", returns_two_years, "--year", "2023/24", "-o", tmp_path / f"{name}.html",
+                               *options)
         assert code == 0, err
         totals[name] = _report_total(tmp_path / f"{name}.xlsx")
     assert totals["default"] == pytest.approx(_total(returns_two_years), rel=1e-9)
@@ -276,3 +276,26 @@ def test_csv_cells_are_formula_safe(tmp_path, run_cli):
     assert code == 0
     departments = [row["name"] for row in csv.DictReader(io.StringIO(out)) if row["group"] == "department"]
     assert departments == ["'=HYPERLINK(\"x\")"]
+
+
+PRICING_COMMANDS = [["inventory"], ["validate"], ["collect"], ["scope", "compare"], ["trajectory"],
+                    ["scenario", "run"], ["scenario", "compare"], ["report"]]
+
+
+def test_every_pricing_command_has_the_same_pricing_options():
+    import typer.main
+
+    from sefton_carbon.cli.app import app
+
+    group = typer.main.get_group(app)
+    declared = {}
+    for path in PRICING_COMMANDS:
+        command = group
+        for name in path:
+            command = command.commands[name]
+        declared[" ".join(path)] = {(parameter.opts[0], parameter.help) for parameter in command.params
+                                    if parameter.name in PricingInputs.__dataclass_fields__}
+    assert {option for option, _ in declared["inventory"]} == {
+        "--factors-dir", "--factor-year", "--scope-option", "--scopes-file", "--sites", "--contracts",
+        "--spend-factors"}
+    assert all(options == declared["inventory"] for options in declared.values())
