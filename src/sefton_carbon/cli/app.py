@@ -126,12 +126,10 @@ def inventory(
 
 def _large_inventory(summary: dict, rejected: Optional[Path], output_format: OutputFormat) -> None:
     """Print a large-input engine's figures and say how to list its rejected rows."""
-    import json
-
-    from sefton_carbon.outputs.text import format_large_summary, large_summary_rows
+    from sefton_carbon.outputs.text import format_large_summary, large_summary_json, large_summary_rows
 
     _print(output_format, lambda: format_large_summary(summary), lambda: large_summary_rows(summary),
-           lambda: json.dumps(summary, indent=2))
+           lambda: large_summary_json(summary))
     if summary["rows"]["rejected"]:
         listing = "--rejected FILE" if summary["engine"] == "duckdb" else "--engine duckdb --rejected FILE"
         _say(f"{summary['rows']['rejected']:,} rows rejected"

@@ -64,6 +64,11 @@ def large_summary_rows(summary: dict) -> pd.DataFrame:
     return pd.DataFrame(records, columns=["group", "name", "tco2e"])
 
 
+def large_summary_json(summary: dict) -> str:
+    """A large-input engine's summary as JSON text (unrounded figures)."""
+    return json.dumps(summary, indent=2)
+
+
 def format_large_summary(summary: dict) -> str:
     """A large-input engine's summary: the rows read and accounted, and the figures by scope."""
     rows = summary["rows"]
