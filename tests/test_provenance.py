@@ -180,3 +180,34 @@ def test_runs_publishing_into_one_folder_never_interleave(tmp_path, monkeypatch)
         list(pool.map(publish, range(8)))
     result = verify(tmp_path / "shared")
     assert result.ok, result.differences
+
+
+def test_verify_a_folder_of_years(run_cli, tmp_path, monkeypatch):
+    from sefton_carbon.engines.pipeline import compute_inventory
+    from sefton_carbon.outputs.manifest import publish_inventory
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(example_council_dir() / "returns", tmp_path / "returns")
+    for folder, year in (("2023-24", "2023/24"), ("2024-25", "2024/25")):
+        publish_inventory(compute_inventory(f"returns/{folder}", year), tmp_path / "out" / folder, "inventory",
+                          [f"returns/{folder}"], {"reporting_year": year})
+    code, out, err = run_cli("verify", "out")
+    assert code == 0, err
+    assert [line.split(" in ")[-1] for line in out.splitlines()] == [
+        f"{tmp_path / 'out' / folder} match their recorded inputs" for folder in ("2023-24", "2024-25")]
+    (tmp_path / "out" / "2024-25" / "summary.json").write_text("{}\n")
+    code, out, _ = run_cli("verify", "out")
+    assert code == 3 and out.splitlines()[0].startswith("verified:") and out.splitlines()[1].startswith("NOT verified")
+
+
+def test_verify_a_collection_priced_with_imported_factors(run_cli, tmp_path, monkeypatch):
+    from sefton_carbon.resources import factors_dir
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(example_council_dir(), tmp_path / "council")
+    shutil.copytree(factors_dir() / "2022", tmp_path / "my-factors" / "2023")  # 2022's values, as if 2023's
+    code, _, err = run_cli("collect", "council/returns/2023-24", "--year", "2023/24", "--factors-dir", "my-factors",
+                           "--sites", "council/sites.csv", "-o", "collected")
+    assert code in (0, 3), err
+    code, out, err = run_cli("verify", "collected")
+    assert code == 0, err

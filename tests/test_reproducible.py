@@ -47,3 +47,14 @@ def test_template_csv_defuses_and_quotes_the_department():
     assert rows[1][0] == "'=1+1" and len(rows[1]) == len(rows[0])
     rows = list(csv.reader(io.StringIO(template_csv("Parks, Leisure"))))
     assert rows[1][0] == "Parks, Leisure" and len(rows[1]) == len(rows[0])
+
+
+def test_a_department_name_never_leads_outside_the_folder(run_cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path / "..")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    code, _, err = run_cli("template", "--department", "x/../../../escaped", "--year", "2024/25")
+    assert code == 0, err
+    assert [path.name for path in work.iterdir()] == ["return-x-escaped.xlsx"]
+    assert not list(tmp_path.parent.glob("*escaped*"))

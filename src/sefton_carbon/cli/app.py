@@ -189,14 +189,14 @@ def template(
 ) -> None:
     """Write a return template a department can fill in without help."""
     from sefton_carbon.accounting.sites import read_sites
-    from sefton_carbon.returns.template import template_csv, write_template
+    from sefton_carbon.returns.template import template_csv, template_file_name, write_template
 
     if output_format == "csv":
         typer.echo(template_csv(department), nl=False)
         return
     if output_format != "xlsx":
         raise UsageError("--format is xlsx or csv")
-    output = output or Path(f"return-{department.lower().replace(' ', '-')}.xlsx")
+    output = output or template_file_name(department)
     write_template(department, output, year, read_sites(sites) if sites else None)
     _say(f"template for {department} written to {output}")
 
@@ -236,14 +236,14 @@ def collect(
 ) -> None:
     """Validate a folder of returns and compute the year: ledger, rejected rows, coverage, scoping."""
     from sefton_carbon.outputs.files import write_collection
-    from sefton_carbon.outputs.manifest import write_manifest
+    from sefton_carbon.outputs.manifest import publish_inventory
     from sefton_carbon.outputs.text import collection_json, format_collection, summary_rows
     from sefton_carbon.returns.collection import collect as collect_year
 
     result = collect_year(folder, year, previous=previous, strict=strict, **pricing.arguments())
-    written = write_collection(result, output)
-    write_manifest(output, "collect", [folder], dict(reporting_year=year, strict=strict, **pricing.arguments()),
-                   result.inventory, written)
+    written = publish_inventory(result.inventory, output, "collect", [folder],
+                                dict(reporting_year=year, strict=strict, **pricing.arguments()),
+                                write=lambda held: write_collection(result, held))
     _print(output_format, lambda: format_collection(result), lambda: summary_rows(result.inventory),
            lambda: collection_json(result))
     _say(f"outputs written to {output}: {', '.join(path.name for path in written.values())}")
@@ -365,22 +365,24 @@ def report(
 
 
 @app.command()
-def verify(folder: Annotated[Path, typer.Argument(help="An output folder with a manifest.json.")]) -> None:
-    """Recompute a published inventory from its recorded inputs and say, figure by figure, whether it
-    still matches."""
-    from sefton_carbon.outputs.manifest import verify as verify_folder
+def verify(folder: Annotated[Path, typer.Argument(
+        help="An output folder with a manifest.json, or a folder of them (the demo's out/, one per year).")]) -> None:
+    """Recompute a published inventory from its recorded inputs and say, figure by figure and file by
+    file, whether it still matches."""
+    from sefton_carbon.outputs.manifest import verify_all
 
-    result = verify_folder(folder)
-    for changed in result.changed_inputs:
-        _say(f"input changed since publication: {changed}")
-    for difference in result.differences:
-        _say(f"differs: {difference}")
-    if result.ok:
-        typer.echo(f"verified: {result.checked} figures and files in {folder} match their recorded inputs")
-        raise typer.Exit(EXIT_OK)
-    typer.echo(f"NOT verified: {len(result.differences)} of {result.checked} figures and files differ"
-               + (f"; changed inputs: {', '.join(result.changed_inputs)}" if result.changed_inputs else ""))
-    raise typer.Exit(EXIT_DATA)
+    results = verify_all(folder)
+    for result in results:
+        for changed in result.changed_inputs:
+            _say(f"{result.folder}: input changed since publication: {changed}")
+        for difference in result.differences:
+            _say(f"{result.folder}: differs: {difference}")
+        if result.ok:
+            typer.echo(f"verified: {result.checked} figures and files in {result.folder} match their recorded inputs")
+        else:
+            typer.echo(f"NOT verified: {result.folder}: {len(result.differences)} of {result.checked} figures and "
+                       f"files differ, {len(result.changed_inputs)} input(s) changed")
+    raise typer.Exit(EXIT_OK if all(result.ok for result in results) else EXIT_DATA)
 
 
 @app.command()

@@ -19,7 +19,7 @@ import fcntl
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from sefton_carbon import __version__, resources
@@ -28,13 +28,15 @@ from sefton_carbon.errors import DataError, UsageError
 from sefton_carbon.io.files import sha256, write_text, writing
 from sefton_carbon.outputs.files import write_inventory_outputs
 from sefton_carbon.returns.activity import expand_paths
-from sefton_carbon.returns.collection import collect
+from sefton_carbon.returns.collection import PricingInputs, collect
 
 MANIFEST = "manifest.json"
 RELATIVE_TOLERANCE = 1e-9
 PARAMETERS = ("reporting_year", "factor_year", "scope_option", "scopes_file", "sites", "contracts",
               "spend_factors", "factors_dir", "strict")
 PATH_PARAMETERS = ("scopes_file", "sites", "contracts", "spend_factors", "factors_dir")
+#: The parameters that are `PricingInputs`, passed as they are to the recomputation.
+PRICING_PARAMETERS = tuple(field.name for field in fields(PricingInputs))
 #: Keys every manifest has; a manifest without one of them cannot be verified.
 MANIFEST_KEYS = ("command", "paths", "paths_from_manifest", "parameters", "inputs", "outputs", "figures")
 
@@ -134,14 +136,13 @@ def publishing(folder: str | Path):
 
 
 def publish_inventory(inventory, folder: str | Path, command: str, paths: list, parameters: dict,
-                      write_more=None) -> dict[str, Path]:
+                      write=None) -> dict[str, Path]:
     """Write an inventory's output files and their manifest into ``folder``, one run at a time
-    (`publishing`). ``write_more(folder)`` may add files (a collection's coverage, say) before the
-    manifest records them all. Returns the files written, name -> path."""
+    (`publishing`). ``write(folder)`` writes the files and returns them, name -> path (default:
+    `write_inventory_outputs`; a collection adds its coverage and scoping register). Returns the
+    files written, the manifest among them."""
     with publishing(folder) as held:
-        written = write_inventory_outputs(inventory, held)
-        if write_more is not None:
-            written.update(write_more(held))
+        written = write(held) if write is not None else write_inventory_outputs(inventory, held)
         written["manifest"] = write_manifest(held, command, paths, parameters, inventory, written)
     return written
 
@@ -271,12 +272,8 @@ def verify_all(folder: str | Path) -> list[Verification]:
 
 
 def _recompute(command: str, paths: list[str], parameters: dict):
+    pricing = {name: parameters.get(name) for name in PRICING_PARAMETERS}
     if command == "collect":
-        return collect(paths[0], parameters["reporting_year"], parameters.get("sites"),
-                       scope_option=parameters.get("scope_option"), scopes_file=parameters.get("scopes_file"),
-                       contracts=parameters.get("contracts"), spend_factors=parameters.get("spend_factors"),
-                       strict=bool(parameters.get("strict"))).inventory
-    return compute_inventory(paths, parameters["reporting_year"], parameters.get("factor_year"),
-                             parameters.get("factors_dir"), scope_option=parameters.get("scope_option"),
-                             scopes_file=parameters.get("scopes_file"), sites=parameters.get("sites"),
-                             contracts=parameters.get("contracts"), spend_factors=parameters.get("spend_factors"))
+        return collect(paths[0], parameters["reporting_year"], strict=bool(parameters.get("strict")),
+                       **pricing).inventory
+    return compute_inventory(paths, parameters["reporting_year"], **pricing)

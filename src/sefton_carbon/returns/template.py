@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -167,6 +168,14 @@ def write_template(department: str, output: str | Path, year: str | ReportingYea
     entry.activate()
     workbook.close()
     return output
+
+
+def template_file_name(department: str) -> Path:
+    """The file a department's template is written to when no name is given: ``return-`` and the
+    department's name in lower-case letters, digits and hyphens, so that no name can reach outside
+    the folder (``x/../../escaped`` gives ``return-x-escaped.xlsx``)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", department.lower()).strip("-") or "department"
+    return Path(f"return-{slug}.xlsx")
 
 
 def template_csv(department: str) -> str:
