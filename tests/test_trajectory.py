@@ -177,3 +177,17 @@ def test_trajectory_command_json_and_chart(tmp_path, run_cli):
     assert svg.startswith("<?xml") and "Emissions (tonnes CO2e)" in svg and "Financial year" in svg
     code, _, err = run_cli("trajectory", "--baseline", "2019/20")
     assert code == 2 and "either returns" in err
+
+
+def test_trajectory_from_returns_is_the_commands_twin():
+    from sefton_carbon.planning.trajectory import trajectory_from_returns
+
+    registers = example_registers()
+    result, rejected = trajectory_from_returns(example_council_dir() / "returns", "2019/20", pathway="percent:13",
+                                               **registers)
+    inventories, _ = compute_inventories(example_council_dir() / "returns", **registers)
+    expected = trajectory_of(inventories, "2019/20", pathway="percent:13")
+    assert list(result.years["actual_tco2e"].dropna()) == pytest.approx(list(expected.years["actual_tco2e"].dropna()),
+                                                                       rel=1e-12)
+    assert len(result.years["actual_tco2e"].dropna()) == 6
+    assert len(rejected) == sum(len(inventory.rejected) for inventory in inventories.values())

@@ -38,7 +38,7 @@ _EXPORTS = {
     "choose_engine": "engines.pipeline",
     "compute_large_inventory": "engines.large", "compute_dask_inventory": "engines.large",
     "trajectory_of": "planning.trajectory", "compute_trajectory": "planning.trajectory",
-    "read_totals": "planning.trajectory",
+    "read_totals": "planning.trajectory", "trajectory_from_returns": "planning.trajectory",
     "load_scenarios": "planning.scenarios", "run_scenarios": "planning.scenarios",
     "scenarios_from_returns": "planning.scenarios",
     "area_profile": "planning.area", "aggregate": "planning.meters",

@@ -156,7 +156,7 @@ def trajectory(
 ) -> None:
     """Compare each year's emissions with a pathway to net zero, and say what it would take."""
     from sefton_carbon.outputs.text import format_trajectory, trajectory_json
-    from sefton_carbon.planning.trajectory import compute_trajectory, read_totals, trajectory_of
+    from sefton_carbon.planning.trajectory import compute_trajectory, read_totals, trajectory_from_returns
 
     if (totals is None) == (not paths):
         raise UsageError("give either returns (PATH...) or --totals FILE")
@@ -164,11 +164,7 @@ def trajectory(
     if totals is not None:
         result = compute_trajectory(read_totals(totals), baseline, target, pathway, residual)
     else:
-        from sefton_carbon.engines.pipeline import all_rejected, compute_inventories
-
-        inventories, reading_rejected = compute_inventories(paths, **pricing.arguments())
-        rejected = all_rejected(inventories, reading_rejected)
-        result = trajectory_of(inventories, baseline, target, pathway, residual)
+        result, rejected = trajectory_from_returns(paths, baseline, target, pathway, residual, **pricing.arguments())
     if chart is not None:
         from sefton_carbon.outputs.charts import trajectory_chart
 

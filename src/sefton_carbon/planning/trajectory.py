@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from sefton_carbon.engines.pipeline import all_rejected, compute_inventories
 from sefton_carbon.errors import DataError, UsageError
 from sefton_carbon.io.spreadsheets import read_register
 from sefton_carbon.years import ReportingYear
@@ -320,3 +321,14 @@ def trajectory_of(inventories: dict, baseline: str | ReportingYear, target: str 
     split = activity_factor_split({year.label: inventory.activity_quantities()
                                    for year, inventory in inventories.items()})
     return compute_trajectory(actuals, baseline, target, pathway, residual_tco2e, factor_years, split)
+
+
+def trajectory_from_returns(paths, baseline: str | ReportingYear, target: str | ReportingYear = DEFAULT_TARGET,
+                            pathway: str | Pathway = "linear", residual_tco2e: float = 0.0,
+                            **pricing) -> tuple[Trajectory, pd.DataFrame]:
+    """The trajectory of every year found in the returns (one folder per year, or files covering
+    several years), each priced with the `PricingInputs` given as keyword arguments; and every row
+    rejected, on reading or by a year's pricing (the ``trajectory`` command's library twin)."""
+    inventories, reading_rejected = compute_inventories(paths, **pricing)
+    return (trajectory_of(inventories, baseline, target, pathway, residual_tco2e),
+            all_rejected(inventories, reading_rejected))
