@@ -176,3 +176,31 @@ def test_example_scenarios_and_command(run_cli):
         assert {"name", "tco2e_saved_annual", "cost_per_tco2e_gbp", "npv_gbp"} <= set(entry["measures"][0])
     assert scenarios["everything"]["reaches_net_zero"] and not scenarios["heat_and_power"]["reaches_net_zero"]
     assert scenarios["heat_and_power"]["scenario_tco2e"] < scenarios["quick_wins"]["scenario_tco2e"]
+
+
+def test_charts_are_written_to_the_names_given_one_panel_per_scenario(run_cli, tmp_path):
+    import re
+
+    from sefton_carbon.outputs.demo import example_council_dir
+
+    folder = example_council_dir()
+    code, _, err = run_cli("scenario", "run", folder / "scenarios.yaml", "--from", folder / "returns" / "2024-25",
+                           "--year", "2024/25", "--sites", folder / "sites.csv", "--spend-factors",
+                           folder / "spend-factors.csv", "--macc", tmp_path / "macc.svg",
+                           "--waterfall", tmp_path / "waterfall.svg")
+    assert code == 0, err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["macc.svg", "waterfall.svg"]
+    for name in ("macc.svg", "waterfall.svg"):
+        titles = re.findall(r"(quick_wins|heat_and_power|everything): ", (tmp_path / name).read_text())
+        assert sorted(set(titles)) == ["everything", "heat_and_power", "quick_wins"], name
+    cost_curve = (tmp_path / "macc.svg").read_text()
+    assert "t/yr at" in cost_curve  # the abatement measures are there...
+    assert "Offsets for the residual:" not in cost_curve and "Tree planting on council land:" not in cost_curve
+
+
+@pytest.mark.parametrize("value, shown", [(-6973441.2, "-£6,973,441"), (1234.4, "£1,234"), (0.2, "£0"),
+                                          (-0.2, "£0"), (None, "-"), (float("nan"), "-")])
+def test_money_is_written_as_finance_writes_it(value, shown):
+    from sefton_carbon.outputs.text import money
+
+    assert money(value) == shown

@@ -257,9 +257,11 @@ def scenario_run(
     paths: ScenarioFrom,
     year: YearOption,
     output_format: FormatOption = OutputFormat.table,
-    macc: Annotated[Optional[Path], typer.Option(help="Write a marginal abatement cost curve (.svg/.png).")] = None,
+    macc: Annotated[Optional[Path], typer.Option(
+        help="Write the marginal abatement cost curves here (.svg/.png), one panel per scenario.")] = None,
     waterfall: Annotated[Optional[Path], typer.Option(
-        help="Write a waterfall from business as usual to the target year (.svg/.png).")] = None,
+        help="Write the waterfalls from business as usual to the target year here (.svg/.png), one panel per "
+             "scenario.")] = None,
     *, pricing,
 ) -> None:
     """Project every scenario of a file from the latest year: emissions, savings, costs."""
@@ -268,14 +270,10 @@ def scenario_run(
 
     run = scenarios_from_returns(file, paths, year, **pricing.arguments())
     if macc is not None or waterfall is not None:
-        from sefton_carbon.outputs.charts import macc_chart, waterfall_chart
+        from sefton_carbon.outputs.charts import scenario_charts
 
-        for result in run.results:
-            if macc is not None:
-                _say(f"cost curve written to "
-                     f"{macc_chart(result.measures, run.file_for(macc, result), f'{result.name}: cost of each measure')}")
-            if waterfall is not None:
-                _say(f"waterfall written to {waterfall_chart(result, run.file_for(waterfall, result))}")
+        for written in scenario_charts(run.results, macc, waterfall):
+            _say(f"chart written to {written} (one panel per scenario)")
     _print(output_format, lambda: format_scenarios(run.results, compare=False), run.measures,
            lambda: scenarios_json(run.results))
     _report_rejected(run.inventory.rejected, None)

@@ -12,6 +12,8 @@ import numpy as np
 
 from sefton_carbon.errors import UsageError
 from sefton_carbon.io.files import writing
+from sefton_carbon.outputs.text import money
+from sefton_carbon.planning.scenarios import NOT_ABATEMENT
 
 CHART_SUFFIXES = (".svg", ".png")
 
@@ -74,47 +76,41 @@ def trajectory_chart(trajectory, path: str | Path) -> Path:
     return saved
 
 
-def macc_chart(measures, path: str | Path, title: str) -> Path:
-    """Marginal abatement cost curve: one bar per measure, width its tCO2e saved a year, height its
-    cost per tCO2e; cheapest first. Offsets and measures that save nothing are left out."""
-    pyplot = _pyplot()
-    frame = measures[(measures["type"] != "offset") & (measures["tco2e_saved_annual"] > 0)
+def _draw_macc(pyplot, axes, measures, title: str) -> None:
+    """A marginal abatement cost curve on ``axes`` (see `macc_chart`)."""
+    frame = measures[~measures["type"].isin(NOT_ABATEMENT) & (measures["tco2e_saved_annual"] > 0)
                      & measures["cost_per_tco2e_gbp"].notna()].sort_values("cost_per_tco2e_gbp")
-    figure, axes = pyplot.subplots(figsize=(10, 5.5))
     left = 0.0
     colours = ["#1b7837", "#2166ac", "#b2182b", "#762a83", "#e08214", "#4d4d4d", "#35978f"]
     for index, record in enumerate(frame.itertuples(index=False)):
         axes.bar(left, record.cost_per_tco2e_gbp, width=record.tco2e_saved_annual, align="edge",
                  color=colours[index % len(colours)], edgecolor="white",
-                 label=f"{record.name}: {record.tco2e_saved_annual:,.0f} t/yr at £{record.cost_per_tco2e_gbp:,.0f}/t")
+                 label=f"{record.name}: {record.tco2e_saved_annual:,.0f} t/yr at {money(record.cost_per_tco2e_gbp)}/t")
         left += record.tco2e_saved_annual
     axes.axhline(0, color="black", linewidth=0.8)
     axes.set_title(title)
     axes.set_xlabel("Emissions saved (tonnes CO2e a year, average over each measure's life)")
     axes.set_ylabel("Cost (GBP per tonne CO2e saved; below zero saves money)")
     axes.xaxis.set_major_formatter(pyplot.FuncFormatter(lambda value, _: f"{value:,.0f}"))
-    axes.yaxis.set_major_formatter(pyplot.FuncFormatter(lambda value, _: f"£{value:,.0f}"))
-    axes.legend(loc="upper left", fontsize="small")
+    axes.yaxis.set_major_formatter(pyplot.FuncFormatter(lambda value, _: money(value)))
+    if len(frame):
+        axes.legend(loc="upper left", fontsize="small")
     axes.grid(axis="y", alpha=0.3)
-    saved = _save(figure, path)
-    pyplot.close(figure)
-    return saved
 
 
-def waterfall_chart(result, path: str | Path) -> Path:
-    """From business as usual in the target year, each measure's saving, removals and offsets, to net."""
-    pyplot = _pyplot()
+def _draw_waterfall(pyplot, axes, result) -> None:
+    """From business as usual in the target year, each measure's saving, removals and offsets, to
+    net emissions, on ``axes``."""
     target = result.at_target()
     steps = [("Business as usual", target["bau_tco2e"], "total")]
     target_year = result.target_year
     for record in result.measures.itertuples(index=False):
-        if record.type in ("offset", "removal"):
+        if record.type in NOT_ABATEMENT:
             continue
         saved = next((value for year, value in _savings_in(result, record.name) if year == target_year.label), 0.0)
         steps.append((record.name, -saved, "step"))
     steps += [("Removals", -target["removals_tco2e"], "step"), ("Offsets bought", -target["offsets_tco2e"], "step"),
               ("Net emissions", target["net_tco2e"], "total")]
-    figure, axes = pyplot.subplots(figsize=(10, 5.5))
     running = 0.0
     for position, (label, value, kind) in enumerate(steps):
         if kind == "total":
@@ -130,9 +126,37 @@ def waterfall_chart(result, path: str | Path) -> Path:
     axes.set_ylabel("Emissions (tonnes CO2e)")
     axes.yaxis.set_major_formatter(pyplot.FuncFormatter(lambda value, _: f"{value:,.0f}"))
     axes.grid(axis="y", alpha=0.3)
+
+
+def _panels(draw, items: list, path: str | Path, height: float) -> Path:
+    """One chart file with a panel per item, stacked, each drawn by ``draw(pyplot, axes, item)``."""
+    pyplot = _pyplot()
+    figure, panels = pyplot.subplots(len(items), 1, figsize=(10, height * len(items)), squeeze=False)
+    for axes, item in zip(panels[:, 0], items):
+        draw(pyplot, axes, item)
+    figure.tight_layout()
     saved = _save(figure, path)
     pyplot.close(figure)
     return saved
+
+
+def macc_chart(measures, path: str | Path, title: str) -> Path:
+    """Marginal abatement cost curve: one bar per measure, width its tCO2e saved a year, height its
+    cost per tCO2e; cheapest first. Offsets, removals and measures that save nothing are left out
+    (they are not abatement: the waterfall shows them)."""
+    return _panels(lambda pyplot, axes, _: _draw_macc(pyplot, axes, measures, title), [None], path, 5.5)
+
+
+def scenario_charts(results, macc: str | Path | None = None, waterfall: str | Path | None = None) -> list[Path]:
+    """The cost curve and the waterfall of every scenario, each kind in the one file named, one
+    panel per scenario in the order of the scenarios file."""
+    written = []
+    if macc is not None:
+        written.append(_panels(lambda pyplot, axes, result: _draw_macc(
+            pyplot, axes, result.measures, f"{result.name}: cost of each measure"), results, macc, 5.5))
+    if waterfall is not None:
+        written.append(_panels(_draw_waterfall, results, waterfall, 5.5))
+    return written
 
 
 def _savings_in(result, measure_name: str):

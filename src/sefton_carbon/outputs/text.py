@@ -259,10 +259,11 @@ def scenarios_json(results) -> str:
     return json.dumps({"scenarios": [result.summary() for result in results]}, indent=2, default=str)
 
 
-def _money(value) -> str:
+def money(value) -> str:
+    """An amount in pounds as finance writes it: ``£1,234``, ``-£1,234``; ``-`` when there is none."""
     if value is None or value != value:
         return "-"
-    return f"£{value:,.0f}"
+    return f"{'-' if round(value) < 0 else ''}£{abs(value):,.0f}"
 
 
 def format_scenarios(results, compare: bool) -> str:
@@ -273,11 +274,11 @@ def format_scenarios(results, compare: bool) -> str:
     for result in results:
         summary = result.summary()
         cost = summary["offset_cost_gbp"]
-        cost_text = (f"{_money(cost[0])}-{_money(cost[1])}" if isinstance(cost, list) else _money(cost))
+        cost_text = (f"{money(cost[0])}-{money(cost[1])}" if isinstance(cost, list) else money(cost))
         lines.append(f"{result.name:<18}{summary['bau_tco2e']:>9,.0f}{summary['scenario_tco2e']:>10,.0f}"
                      f"{summary['removals_tco2e']:>10,.0f}{summary['offsets_bought_tco2e']:>9,.0f}"
-                     f"{summary['offsets_needed_tco2e']:>10,.0f}{cost_text:>22}{_money(summary['total_capex_gbp']):>14}"
-                     f"{_money(summary['npv_gbp']):>14}  {'yes' if summary['reaches_net_zero'] else 'no'}")
+                     f"{summary['offsets_needed_tco2e']:>10,.0f}{cost_text:>22}{money(summary['total_capex_gbp']):>14}"
+                     f"{money(summary['npv_gbp']):>14}  {'yes' if summary['reaches_net_zero'] else 'no'}")
     if not compare:
         for result in results:
             lines += ["", f"{result.name}: {result.description}",
@@ -286,7 +287,7 @@ def format_scenarios(results, compare: bool) -> str:
                 per_tonne = "-" if record.cost_per_tco2e_gbp is None or record.cost_per_tco2e_gbp != record.cost_per_tco2e_gbp \
                     else f"{record.cost_per_tco2e_gbp:,.0f}"
                 lines.append(f"  {record.name[:43]:<44}{record.start:>9}{record.tco2e_saved_annual:>9,.0f}{per_tonne:>9}"
-                             f"{_money(record.capex_gbp):>13}{_money(record.npv_gbp):>13}")
+                             f"{money(record.capex_gbp):>13}{money(record.npv_gbp):>13}")
             lines += [f"  Note: {note}" for note in result.notes]
     return "\n".join(lines)
 

@@ -43,6 +43,9 @@ from sefton_carbon.years import ReportingYear
 #: HM Treasury Green Book discount rate (3.5% a year for the first 30 years).
 GREEN_BOOK_DISCOUNT_RATE = 0.035
 MEASURE_TYPES = ("avoid", "reduce", "switch", "supply", "offset", "removal")
+#: Measure types that change nothing the council emits: offsets bought and removals are reported
+#: apart from abatement (GHG Protocol Corporate Standard, chapter 8), never as bars of a cost curve.
+NOT_ABATEMENT = ("offset", "removal")
 COMMON_KEYS = {"name", "type", "start", "ramp_years", "capex_gbp", "opex_change_gbp", "lifetime_years",
                "activity", "department", "site", "site_tag", "description"}
 TYPE_KEYS = {
@@ -314,7 +317,7 @@ def _matches(table: pd.DataFrame, measure: Measure, activity: str | None = None)
 def _apply(table: pd.DataFrame, measure: Measure, year: ReportingYear) -> pd.DataFrame:
     """The segments after one measure in one year (quantities changed; rows added by switches)."""
     share = measure.effect(year)
-    if share == 0 or measure.type in ("offset", "removal"):
+    if share == 0 or measure.type in NOT_ABATEMENT:
         return table
     table = table.copy()
     if measure.type == "supply":
@@ -521,13 +524,6 @@ class ScenarioRun:
 
     inventory: Inventory
     results: list[ScenarioResult]
-
-    def file_for(self, path: Path, result: ScenarioResult) -> Path:
-        """Where a scenario's chart goes: ``path`` itself for a file of one scenario, else the
-        scenario's name added to its stem (``macc.svg`` -> ``macc-quick_wins.svg``)."""
-        if len(self.results) == 1:
-            return path
-        return path.with_name(f"{path.stem}-{result.name}{path.suffix}")
 
     def measures(self) -> pd.DataFrame:
         """Every measure of every scenario, one row each, with its scenario's name."""
