@@ -123,3 +123,25 @@ def test_every_command_is_documented_in_the_reference():
     missing = [name for name in names if f"sefton-carbon {name}" not in reference]
     assert not missing, f"commands missing from docs/reference.md: {missing}"
     assert len(names) >= 17
+
+
+def test_version(run_cli):
+    from sefton_carbon import __version__
+
+    code, out, _ = run_cli("--version")
+    assert code == 0 and out.strip() == f"sefton-carbon {__version__}"
+
+
+@pytest.mark.parametrize("option, what", [("--sites", "sites register"), ("--contracts", "contracts file"),
+                                          ("--spend-factors", "spend factor table")])
+def test_a_missing_register_is_a_usage_error(run_cli, option, what):
+    from sefton_carbon.outputs.demo import example_returns
+
+    returns = next(iter(example_returns().values()))
+    code, _, err = run_cli("inventory", returns, "--year", "2019/20", option, "missing.csv")
+    assert code == 2 and err.strip() == f"error: missing.csv: no such {what}"
+
+
+def test_a_missing_totals_file_is_a_usage_error(run_cli):
+    code, _, err = run_cli("trajectory", "--totals", "missing.csv", "--baseline", "2019/20")
+    assert code == 2 and err.strip() == "error: missing.csv: no such totals file"

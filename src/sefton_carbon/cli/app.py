@@ -42,6 +42,21 @@ scenario_app = typer.Typer(**PLAIN_HELP, help="Avoid, reduce, offset: scenarios 
 app.add_typer(scenario_app, name="scenario")
 
 
+def _show_version(asked: bool) -> None:
+    if asked:
+        from sefton_carbon import __version__
+
+        typer.echo(f"sefton-carbon {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _options(version: Annotated[bool, typer.Option(
+        "--version", callback=_show_version, is_eager=True, help="Print the version and exit.")] = False) -> None:
+    """Greenhouse-gas accounting for a UK council's own operations, on the UK Government (DESNZ)
+    conversion factors."""
+
+
 def _print(output_format: OutputFormat, text, frame, document) -> None:
     """Print a result as ``--format`` asks: ``text()``, the table ``frame()`` as CSV, or ``document()``."""
     from sefton_carbon.outputs.text import frame_csv

@@ -95,7 +95,7 @@ def read_register(path: str | Path, required: list[str], what: str,
     """
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"no such {what}", file=str(path))
+        raise UsageError(f"{path}: no such {what}")
     rows = read_csv_rows(path)
     header = [cell.strip().lower().replace(" ", "_") for cell in rows[0]] if rows else []
     missing = [column for column in required if column not in header]
