@@ -1,6 +1,7 @@
 """Reports: CSV outputs are safe to open, and the table presents the figures."""
 
 import csv
+import json
 
 import pandas as pd
 import pytest
@@ -49,3 +50,28 @@ def test_table_reconciles_and_rounds_only_for_presentation(tmp_path):
     assert "Scope 1 (direct)" in text and "1.83" in text
     assert "cat 3 Fuel- and energy-related activities" in text
     assert inventory.ledger["tco2e"].iloc[0] == 1.8292892617449666
+
+
+def test_json_documents_carry_no_binary_noise_and_no_nan():
+    import math
+
+    from sefton_carbon.outputs.text import document_json
+
+    text = document_json({"a": 11.868106000000001, "b": [0.1 + 0.2, float("nan"), float("inf")],
+                          "c": {"d": -float("inf"), "e": 9353.180000000002, "f": 7}})
+    assert json.loads(text) == {"a": 11.868106, "b": [0.3, None, None], "c": {"d": None, "e": 9353.18, "f": 7}}
+    assert "NaN" not in text and "Infinity" not in text
+    assert math.isclose(json.loads(document_json(1 / 3)), 1 / 3, rel_tol=1e-11)
+
+
+def test_summary_json_and_csv_of_the_example_have_no_noise(run_cli):
+    import re
+
+    from sefton_carbon.outputs.demo import example_returns
+
+    returns = example_returns()
+    year = max(returns)
+    for output_format in ("json", "csv"):
+        code, out, err = run_cli("inventory", returns[year], "--year", year.label, "--format", output_format)
+        assert code in (0, 3), err
+        assert not re.search(r"\d\.\d{13,}", out), output_format

@@ -134,16 +134,16 @@ def inventory(
         _say(f"ledger: {len(result.ledger):,} lines written to {ledger}")
     if rejected is not None:
         write_csv(result.rejected, rejected)
-    _print(output_format, lambda: format_table(result), lambda: summary_rows(result), lambda: summary_json(result))
+    _print(output_format, lambda: format_table(result), lambda: summary_rows(result.summary()), lambda: summary_json(result))
     _report_rejected(result.rejected, rejected)
     raise typer.Exit(EXIT_DATA if len(result.rejected) else EXIT_OK)
 
 
 def _large_inventory(summary: dict, rejected: Optional[Path], output_format: OutputFormat) -> None:
     """Print a large-input engine's figures and say how to list its rejected rows."""
-    from sefton_carbon.outputs.text import format_large_summary, large_summary_json, large_summary_rows
+    from sefton_carbon.outputs.text import format_large_summary, large_summary_json, summary_rows
 
-    _print(output_format, lambda: format_large_summary(summary), lambda: large_summary_rows(summary),
+    _print(output_format, lambda: format_large_summary(summary), lambda: summary_rows(summary),
            lambda: large_summary_json(summary))
     if summary["rows"]["rejected"]:
         listing = "--rejected FILE" if summary["engine"] == "duckdb" else "--engine duckdb --rejected FILE"
@@ -255,7 +255,7 @@ def collect(
     written = publish_inventory(result.inventory, output, "collect", [folder],
                                 dict(reporting_year=year, strict=strict, **pricing.arguments()),
                                 write=lambda held: write_collection(result, held))
-    _print(output_format, lambda: format_collection(result), lambda: summary_rows(result.inventory),
+    _print(output_format, lambda: format_collection(result), lambda: summary_rows(result.inventory.summary()),
            lambda: collection_json(result))
     _say(f"outputs written to {output}: {', '.join(path.name for path in written.values())}")
     _report_rejected(result.inventory.rejected, written["rejected"])

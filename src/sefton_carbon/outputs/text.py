@@ -1,12 +1,16 @@
 """Reports: the inventory as a readable table, CSV and JSON, and the files an auditor checks.
 
-Figures are rounded here and only here, when presented; the ledger keeps full precision.
-Every text cell written to CSV is defused against formula injection (see `defuse_text`).
+Figures are rounded here and only here, when presented; the ledger keeps full precision. JSON
+documents carry figures to `SIGNIFICANT_DIGITS` (no binary noise such as 11.868106000000001) and
+never NaN or Infinity (null instead). Every text cell written to CSV is defused against formula
+injection (see `defuse_text`).
 """
 
 from __future__ import annotations
 
 import json
+import math
+import numbers
 from pathlib import Path
 
 import pandas as pd
@@ -18,13 +22,42 @@ from sefton_carbon.io.files import defuse_frame
 SCOPE_NAMES = {"scope_1": "Scope 1 (direct)", "scope_3": "Scope 3 (other indirect)"}
 
 
+#: Significant digits of a figure in a JSON document: 9,353.18 t to the gram, and a float's last
+#: digits (its binary noise) never printed.
+SIGNIFICANT_DIGITS = 12
+
+
+def _plain(value: object) -> object:
+    """``value`` ready for JSON: figures to `SIGNIFICANT_DIGITS`, NaN and infinities as None,
+    NumPy numbers as Python ones, through dicts and lists."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(f"{float(value):.{SIGNIFICANT_DIGITS}g}") if math.isfinite(value) else None
+    return value
+
+
+def document_json(document: object) -> str:
+    """A JSON document of figures as every command prints it (see the module docstring)."""
+    return json.dumps(_plain(document), indent=2, default=str, allow_nan=False)
+
+
 def _records(frame: pd.DataFrame) -> list[dict]:
-    return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+    """A table's rows as dicts, missing and non-finite values as None."""
+    finite = frame.replace([float("inf"), float("-inf")], None)
+    return finite.astype(object).where(finite.notna(), None).to_dict(orient="records")
 
 
 def frame_json(frame: pd.DataFrame) -> str:
-    """A table as a JSON list of records, numbers at full precision and missing values as null."""
-    return json.dumps(_records(frame), indent=2, default=str)
+    """A table of data (factor values, problems found) as a JSON list of records: numbers at full
+    precision, missing and non-finite values as null."""
+    return json.dumps(_records(frame), indent=2, default=str, allow_nan=False)
 
 
 def frame_csv(frame: pd.DataFrame) -> str:
@@ -38,35 +71,27 @@ def frame_text(frame: pd.DataFrame) -> str:
 
 
 def summary_json(inventory: Inventory) -> str:
-    """The inventory summary as JSON text (unrounded figures)."""
-    return json.dumps(inventory.summary(), indent=2, sort_keys=False, default=str)
+    """The inventory summary as JSON text."""
+    return document_json(inventory.summary())
 
 
-def summary_rows(inventory: Inventory) -> pd.DataFrame:
-    """The summary as a long table: group, name, t CO2e (the ``--format csv`` output)."""
-    records = [("total", "total", inventory.total_tco2e)]
-    records += [("scope", name, value) for name, value in inventory.by_scope().items()]
-    records += [("outside_boundary", "total", inventory.outside_boundary()["tco2e"])]
-    records += [("scope_3_category", str(number), value)
-                for number, value in inventory.by_scope_3_category().items()]
-    records += [("department", name, value) for name, value in inventory.by("department").items()]
-    records += [("activity", name, value) for name, value in inventory.by("activity").items()]
-    return pd.DataFrame(records, columns=["group", "name", "tco2e"])
-
-
-def large_summary_rows(summary: dict) -> pd.DataFrame:
-    """A large-input engine's summary as the long table of `summary_rows`: group, name, t CO2e."""
+def summary_rows(summary: dict) -> pd.DataFrame:
+    """A summary (`Inventory.summary`, or a large-input engine's) as a long table: group, name,
+    t CO2e to `SIGNIFICANT_DIGITS` (the ``--format csv`` output)."""
     records = [("total", "total", summary["total_tco2e"])]
     records += [("scope", name, value) for name, value in summary["by_scope"].items()]
+    if "outside_boundary" in summary:
+        records += [("outside_boundary", "total", summary["outside_boundary"]["tco2e"])]
     records += [("scope_3_category", name, value) for name, value in summary["by_scope_3_category"].items()]
     records += [("department", name, value) for name, value in summary["by_department"].items()]
     records += [("activity", name, value) for name, value in summary.get("by_activity", {}).items()]
-    return pd.DataFrame(records, columns=["group", "name", "tco2e"])
+    return pd.DataFrame([(group, name, _plain(value)) for group, name, value in records],
+                        columns=["group", "name", "tco2e"])
 
 
 def large_summary_json(summary: dict) -> str:
-    """A large-input engine's summary as JSON text (unrounded figures)."""
-    return json.dumps(summary, indent=2)
+    """A large-input engine's summary as JSON text."""
+    return document_json(summary)
 
 
 def format_large_summary(summary: dict) -> str:
@@ -82,9 +107,8 @@ def format_large_summary(summary: dict) -> str:
 def comparison_json(table: pd.DataFrame) -> str:
     """The boundary options compared (`compare_inventories`) as JSON: the reporting year, the
     option the baselines are measured against, and one record per option."""
-    return json.dumps({"reporting_year": table.attrs.get("reporting_year"),
-                       "reference_option": table.attrs.get("reference_option"),
-                       "options": _records(table)}, indent=2, default=str)
+    return document_json({"reporting_year": table.attrs.get("reporting_year"),
+                          "reference_option": table.attrs.get("reference_option"), "options": _records(table)})
 
 
 def _figure(value: float) -> str:
@@ -159,8 +183,8 @@ def format_comparison(table: pd.DataFrame) -> str:
 
 
 def trajectory_json(trajectory) -> str:
-    """The trajectory as JSON text (unrounded figures, null for years without actuals)."""
-    return json.dumps(trajectory.summary(), indent=2, default=str)
+    """The trajectory as JSON text (null for years without actuals)."""
+    return document_json(trajectory.summary())
 
 
 def format_trajectory(trajectory) -> str:
@@ -245,18 +269,18 @@ def format_collection(collection) -> str:
 def collection_json(collection) -> str:
     """A collected year as JSON: the inventory summary, with the coverage table and the number of
     warnings added."""
-    return json.dumps({**collection.inventory.summary(), "coverage": _records(collection.coverage),
-                       "warnings": len(collection.validation.warnings)}, indent=2, default=str)
+    return document_json({**collection.inventory.summary(), "coverage": _records(collection.coverage),
+                          "warnings": len(collection.validation.warnings)})
 
 
 def validation_json(validation) -> str:
     """Every problem found by `validate_returns`, with the counts, as JSON."""
-    return json.dumps(validation.summary(), indent=2, default=str)
+    return document_json(validation.summary())
 
 
 def scenarios_json(results) -> str:
     """Every scenario as JSON: ``{"scenarios": [...]}`` with the figures of `ScenarioResult.summary`."""
-    return json.dumps({"scenarios": [result.summary() for result in results]}, indent=2, default=str)
+    return document_json({"scenarios": [result.summary() for result in results]})
 
 
 def money(value) -> str:
@@ -294,7 +318,7 @@ def format_scenarios(results, compare: bool) -> str:
 
 def area_json(profile) -> str:
     """An authority's profile (`AreaProfile.summary`) as JSON."""
-    return json.dumps(profile.summary(), indent=2, default=str)
+    return document_json(profile.summary())
 
 
 def format_area(profile) -> str:
