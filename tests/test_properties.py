@@ -20,7 +20,9 @@ GOOD = {"department": ["Corporate", "Highways"], "site": ["Town Hall", "Depot", 
         "period_end": ["2023-04-30", "31/05/2023", "2023-06-30", "2024-03-31"],
         "data_quality": ["actual", "estimated", ""]}
 JUNK = st.one_of(st.text(max_size=12), st.sampled_from(["", " ", "=1+1", "-5", "nan", "inf", "1e400", "31/02/2024",
-                                                       "gallons", "\u00a3", "1 234", "12,5", "Total", "#REF!"]))
+                                                       "gallons", "\u00a3", "1 234", "12,5", "Total", "#REF!",
+                                                       "\uff11\uff12", "\u00a01234", "+-5", "2607-04-01",
+                                                       "1899-12-31", "Sub-total:", "correction"]))
 ENCODINGS = st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252"])
 
 

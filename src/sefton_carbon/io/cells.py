@@ -1,7 +1,9 @@
 """Cell values as people write them in returns and registers: dates and numbers.
 
 Dates are ISO (2023-04-01), UK day-first (01/04/2023, so 03/04/2023 is 3 April), or Excel serial
-day numbers. Quantities may carry thousands separators (1,234.5).
+day numbers; a return's dates must also lie in `DATE_WINDOW`. Quantities are what Python's ``float``
+reads (which includes full-width digits and surrounding non-breaking spaces), and may carry
+thousands separators (1,234.5).
 """
 
 from __future__ import annotations
@@ -11,6 +13,11 @@ import re
 
 #: Excel's day zero for serial dates (1900 date system, after its 1900 leap-year quirk).
 EXCEL_EPOCH = dt.date(1899, 12, 30)
+
+#: The dates a return may hold, first and last day included: a council's own reporting runs from the
+#: 1990 Kyoto base year to the end of the century. Anything outside is a typing error (2607 for
+#: 2023), refused before it reaches pandas, whose nanosecond dates end in 2262.
+DATE_WINDOW = (dt.date(1990, 1, 1), dt.date(2100, 12, 31))
 
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})([ T]00:00(:00)?)?$")
 
@@ -45,3 +52,8 @@ def parse_quantity(text: str) -> float | None:
         return float(cleaned)
     except ValueError:
         return None
+
+
+def in_date_window(day: dt.date) -> bool:
+    """Whether a date lies in `DATE_WINDOW`."""
+    return DATE_WINDOW[0] <= day <= DATE_WINDOW[1]

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sefton_carbon.errors import DataError, UsageError
+from sefton_carbon.io.files import FORMULA_PREFIXES
 
 
 def sql_string(text: str) -> str:
@@ -142,6 +143,25 @@ def number_sql(column: str, column_type: str) -> str:
     if column_type.startswith(NUMERIC_TYPES):
         return f"CAST({column} AS DOUBLE)"
     return f"TRY_CAST(nullif(CAST({column} AS VARCHAR), '') AS DOUBLE)"
+
+
+def defused_sql(expression: str) -> str:
+    """SQL for a text that a spreadsheet would run as a formula made inert, as `files.defuse_text`
+    does (a leading apostrophe before `files.FORMULA_PREFIXES`), for CSV files DuckDB writes."""
+    prefixes = ", ".join(sql_string(prefix) for prefix in FORMULA_PREFIXES)
+    return f"CASE WHEN left({expression}, 1) IN ({prefixes}) THEN chr(39) || {expression} ELSE {expression} END"
+
+
+def fast_number_sql(column: str, column_type: str) -> str:
+    """SQL for a quantity cell as DOUBLE where DuckDB's reading of it is the reading of
+    `cells.parse_quantity`, NULL elsewhere (those cells go through `parse_quantity` itself, once per
+    distinct value). DuckDB's cast accepts a subset of what Python's ``float`` accepts (no full-width
+    digits, no non-breaking spaces, no thousands commas), reading it the same way, except for a sign
+    followed by another (``+-5``), which Python refuses."""
+    if column_type.startswith(NUMERIC_TYPES):
+        return f"CAST({column} AS DOUBLE)"
+    text = f"CAST({column} AS VARCHAR)"
+    return f"CASE WHEN NOT contains({text}, '+-') THEN TRY_CAST(nullif({text}, '') AS DOUBLE) END"
 
 
 @contextmanager

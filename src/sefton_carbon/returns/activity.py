@@ -12,13 +12,21 @@ activity, quantity, unit, period and meter (blank rows, comment rows, template r
 department filled in) are not activity rows; they are counted per file as ``blank_rows``.
 
 Dates are ISO (2023-04-01), UK day-first (01/04/2023, so 03/04/2023 is 3 April), or Excel serial
-day numbers. Quantities may carry thousands separators (1,234.5).
+day numbers, from 1990 to 2100. Quantities may carry thousands separators (1,234.5).
+
+Each rule is written once, here, and every engine runs it: each distinct cell value is read once by
+a Python function into a lookup table (`cell_lookups`), and the row rules (`ROW_RULES`) are one
+relational plan (`checked_sql`) that DuckDB runs over a file read here as over a folder of Parquet
+(`engines.large`).
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import functools
 import io
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +38,8 @@ from sefton_carbon.accounting.catalogue import Catalogue, load_catalogue
 from sefton_carbon.accounting.rows import REJECTED_COLUMNS, ActivityData
 from sefton_carbon.accounting.units import UnitError, parse_unit
 from sefton_carbon.errors import DataError, UsageError
-from sefton_carbon.io.cells import parse_date, parse_quantity
+from sefton_carbon.io.cells import DATE_WINDOW, in_date_window, parse_date, parse_quantity
+from sefton_carbon.io.columnar import fast_number_sql, sql_identifier, sql_string
 from sefton_carbon.io.spreadsheets import (
     CSV_SUFFIXES,
     SPREADSHEET_SUFFIXES,
@@ -67,9 +76,6 @@ CATEGORY_COLUMNS = ["source_file", "source_sheet", "department", "site", "meter"
 MEASURED_COLUMNS = ["activity", "quantity", "unit", "period_start", "period_end", "meter"]
 #: Cell texts that mark a total or subtotal row, which would count its rows twice.
 TOTAL_LABELS = frozenset({"total", "totals", "grand total", "sub-total", "subtotal", "sub total", "sum"})
-#: Columns that identify a row's content: two rows equal on all of them are duplicates.
-CONTENT_COLUMNS = ["department", "site", "meter", "activity", "quantity", "unit", "period_start",
-                   "period_end"]
 
 
 def fold_header(text: object) -> str:
@@ -82,32 +88,6 @@ def column_for_header(text: object) -> str | None:
     return _HEADER_LOOKUP.get(fold_header(text))
 
 
-def _each_value(column: pd.Series, function) -> pd.Series:
-    """Apply ``function`` once per distinct value of a categorical column; the result is categorical.
-
-    ``None`` results become missing values.
-    """
-    results = pd.Series([function(value) for value in column.cat.categories], dtype=object)
-    per_category, uniques = pd.factorize(results, use_na_sentinel=True)
-    per_category = np.append(per_category.astype(np.int32), np.int32(-1))  # code -1 stays missing
-    codes = per_category[column.cat.codes.to_numpy()]
-    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype=object),
-                                               validate=False), index=column.index)
-
-
-def _each_flag(column: pd.Series, predicate) -> np.ndarray:
-    """A boolean per row, computing ``predicate`` once per distinct value of a categorical column."""
-    flags = np.array([bool(predicate(value)) for value in column.cat.categories] + [False])
-    return flags[column.cat.codes.to_numpy()]
-
-
-def _each_date(column: pd.Series) -> pd.Series:
-    """Dates [datetime64] parsed once per distinct value; NaT where a value is not a date."""
-    parsed = [parse_date(value) for value in column.cat.categories] + [None]
-    values = np.array([np.datetime64(day, "ns") if day else np.datetime64("NaT", "ns") for day in parsed])
-    return pd.Series(values[column.cat.codes.to_numpy()], index=column.index)
-
-
 _NUMBER_WITH_UNIT = re.compile(r"^([-+]?[\d,]*\.?\d+)\s*([^\d\s,.].*)$")
 
 
@@ -118,10 +98,6 @@ def split_number_unit(text: str) -> tuple[float, str] | None:
         return None
     number = parse_quantity(match.group(1))
     return None if number is None else (number, match.group(2).strip())
-
-
-def _is_blank(value: object) -> bool:
-    return not str(value).strip()
 
 
 def _as_text(series: pd.Series) -> pd.Series:
@@ -311,36 +287,10 @@ def _read_table(path: Path) -> _Table:
     raise DataError(f"unsupported file type '{suffix}': send .csv, .xlsx, .xls or .ods", file=str(path))
 
 
-#: A failed check: which rows, the column named in the message, and the reason (text, or a
-#: Series of reasons indexed like the rows, covering at least the failing rows).
-Check = tuple[np.ndarray, str, "str | pd.Series"]
-
-
-def _rejections(frame: pd.DataFrame, checks: list[Check]) -> pd.DataFrame:
-    """One row per rejected input row: the first failing column and value, all reasons joined."""
-    parts = []
-    for mask, column, reason in checks:
-        if mask.any():
-            failing = frame.index[mask]
-            reasons = reason if isinstance(reason, str) else reason.loc[failing].astype(object).to_numpy()
-            values = frame.loc[failing, column] if column in frame else pd.Series("", index=failing)
-            parts.append(pd.DataFrame({"position": np.flatnonzero(mask), "column": column,
-                                       "value": values.astype(object).map(_value_text).to_numpy(),
-                                       "reason": reasons}))
-    if not parts:
-        return pd.DataFrame({"position": pd.Series(dtype="int64"), "column": pd.Series(dtype=object),
-                             "value": pd.Series(dtype=object), "reason": pd.Series(dtype=object)})
-    found = pd.concat(parts, ignore_index=True).sort_values("position", kind="stable")
-    return found.groupby("position", sort=True).agg(
-        column=("column", "first"), value=("value", "first"), reason=("reason", "; ".join)
-    ).reset_index()
-
-
-def _value_text(value: object) -> str:
-    if isinstance(value, float):
-        return "" if np.isnan(value) else repr(value)
-    return str(value).strip()
-
+# --- Cell interpretations -------------------------------------------------------------------------
+# Every cell is read by one of the functions below, once per distinct value as written, into a
+# lookup table that the row rules join (`checked_sql`). Both engines build the same tables with
+# `register_lookups`, so a cell means the same whatever reads the file.
 
 #: A quantity above this is refused as implausible for one row of a council return (a misplaced
 #: decimal point or a wrong unit): 10^12 kWh is over three times the UK's annual electricity use.
@@ -359,133 +309,9 @@ def _not_a_number(text: str) -> str:
     if _SPACED_NUMBER.match(value):
         joined = _DIGIT_SPACES.sub("", value)
         return f"quantity '{value}' has spaces between digits: write {joined}"
-    if value.lower() in ("nan", "n/a", "na", "#n/a", "null", "none", "-"):
+    if value.lower() in ("n/a", "na", "#n/a", "null", "none", "-"):
         return f"quantity '{value}' is not a number: leave the row out, or enter the figure"
     return f"quantity '{value}' is not a number: write digits only, such as 1234.5"
-
-
-def _quantities(table: _Table, correction: np.ndarray) -> tuple[pd.Series, list[Check]]:
-    """Quantities [in the row's unit] and the checks on them; ``correction`` marks rows whose
-    data_quality says they correct an earlier figure (the only rows that may be negative)."""
-    frame = table.frame
-    if table.quantity_empty is not None:
-        numbers = frame["quantity"]
-        empty = table.quantity_empty
-        not_number = numbers.isna().to_numpy() & ~empty  # text such as 'nan'
-        not_number_reason: str | pd.Series = ("quantity is NaN, not a number: leave the row out, or enter "
-                                              "the figure")
-    else:
-        column = frame["quantity"]
-
-        def number(text: str) -> float | None:
-            value = parse_quantity(text)
-            if value is None and (split := split_number_unit(text)):
-                return split[0]
-            return value
-
-        numbers = pd.Series(_each_value(column, number).to_numpy(dtype=float, na_value=np.nan),
-                            index=frame.index)
-        empty = _each_flag(column, _is_blank)
-        not_number = numbers.isna().to_numpy() & ~empty
-        not_number_reason = _each_value(column, _not_a_number)
-    negative = (numbers < 0).to_numpy() & ~correction
-    huge = (numbers.abs() > MAX_QUANTITY).to_numpy() & ~np.isinf(numbers.to_numpy())
-    checks: list[Check] = [
-        (empty, "quantity", "quantity is empty"),
-        (not_number, "quantity", not_number_reason),
-        (np.isinf(numbers.to_numpy()), "quantity", "quantity is not a finite number"),
-        (negative, "quantity", numbers[negative].map(
-            lambda value: f"quantity {value:g} is negative: a negative figure is accepted only when "
-                          "data_quality is 'correction' (it corrects an earlier bill)")),
-        (huge, "quantity", numbers[huge].map(
-            lambda value: f"quantity {value:g} is implausibly large for one row: check the unit and the "
-                          "decimal point")),
-    ]
-    return numbers.astype("float64"), checks
-
-
-def _parse(table: _Table, catalogue: Catalogue) -> tuple[pd.DataFrame, list[Check]]:
-    """Parse the text columns, once per distinct value; return the parsed rows and the checks."""
-    frame = table.frame
-    for column in OPTIONAL_COLUMNS:
-        if column not in frame:
-            frame[column] = pd.Categorical([""] * len(frame))
-    parsed = pd.DataFrame(index=frame.index)
-    parsed["department"] = _each_value(frame["department"], str.strip)
-    parsed["site"] = _each_value(frame["site"], str.strip)
-    parsed["meter"] = _each_value(frame["meter"], str.strip)
-    parsed["activity_as_written"] = _each_value(frame["activity"], str.strip)
-    parsed["activity"] = _each_value(frame["activity"], catalogue.canonical_name)
-    correction = _each_flag(frame["data_quality"], lambda value: value.strip().lower() == "correction")
-    parsed["quantity"], quantity_checks = _quantities(table, correction)
-    unit_conflict = _unit_from_quantity_cell(table)
-    parsed["unit_as_written"] = _each_value(frame["unit"], str.strip)
-    parsed["unit"] = _each_value(frame["unit"], lambda value: unit_or_error(value)[0])
-    parsed["period_start"] = _each_date(frame["period_start"])
-    parsed["period_end"] = _each_date(frame["period_end"])
-    parsed["data_quality"] = _each_value(frame["data_quality"],
-                                         lambda value: DATA_QUALITY_VALUES.get(value.strip().lower()))
-    parsed["notes"] = _each_value(frame["notes"], str.strip)
-
-    def empty(column: str) -> np.ndarray:
-        return _each_flag(frame[column], _is_blank)
-
-    def message(column: str, template: str) -> pd.Series:
-        return _each_value(frame[column], lambda value: template.format(value.strip()))
-
-    start, end = parsed["period_start"], parsed["period_end"]
-    def total_row(column: str) -> np.ndarray:
-        return _each_flag(frame[column], lambda value: value.strip().lower().rstrip(":") in TOTAL_LABELS)
-
-    checks: list[Check] = [
-        (total_row("department") | total_row("site") | total_row("activity"), "department",
-         "looks like a total row: send the individual rows only (totals are computed)"),
-        (empty("department"), "department", "department is empty"),
-        (empty("activity"), "activity", "activity is empty"),
-        (parsed["activity"].isna().to_numpy() & ~empty("activity"), "activity",
-         _each_value(frame["activity"], lambda value: catalogue.unknown_activity_message(value.strip()))),
-        *quantity_checks,
-        (unit_conflict.notna().to_numpy(), "unit", unit_conflict),
-        (empty("unit"), "unit", "unit is empty"),
-        (parsed["unit"].isna().to_numpy() & ~empty("unit"), "unit",
-         _each_value(frame["unit"], lambda value: unit_or_error(value)[1])),
-        (empty("period_start"), "period_start", "period_start is empty"),
-        (start.isna().to_numpy() & ~empty("period_start"), "period_start",
-         message("period_start", "period_start '{}' is not a date: write 2023-04-01 or 01/04/2023")),
-        (empty("period_end"), "period_end", "period_end is empty"),
-        (end.isna().to_numpy() & ~empty("period_end"), "period_end",
-         message("period_end", "period_end '{}' is not a date: write 2024-03-31 or 31/03/2024")),
-        ((end < start).to_numpy(), "period_end", "period ends before it starts"),
-        (parsed["data_quality"].isna().to_numpy(), "data_quality",
-         message("data_quality", "data_quality '{}' is not accepted: write actual, estimated or correction")),
-    ]
-    if table.extra_fields is not None:
-        checks.append((table.extra_fields, "notes", "row has more cells than the header: check for "
-                                                    "a stray comma or a shifted column"))
-    return parsed, checks
-
-
-def _unit_from_quantity_cell(table: _Table) -> pd.Series:
-    """Move a unit written in the quantity cell (``1234 kWh``) to an empty unit cell; return, per
-    row, the reason where the two disagree (missing elsewhere)."""
-    frame = table.frame
-    conflict = pd.Series(None, index=frame.index, dtype=object)
-    if table.quantity_empty is not None:  # the fast reader parsed every quantity as a number
-        return conflict
-    in_cell = _each_value(frame["quantity"], lambda text: (split_number_unit(text) or (None, None))[1]).astype(object)
-    if in_cell.isna().all():
-        return conflict
-    written = frame["unit"].astype(object).str.strip()
-    fill = (written == "") & in_cell.notna()
-    both = (written != "") & in_cell.notna()
-    disagree = pd.Series(False, index=frame.index)
-    if both.any():
-        disagree[both] = [unit_or_error(mine)[0] != unit_or_error(theirs)[0]
-                          for mine, theirs in zip(written[both], in_cell[both])]
-    conflict[disagree] = ("the quantity cell says '" + in_cell[disagree] + "' but the unit column says '"
-                          + written[disagree] + "'")
-    frame["unit"] = pd.Categorical(written.where(~fill, in_cell))
-    return conflict
 
 
 def unit_or_error(text: str) -> tuple[str | None, str | None]:
@@ -497,6 +323,311 @@ def unit_or_error(text: str) -> tuple[str | None, str | None]:
         return parse_unit(text), None
     except UnitError as error:
         return None, str(error)
+
+
+def _is_total(text: str) -> bool:
+    return text.strip().lower().rstrip(":") in TOTAL_LABELS
+
+
+def _text_cells(values: list[str]) -> pd.DataFrame:
+    """department, site, meter and notes cells: the text trimmed, whether it is empty, whether it
+    labels a total row."""
+    return pd.DataFrame({"text": pd.Series([value.strip() for value in values], dtype=object),
+                         "empty": pd.Series([not value.strip() for value in values], dtype=bool),
+                         "total": pd.Series([_is_total(value) for value in values], dtype=bool)})
+
+
+def _activity_cells(values: list[str], catalogue: Catalogue) -> pd.DataFrame:
+    """activity cells: the catalogue name, the text as written (trimmed), empty, total, and why an
+    activity is not in the catalogue."""
+    canonical = [catalogue.canonical_name(value) if value.strip() else None for value in values]
+    return pd.DataFrame({
+        "activity": pd.Series(canonical, dtype=object),
+        "as_written": pd.Series([value.strip() for value in values], dtype=object),
+        "empty": pd.Series([not value.strip() for value in values], dtype=bool),
+        "total": pd.Series([_is_total(value) for value in values], dtype=bool),
+        "error": pd.Series([catalogue.unknown_activity_message(value.strip()) if value.strip() and name is None
+                            else None for value, name in zip(values, canonical)], dtype=object)})
+
+
+def read_quantity_cell(text: str) -> tuple[float | None, str | None]:
+    """A quantity cell: (its number, the unit written with it in the cell, if any), or (None, None)
+    when it is not a number (`parse_quantity`, then `split_number_unit`)."""
+    number = parse_quantity(text)
+    if number is not None:
+        return number, None
+    return split_number_unit(text) or (None, None)
+
+
+def _quantity_cells(values: list[str], unit_key) -> pd.DataFrame:
+    """quantity cells that are text: the number, the unit written in the cell (and the key of its
+    ``unit_cells`` row, by ``unit_key``), empty, and why a cell is not a number."""
+    read = [read_quantity_cell(value) for value in values]
+    return pd.DataFrame({
+        "as_written": pd.Series([value.strip() for value in values], dtype=object),
+        "number": pd.Series([number for number, _ in read], dtype="float64"),
+        "cell_unit": pd.Series([unit for _, unit in read], dtype=object),
+        "cell_unit_key": pd.Series([None if unit is None else unit_key(unit) for _, unit in read], dtype=object),
+        "empty": pd.Series([not value.strip() for value in values], dtype=bool),
+        "error": pd.Series([_not_a_number(value) if number is None and value.strip() else None
+                            for value, (number, _) in zip(values, read)], dtype=object)})
+
+
+def _unit_cells(values: list[str]) -> pd.DataFrame:
+    """unit cells: the canonical unit, the text as written (trimmed), empty, and why a unit is not one."""
+    read = [unit_or_error(value) for value in values]
+    return pd.DataFrame({"unit": pd.Series([unit for unit, _ in read], dtype=object),
+                         "as_written": pd.Series([value.strip() for value in values], dtype=object),
+                         "empty": pd.Series([not value.strip() for value in values], dtype=bool),
+                         "error": pd.Series([error for _, error in read], dtype=object)})
+
+
+#: What each period column's message suggests writing.
+_DATE_EXAMPLES = {"period_start": "2023-04-01 or 01/04/2023", "period_end": "2024-03-31 or 31/03/2024"}
+
+
+def read_date_cell(text: str, column: str) -> tuple[dt.date | None, str | None]:
+    """A period cell: (its date, None), or (None, why it is not a date a return may hold);
+    (None, None) when the cell is empty."""
+    value = text.strip()
+    if not value:
+        return None, None
+    day = parse_date(value)
+    if day is None:
+        return None, f"{column} '{value}' is not a date: write {_DATE_EXAMPLES[column]}"
+    if not in_date_window(day):
+        first, last = DATE_WINDOW
+        return None, (f"{column} '{value}' is outside the dates a return may hold ({first.isoformat()} to "
+                      f"{last.isoformat()}): check the year")
+    return day, None
+
+
+def _date_cells(values: list[str], column: str) -> pd.DataFrame:
+    """period cells of ``column``: the day [datetime64], empty, and why a cell is not a date."""
+    read = [read_date_cell(value, column) for value in values]
+    return pd.DataFrame({
+        "day": pd.Series([np.datetime64(day, "ns") if day else np.datetime64("NaT", "ns") for day, _ in read],
+                         dtype="datetime64[ns]"),
+        "empty": pd.Series([not value.strip() for value in values], dtype=bool),
+        "as_written": pd.Series([value.strip() for value in values], dtype=object),
+        "error": pd.Series([error for _, error in read], dtype=object)})
+
+
+def _quality_cells(values: list[str]) -> pd.DataFrame:
+    """data_quality cells: the quality (empty is actual), whether it is a correction, and why a value
+    is not accepted."""
+    quality = [DATA_QUALITY_VALUES.get(value.strip().lower()) for value in values]
+    return pd.DataFrame({
+        "as_written": pd.Series([value.strip() for value in values], dtype=object),
+        "quality": pd.Series(quality, dtype=object),
+        "correction": pd.Series([value == "correction" for value in quality], dtype=bool),
+        "error": pd.Series([None if value is not None else
+                            f"data_quality '{text.strip()}' is not accepted: write actual, estimated or correction"
+                            for text, value in zip(values, quality)], dtype=object)})
+
+
+#: Row columns read as plain text (`_text_cells`).
+TEXT_CELL_COLUMNS = ["department", "site", "meter", "notes"]
+#: The columns that have a lookup table, ``<column>_cells``, in `checked_sql`.
+LOOKUP_COLUMNS = [*TEXT_CELL_COLUMNS, "activity", "unit", "period_start", "period_end", "data_quality", "quantity"]
+
+
+def cell_lookups(values: dict[str, list[str]], catalogue: Catalogue,
+                 keys: dict[str, list] | None = None) -> dict[str, pd.DataFrame]:
+    """The lookup tables of `checked_sql`, ``<column>_cells`` for each of `LOOKUP_COLUMNS`: each
+    distinct text of ``values[column]`` read once by the functions above, under the key the rows
+    carry for it (``keys[column]``: the text itself by default, or a code), with an ``id`` (the
+    table's row number). ``values["quantity"]`` holds the quantity cells DuckDB does not read as
+    numbers (`columnar.fast_number_sql`); units written in them join the unit table."""
+    keys = keys or {}
+    values = {column: list(values.get(column, [])) + ([""] if column not in keys and "" not in values.get(column, [])
+                                                       else []) for column in LOOKUP_COLUMNS}
+
+    def keyed(column: str, table: pd.DataFrame) -> pd.DataFrame:
+        return table.assign(written=pd.Series(keys.get(column, values[column]), dtype=object),
+                            id=np.arange(len(table), dtype=np.int32))
+
+    quantities = values["quantity"]
+    units, unit_keys = list(values["unit"]), list(keys.get("unit", values["unit"]))
+    for unit in sorted({unit for text in quantities if (unit := read_quantity_cell(text)[1])} - set(units)):
+        unit_keys.append(len(unit_keys) if "unit" in keys else unit)
+        units.append(unit)
+    unit_key = dict(zip(units, unit_keys)).__getitem__
+    tables = {f"{column}_cells": keyed(column, _text_cells(values[column])) for column in TEXT_CELL_COLUMNS}
+    tables["activity_cells"] = keyed("activity", _activity_cells(values["activity"], catalogue))
+    tables["unit_cells"] = _unit_cells(units).assign(written=pd.Series(unit_keys, dtype=object),
+                                                     id=np.arange(len(units), dtype=np.int32))
+    for column in ("period_start", "period_end"):
+        tables[f"{column}_cells"] = keyed(column, _date_cells(values[column], column))
+    tables["data_quality_cells"] = keyed("data_quality", _quality_cells(values["data_quality"]))
+    tables["quantity_cells"] = keyed("quantity", _quantity_cells(quantities, unit_key))
+    return tables
+
+
+def register_lookups(connection, source: str, columns: dict[str, str],
+                     catalogue: Catalogue) -> dict[str, pd.DataFrame]:
+    """The lookup tables of `cell_lookups` for the distinct cell values of ``source`` (a DuckDB
+    relation with the activity-table columns of ``columns``, name -> type), keyed by the text as
+    written, registered on ``connection``."""
+    wanted = [column for column in LOOKUP_COLUMNS if column != "quantity"]
+    found = connection.execute("SELECT " + ", ".join(
+        f"list(DISTINCT {_written(column, columns)})" for column in wanted) + f" FROM {source}").fetchone()
+    values = {column: sorted(set(found[position] or []) | {""}) for position, column in enumerate(wanted)}
+    texts = [row[0] for row in connection.execute(
+        f"SELECT DISTINCT {_written('quantity', columns)} FROM {source} "
+        f"WHERE {fast_number_sql('quantity', columns['quantity'])} IS NULL").fetchall()]
+    values["quantity"] = sorted(set(texts) | {""})
+    return register(connection, cell_lookups(values, catalogue))
+
+
+def register(connection, tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Register each table on a DuckDB connection under its name, through Arrow so that a NaN
+    number stays NaN (DuckDB reads NaN in a pandas column as missing); returns them."""
+    import pyarrow
+
+    for name, table in tables.items():
+        connection.register(name, pyarrow.table({
+            column: pyarrow.array(values.to_numpy(), from_pandas=values.dtype.kind != "f")
+            for column, values in table.items()}))
+    return tables
+
+
+def _written(column: str, columns: dict[str, str], table: str = "", coded: frozenset = frozenset()) -> str:
+    """SQL for a cell as written [text], or its code when the rows carry ``coded`` columns as codes;
+    empty text where the cell, or the column, is missing."""
+    if column not in columns:
+        return "''"
+    if column in coded:
+        return f"{table}{sql_identifier(column)}"
+    return f"coalesce(CAST({table}{sql_identifier(column)} AS VARCHAR), '')"
+
+
+# --- Row rules ------------------------------------------------------------------------------------
+
+#: The row rules, in the order their reasons are joined: (column named, SQL condition over the
+#: cells as `checked_sql` reads them, SQL for the reason). Each reason is written here once (or by
+#: the cell readers above) and both engines run these rules.
+ROW_RULES: list[tuple[str, str, str]] = [
+    ("department", "total_row",
+     sql_string("looks like a total row: send the individual rows only (totals are computed)")),
+    ("department", "department_empty", sql_string("department is empty")),
+    ("activity", "activity_empty", sql_string("activity is empty")),
+    ("activity", "activity_error IS NOT NULL", "activity_error"),
+    ("quantity", "quantity_empty", sql_string("quantity is empty")),
+    ("quantity", "quantity_error IS NOT NULL", "quantity_error"),
+    ("quantity", "isnan(quantity)",
+     sql_string("quantity is NaN, not a number: leave the row out, or enter the figure")),
+    ("quantity", "isinf(quantity)", sql_string("quantity is not a finite number")),
+    ("quantity", "quantity < 0 AND NOT correction",
+     "printf(" + sql_string("quantity %g is negative: a negative figure is accepted only when data_quality "
+                           "is 'correction' (it corrects an earlier bill)") + ", quantity)"),
+    ("quantity", f"isfinite(quantity) AND abs(quantity) > {MAX_QUANTITY:.0f}",
+     "printf(" + sql_string("quantity %g is implausibly large for one row: check the unit and the decimal point")
+     + ", quantity)"),
+    ("unit", "unit_conflict IS NOT NULL", "unit_conflict"),
+    ("unit", "unit_empty", sql_string("unit is empty")),
+    ("unit", "unit_error IS NOT NULL", "unit_error"),
+    ("period_start", "start_empty", sql_string("period_start is empty")),
+    ("period_start", "start_error IS NOT NULL", "start_error"),
+    ("period_end", "end_empty", sql_string("period_end is empty")),
+    ("period_end", "end_error IS NOT NULL", "end_error"),
+    ("period_end", "period_end < period_start", sql_string("period ends before it starts")),
+    ("data_quality", "quality_error IS NOT NULL", "quality_error"),
+    ("notes", "extra_fields",
+     sql_string("row has more cells than the header: check for a stray comma or a shifted column")),
+]
+#: The text of each column as `checked_sql` names it, for the ``value`` of a rejected row.
+_VALUE_OF = {"department": "department", "activity": "activity_as_written",
+             "quantity": "coalesce(quantity_as_written, trim(CAST(quantity_cell AS VARCHAR)))",
+             "unit": "unit_as_written", "period_start": "start_as_written", "period_end": "end_as_written",
+             "data_quality": "quality_as_written", "notes": "notes"}
+#: Each parsed column's lookup: the id column of `checked_sql`, the lookup table and its columns.
+_ID_OF = {"department_id": ("department_cells", {"department": "text"}),
+          "site_id": ("site_cells", {"site": "text"}), "meter_id": ("meter_cells", {"meter": "text"}),
+          "notes_id": ("notes_cells", {"notes": "text"}),
+          "activity_id": ("activity_cells", {"activity_as_written": "as_written", "activity": "activity"}),
+          "unit_id": ("unit_cells", {"unit_as_written": "as_written", "unit": "unit"}),
+          "start_id": ("period_start_cells", {"period_start": "day"}),
+          "end_id": ("period_end_cells", {"period_end": "day"}),
+          "quality_id": ("data_quality_cells", {"data_quality": "quality"})}
+#: Whether each of `MEASURED_COLUMNS` is empty, as `checked_sql` names it (the unit cell as written).
+_EMPTY_OF = {"activity": "activity_empty", "quantity": "quantity_empty", "unit": "unit_written_empty",
+             "period_start": "start_empty", "period_end": "end_empty", "meter": "meter_empty"}
+#: The columns of `checked_sql` that an activity row keeps.
+PARSED_COLUMNS = ["department", "site", "meter", "activity_as_written", "activity", "quantity", "unit_as_written",
+                  "unit", "period_start", "period_end", "data_quality", "notes"]
+
+
+def checked_sql(source: str, columns: dict[str, str], coded: frozenset = frozenset()) -> str:
+    """SQL reading every row of ``source`` through the lookup tables of `cell_lookups` and the
+    `ROW_RULES`. ``source`` has the activity-table columns of ``columns`` (name -> DuckDB type; the
+    ``coded`` ones carry their lookup's key, the others their text), ``source_file``,
+    ``source_row`` and, optionally, ``extra_fields`` (the row has more cells than the header).
+    Each row gets `PARSED_COLUMNS`, their lookup ids, ``reason`` (the reasons of every rule it
+    fails, joined), ``column`` and ``value`` (the first failing rule's), ``blank`` (nothing in the
+    measured columns: not an activity row) and ``ok``."""
+    def written(column: str) -> str:
+        return _written(column, columns, "s.", coded)
+
+    extra = "coalesce(s.extra_fields, false)" if "extra_fields" in columns else "false"
+    fast = "NULL" if "quantity" in coded else fast_number_sql("quantity", columns["quantity"])
+    reasons = ", ".join(f"CASE WHEN {condition} THEN {reason} END" for _, condition, reason in ROW_RULES)
+    first_column = " ".join(f"WHEN {condition} THEN '{column}'" for column, condition, _ in ROW_RULES)
+    first_value = " ".join(f"WHEN {condition} THEN {_VALUE_OF[column]}" for column, condition, _ in ROW_RULES)
+    joins = "\n            ".join(f"LEFT JOIN {column}_cells {column} ON {column}.written = c.{column}_written"
+                                  for column in LOOKUP_COLUMNS if column != "quantity")
+    return f"""
+        WITH cells AS (
+            SELECT s.source_file, s.source_row, {extra} AS extra_fields,
+                   {", ".join(f"{written(column)} AS {column}_written" for column in LOOKUP_COLUMNS
+                              if column != "quantity")},
+                   s.quantity AS quantity_cell, s.fast_number,
+                   CASE WHEN s.fast_number IS NULL THEN {written("quantity")} END AS quantity_written
+            FROM (SELECT *, {fast} AS fast_number FROM {source}) s),
+        parsed AS (
+            SELECT c.source_file, c.source_row, c.extra_fields, c.unit_written, c.quantity_cell,
+                   department.id AS department_id, site.id AS site_id, meter.id AS meter_id, notes.id AS notes_id,
+                   activity.id AS activity_id, period_start.id AS start_id, period_end.id AS end_id,
+                   data_quality.id AS quality_id,
+                   department.text AS department, department.empty AS department_empty, site.text AS site,
+                   meter.text AS meter, meter.empty AS meter_empty, notes.text AS notes,
+                   department.total OR site.total OR activity.total AS total_row,
+                   activity.activity, activity.as_written AS activity_as_written,
+                   activity.empty AS activity_empty, activity.error AS activity_error,
+                   coalesce(c.fast_number, x.number) AS quantity, x.as_written AS quantity_as_written,
+                   coalesce(x.empty, false) AS quantity_empty, x.error AS quantity_error, x.cell_unit,
+                   x.cell_unit_key, unit.empty AS unit_written_empty, unit.as_written AS unit_written_as_written,
+                   period_start.day AS period_start, period_start.empty AS start_empty,
+                   period_start.error AS start_error, period_start.as_written AS start_as_written,
+                   period_end.day AS period_end, period_end.empty AS end_empty,
+                   period_end.error AS end_error, period_end.as_written AS end_as_written,
+                   data_quality.quality AS data_quality, data_quality.correction,
+                   data_quality.error AS quality_error, data_quality.as_written AS quality_as_written
+            FROM cells c
+            {joins}
+            LEFT JOIN quantity_cells x ON x.written = c.quantity_written),
+        united AS (
+            -- A unit written in the quantity cell (1234 kWh) fills an empty unit cell, or must agree with it.
+            SELECT p.*, u.id AS unit_id, u.unit, u.as_written AS unit_as_written, u.empty AS unit_empty,
+                   u.error AS unit_error,
+                   CASE WHEN p.cell_unit IS NOT NULL AND NOT p.unit_written_empty AND u.unit IS DISTINCT FROM cu.unit
+                        THEN 'the quantity cell says ''' || p.cell_unit || ''' but the unit column says '''
+                             || p.unit_written_as_written || '''' END AS unit_conflict
+            FROM parsed p
+            LEFT JOIN unit_cells u
+              ON u.written = CASE WHEN p.cell_unit IS NOT NULL AND p.unit_written_empty THEN p.cell_unit_key
+                                  ELSE p.unit_written END
+            LEFT JOIN unit_cells cu ON cu.written = p.cell_unit_key),
+        judged AS (
+            SELECT *, coalesce({" OR ".join(f"({condition})" for _, condition, _ in ROW_RULES)}, false) AS failed,
+                   {" AND ".join(_EMPTY_OF[column] for column in MEASURED_COLUMNS)} AND NOT extra_fields AS blank
+            FROM united)
+        SELECT source_file, source_row, {", ".join(PARSED_COLUMNS)}, {", ".join(_ID_OF)},
+               CASE WHEN failed THEN concat_ws('; ', {reasons}) ELSE '' END AS reason,
+               CASE WHEN failed THEN CASE {first_column} END END AS "column",
+               CASE WHEN failed THEN CASE {first_value} END END AS value,
+               blank, NOT failed AND NOT blank AS ok
+        FROM judged"""
 
 
 def _constant(value: str, length: int) -> pd.Categorical:
@@ -518,41 +649,95 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(stacked)
 
 
+def _source_table(table: _Table, path: Path):
+    """A file's rows as an Arrow table for `checked_sql`: each text column as its category codes,
+    the quantity as numbers when the reader parsed them (null where the cell is empty)."""
+    import pyarrow
+
+    frame = table.frame
+    arrays = {}
+    for column in frame.columns:
+        if column == "quantity" and table.quantity_empty is not None:
+            arrays[column] = pyarrow.array(frame[column].to_numpy(dtype="float64"), mask=table.quantity_empty,
+                                           from_pandas=False)
+        else:
+            arrays[column] = pyarrow.array(frame[column].cat.codes.to_numpy().astype(np.int32))
+    arrays["source_file"] = pyarrow.DictionaryArray.from_arrays(
+        pyarrow.array(np.zeros(len(frame), dtype=np.int32)), pyarrow.array([str(path)]))
+    arrays["source_row"] = pyarrow.array(np.arange(len(frame), dtype=np.int64) + table.first_row)
+    if table.extra_fields is not None:
+        arrays["extra_fields"] = pyarrow.array(table.extra_fields)
+    return pyarrow.table(arrays)
+
+
+def _looked_up(values: pd.Series, ids: np.ndarray) -> pd.Series | pd.Categorical:
+    """A lookup table's column at the given row ids: dates as they are, text as a categorical
+    computed once per lookup row."""
+    if values.dtype.kind == "M":
+        return pd.Series(values.to_numpy()[ids])
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
+    return pd.Categorical.from_codes(codes.astype(np.int32)[ids], categories=pd.Index(uniques, dtype=object),
+                                     validate=False)
+
+
+@functools.cache
+def _database(process: int):
+    """An in-process DuckDB database for the rules, opened once per process (``process``: its id,
+    so that a forked worker opens its own)."""
+    import duckdb
+
+    return duckdb.connect()
+
+
+def _connection():
+    """A connection of its own to `_database`: the tables one reader registers are not another's."""
+    connection = _database(os.getpid()).cursor()
+    connection.execute("SET enable_progress_bar = false")
+    return connection
+
+
 def _read_one(path: Path, catalogue: Catalogue) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     table = _read_table(path)
     frame = table.frame
-    # A row with nothing in the measured columns is not an activity row: a blank or comment row,
-    # or a template row with only the department filled in.
-    blank = np.logical_and.reduce([
-        table.quantity_empty if column == "quantity" and table.quantity_empty is not None
-        else _each_flag(frame[column], _is_blank) for column in MEASURED_COLUMNS if column in frame])
-    if table.extra_fields is not None:
-        blank &= ~table.extra_fields
-    source_rows = np.arange(len(frame)) + table.first_row
-    if blank.any():
-        keep_rows = ~blank
-        frame = frame[keep_rows].reset_index(drop=True)
-        table = _Table(frame, table.first_row, table.sheet,
-                       None if table.quantity_empty is None else table.quantity_empty[keep_rows],
-                       None if table.extra_fields is None else table.extra_fields[keep_rows])
-        source_rows = source_rows[keep_rows]
-    if len(frame) == 0:
+    coded = frozenset(column for column in frame.columns
+                      if isinstance(frame[column].dtype, pd.CategoricalDtype))
+    values = {column: list(frame[column].cat.categories) for column in coded}
+    lookups = cell_lookups(values, catalogue, {column: list(range(len(values[column]))) for column in coded})
+    connection = _connection()
+    connection.register("source_rows", _source_table(table, path))
+    register(connection, lookups)
+    columns = {name: kind for name, kind, *_ in connection.execute("DESCRIBE source_rows").fetchall()}
+    result = connection.sql(f"""
+        SELECT source_row, quantity, {", ".join(_ID_OF)}, blank, ok,
+               CASE WHEN NOT (ok OR blank) THEN reason END AS reason,
+               CASE WHEN NOT (ok OR blank) THEN "column" END AS "column",
+               CASE WHEN NOT (ok OR blank) THEN value END AS value
+        FROM ({checked_sql('source_rows', columns, coded)})""").to_arrow_table()
+    connection.close()
+    # DuckDB returns the rows in any order: put them back in file order.
+    order = np.argsort(result.column("source_row").to_numpy(), kind="stable")
+    checked = {name: result.column(name).to_numpy(zero_copy_only=False)[order] for name in result.column_names}
+    blank, ok = checked["blank"].astype(bool), checked["ok"].astype(bool)
+    if blank.all():
         raise DataError("has a header row but no data rows", file=str(path), sheet=table.sheet,
                         row=table.first_row - 1)
-    parsed, checks = _parse(table, catalogue)
-    problems = _rejections(table.frame, checks)
-    positions = problems["position"].to_numpy()
-    rejected = pd.DataFrame({
-        "source_file": str(path), "source_sheet": table.sheet or "", "source_row": source_rows[positions],
-        "column": problems["column"].to_numpy(), "value": problems["value"].to_numpy(),
-        "reason": problems["reason"].to_numpy()})
-    keep = np.ones(len(parsed), dtype=bool)
-    keep[positions] = False
-    rows = parsed[keep] if len(positions) else parsed
-    rows.insert(0, "source_row", source_rows[keep])
+    rows = pd.DataFrame(index=pd.RangeIndex(int(ok.sum())))
+    for name, (lookup, fields) in _ID_OF.items():
+        ids = checked[name][ok].astype(np.int64)
+        for column, field in fields.items():
+            rows[column] = _looked_up(lookups[lookup][field], ids)
+    rows["quantity"] = checked["quantity"][ok].astype("float64")
+    rows = rows[PARSED_COLUMNS]
+    rows.insert(0, "source_row", checked["source_row"][ok])
     rows.insert(0, "source_sheet", _constant(table.sheet or "", len(rows)))
     rows.insert(0, "source_file", _constant(str(path), len(rows)))
-    counts = {"source_file": str(path), "rows_read": int(len(parsed)), "blank_rows": int(blank.sum())}
+    refused = ~(ok | blank)
+    rejected = pd.DataFrame({
+        "source_file": str(path), "source_sheet": table.sheet or "",
+        "source_row": checked["source_row"][refused], "column": checked["column"][refused].astype(object),
+        "value": checked["value"][refused].astype(object),
+        "reason": checked["reason"][refused].astype(object)}, columns=REJECTED_COLUMNS)
+    counts = {"source_file": str(path), "rows_read": int((~blank).sum()), "blank_rows": int(blank.sum())}
     return rows, rejected, counts
 
 

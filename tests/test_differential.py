@@ -1,0 +1,167 @@
+"""Every engine gives the same rows, reasons and figures on the same input.
+
+The in-memory path (`compute_inventory`), the DuckDB engine (`compute_large_inventory`) and the
+Dask engine's partition step (`group_partition` and `_summary`, without a cluster) run over the
+bad-input catalogue, the messy returns, the example council and generated returns, and must agree
+on: the total and each scope (relative tolerance 1e-9), the ``rows`` object, and the rejected rows
+(file, row, column and reason, word for word).
+
+The large engines read UTF-8 CSV with the header on the first line, and do not look for
+duplicates or overlaps, read sites, contracts or spend: each input is therefore compared as a
+plain copy (`plain_copies`) with the same cells, where rows that the in-memory path sets aside as
+duplicates or overlaps, or for cells beyond the header, are left empty.
+"""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sefton_carbon.accounting.factors import load_factors
+from sefton_carbon.engines.large import _combined, _summary, compute_large_inventory, group_partition
+from sefton_carbon.engines.pipeline import compute_inventory
+from sefton_carbon.errors import DataError, UsageError
+from sefton_carbon.io.columnar import fast_number_sql
+from sefton_carbon.io.cells import parse_quantity
+from sefton_carbon.returns.activity import _read_table, read_activity
+from sefton_carbon.years import ReportingYear
+from test_bad_inputs import ACTIVITY_CASES, _content
+from test_properties import returns
+
+REPO = Path(__file__).resolve().parents[1]
+YEAR = "2023/24"
+#: Reasons only the in-memory path gives: it alone compares rows with each other and reads ragged rows.
+IN_MEMORY_ONLY = ("duplicate of ", "period overlaps ", "row has more cells than the header")
+
+
+def plain_copies(paths: list[Path], folder: Path) -> list[Path]:
+    """The activity rows of each file the in-memory path can read, as a UTF-8 CSV with its header on
+    the first line and each data row on the line it had (the rows above the header dropped); rows
+    the in-memory path sets aside for `IN_MEMORY_ONLY` reasons, within a file or across them, are
+    left empty."""
+    frames = {}
+    for path in paths:
+        if read_activity(path).files.iloc[0]["unreadable"]:
+            continue
+        table = _read_table(path)
+        frame = table.frame.astype(object).fillna("")
+        if table.quantity_empty is not None:  # read as numbers: written back in full
+            frame["quantity"] = [("" if empty else repr(number)) for number, empty
+                                 in zip(table.frame["quantity"], table.quantity_empty)]
+        if table.extra_fields is not None:
+            frame[table.extra_fields] = ""
+        frames[folder / f"{path.stem}-{path.suffix.lstrip('.')}.csv"] = frame
+    for copy, frame in list(frames.items()):
+        frame.to_csv(copy, index=False, quoting=csv.QUOTE_ALL, lineterminator="\n")
+        if read_activity(copy).files.iloc[0]["unreadable"]:  # such as a NUL character in a UTF-16 cell
+            del frames[copy]
+    if not frames:
+        return []
+    rejected = read_activity(list(frames)).rejected
+    set_aside = rejected[rejected["reason"].str.contains("|".join(IN_MEMORY_ONLY), regex=True)]
+    for copy, rows in set_aside.groupby("source_file"):
+        frame = frames[Path(copy)]
+        frame.iloc[sorted(rows["source_row"].astype(int) - 2)] = ""
+        frame.to_csv(copy, index=False, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    return list(frames)
+
+
+def _rejected_rows(frame: pd.DataFrame, unreadable: set[str] = frozenset()) -> list[tuple]:
+    """(file, row, column, reason) of each rejected row, in order; not the files read as a whole."""
+    rows = frame[frame["source_row"].notna() & ~frame["source_file"].astype(str).isin(unreadable)]
+    return sorted(zip(rows["source_file"].astype(str), rows["source_row"].astype(int),
+                      rows["column"].astype(str), rows["reason"].astype(str)))
+
+
+def assert_same_everywhere(paths: list[Path], folder: Path, year: str = YEAR) -> dict:
+    """Run every engine over ``paths`` and assert they agree; returns the in-memory summary."""
+    memory = compute_inventory(paths, year)
+    expected = memory.summary()
+    rejected = folder / "rejected.csv"
+    duckdb = compute_large_inventory(paths, year, rejected=rejected).summary
+    cells = pd.concat([pd.read_csv(path, dtype=str, keep_default_na=False) for path in paths], ignore_index=True)
+    dask = _summary(_combined(group_partition(cells.replace("", None))), ReportingYear.parse(year),
+                    load_factors(), None, None, None, engine="dask")[0]
+    for summary in (duckdb, dask):
+        assert summary["rows"] == expected["rows"]
+        assert summary["total_tco2e"] == pytest.approx(expected["total_tco2e"], rel=1e-9, abs=1e-12)
+        for scope in ("scope_1", "scope_2", "scope_3"):
+            assert summary["by_scope"][scope] == pytest.approx(expected["by_scope"][scope], rel=1e-9, abs=1e-12)
+        assert summary["by_activity"] == pytest.approx(expected["by_activity"], rel=1e-9, abs=1e-12)
+    listed = pd.read_csv(rejected, dtype={"source_row": "Int64"}, keep_default_na=False,
+                         na_values={"source_row": [""]})
+    # A file with a header and no rows is refused as a whole in memory; the DuckDB engine reads no rows in it.
+    unreadable = set(memory.files.loc[memory.files["unreadable"], "source_file"].astype(str))
+    assert _rejected_rows(listed) == _rejected_rows(memory.rejected, unreadable)
+    return expected
+
+
+READABLE_CASES = [case for case in ACTIVITY_CASES if case[1].endswith(".csv")]
+
+
+@pytest.mark.parametrize("case, name, content, fragment, names_row", READABLE_CASES,
+                         ids=[case[0] for case in READABLE_CASES])
+def test_bad_input_catalogue(tmp_path, case, name, content, fragment, names_row):
+    path = tmp_path / "given" / name
+    path.parent.mkdir()
+    path.write_bytes(_content(content))
+    copies = plain_copies([path], tmp_path)
+    if not copies:  # a file the in-memory path cannot read at all: the DuckDB engine refuses it or finds no rows
+        try:
+            rows = compute_large_inventory([path], YEAR).summary["rows"]
+        except (DataError, UsageError):
+            return
+        assert rows == {"read": 0, "accounted": 0, "rejected": 0, "outside_boundary": 0}
+        return
+    expected = assert_same_everywhere(copies, tmp_path)
+    if not any(reason in fragment for reason in ("overlaps", "counted once", "more cells")):
+        assert expected["rows"]["rejected"] >= 1, case  # the bad row is in the copy, and refused by every engine
+
+
+def test_messy_returns(tmp_path):
+    folder = REPO / "examples" / "messy-returns" / "2023-24"
+    copies = plain_copies(sorted(folder.iterdir()), tmp_path)
+    assert len(copies) == 5  # the Excel return and the Windows-1252 one with its title row included
+    expected = assert_same_everywhere(copies, tmp_path)
+    assert expected["rows"]["rejected"] > 0 and expected["rows"]["accounted"] > 0
+
+
+@pytest.mark.parametrize("year", ["2019/20", "2024/25"])
+def test_example_council(tmp_path, year):
+    folder = REPO / "examples" / "example-council" / "returns" / year.replace("/", "-")
+    copies = plain_copies(sorted(folder.glob("*.csv")), tmp_path)
+    expected = assert_same_everywhere(copies, tmp_path, year)
+    assert expected["total_tco2e"] > 1000 and expected["rows"]["accounted"] > 100
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(returns())
+def test_generated_returns(generated):
+    content, _ = generated
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        path = folder / "return.csv"
+        path.write_bytes(content)
+        copies = plain_copies([path], folder)
+        if copies:
+            assert_same_everywhere(copies, folder)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(alphabet="0123456789+-.,eE_ infatyINFAY\u00a0\uff11", max_size=8), st.text(max_size=8)))
+def test_duckdb_reads_a_number_only_as_parse_quantity_does(text):
+    """Where DuckDB's cast reads a quantity cell (`fast_number_sql`), Python's `parse_quantity`
+    reads the same number; the other cells go to `parse_quantity` itself."""
+    import duckdb
+
+    number = duckdb.execute(f"SELECT {fast_number_sql('cell', 'VARCHAR')} FROM (SELECT ? AS cell)",
+                            [text]).fetchone()[0]
+    if number is not None:
+        expected = parse_quantity(text)
+        assert expected is not None and (number == expected or (number != number and expected != expected))
