@@ -75,3 +75,20 @@ def test_summary_json_and_csv_of_the_example_have_no_noise(run_cli):
         code, out, err = run_cli("inventory", returns[year], "--year", year.label, "--format", output_format)
         assert code in (0, 3), err
         assert not re.search(r"\d\.\d{13,}", out), output_format
+
+
+def test_table_shares_add_up_and_show_gases_and_biogenic_co2():
+    import re
+
+    from sefton_carbon.outputs.demo import example_registers, example_returns
+
+    inventory = compute_inventory(example_returns()[max(example_returns())], "2024/25", **example_registers())
+    table = format_table(inventory)
+    scope_block = table.split("By scope")[1].split("\n\n")[0].splitlines()[1:]
+    shares = [float(match) for line in scope_block if not line.startswith("    cat")
+              for match in re.findall(r"(\d+\.\d)%$", line)]
+    assert sum(shares) == pytest.approx(100.0, abs=0.15)
+    assert re.search(r"Scope 2 \(electricity, market-based\), not counted +[\d,.]+ +-$", table, re.M)
+    assert re.search(r"^Biogenic CO2, outside the scopes \(not counted\) +126\.75 +t CO2$", table, re.M)
+    gases = table.split("Scope 1 and 2 (location-based) by gas")[1].split("\n\n")[0]
+    assert [line.split()[0] for line in gases.splitlines()[1:]] == ["CO2", "CH4", "N2O", "HFCs"]

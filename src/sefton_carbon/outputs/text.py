@@ -115,12 +115,21 @@ def _figure(value: float) -> str:
     return f"{value:,.2f}"
 
 
-def _section(title: str, items: list[tuple[str, float]], total: float, width: int) -> list[str]:
+def _section(title: str, items: list[tuple[str, float]], total: float, width: int,
+             not_shares: frozenset[str] = frozenset()) -> list[str]:
+    """A titled list of figures with each one's share of ``total``; the items named in
+    ``not_shares`` (not part of the total) show no share."""
     lines = [f"{title:<{width}} {'t CO2e':>14} {'share':>7}"]
     for name, value in items:
-        share = f"{value / total:.1%}" if total else "-"
+        share = f"{value / total:.1%}" if total and name not in not_shares else "-"
         lines.append(f"  {name:<{width - 2}} {_figure(value):>14} {share:>7}")
     return lines + [""]
+
+
+#: How the gases of `Inventory.by_gas` are named in the table.
+GAS_NAMES = {"tco2e_co2": "CO2", "tco2e_ch4": "CH4 (methane)", "tco2e_n2o": "N2O (nitrous oxide)",
+             "tco2e_hfcs": "HFCs", "tco2e_pfcs": "PFCs", "tco2e_sf6": "SF6", "tco2e_nf3": "NF3",
+             "tco2e_unattributed": "not split by gas in the factors"}
 
 
 def format_table(inventory: Inventory) -> str:
@@ -143,13 +152,22 @@ def format_table(inventory: Inventory) -> str:
                  if inventory.rows_outside_boundary else ""), ""]
     scopes = inventory.by_scope()
     scope_items = [(SCOPE_NAMES["scope_1"], scopes["scope_1"])]
+    not_counted = frozenset({f"Scope 2 (electricity, {kind}-based), not counted"
+                             for kind in ("location", "market") if kind != method})
     for kind in ("location", "market"):
-        counted = " (counted)" if kind == method else ""
+        counted = " (counted)" if kind == method else ", not counted"
         scope_items.append((f"Scope 2 (electricity, {kind}-based){counted}", scopes[f"scope_2_{kind}"]))
     scope_items.append((SCOPE_NAMES["scope_3"], scopes["scope_3"]))
     scope_items += [(f"  cat {number} {SCOPE_3_CATEGORIES[number]}", category_total)
                     for number, category_total in inventory.by_scope_3_category().items()]
-    lines += _section("By scope", scope_items, total, width)
+    lines += _section("By scope", scope_items, total, width, not_counted)
+    summary = inventory.summary()
+    if summary["biogenic_co2_tonnes"]:
+        lines += [f"{'Biogenic CO2, outside the scopes (not counted)':<{width}} "
+                  f"{_figure(summary['biogenic_co2_tonnes']):>14} {'t CO2':>7}", ""]
+    gases = [(GAS_NAMES[key], value) for key, value in summary["by_gas"].items() if value]
+    lines += _section("Scope 1 and 2 (location-based) by gas", gases, scopes["scope_1"] + scopes["scope_2_location"],
+                      width)
     lines += _section("By department", list(inventory.by("department").items()), total, width)
     lines += _section("By activity", list(inventory.by("activity").items()), total, width)
     lines.append(f"{'Total inside the boundary':<{width}} {_figure(total):>14}")
