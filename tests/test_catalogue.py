@@ -126,3 +126,15 @@ def test_explain_activity_shows_every_line():
     assert list(frame["line"]) == ["direct", "transmission_distribution", "well_to_tank",
                                    "well_to_tank_transmission_distribution"]
     assert frame.iloc[0]["kgco2e_per_unit"] == pytest.approx(0.20705)
+
+
+@pytest.mark.parametrize("activity, year, value", [
+    ("waste_recycling_paper", 2023, 21.28080723687633), ("waste_recycling_paper", 2025, 4.68568),
+    ("waste_composting_garden", 2019, 10.2039), ("waste_anaerobic_digestion_food", 2024, 8.88386)])
+def test_recycling_and_composting_routes(activity, year, value):
+    from sefton_carbon.accounting.catalogue import explain_activity
+    from sefton_carbon.accounting.factors import load_factors
+
+    lines = explain_activity(activity, year, load_factors())
+    assert list(lines["line"]) == ["direct"] and lines["scope"].iloc[0] == 3 and lines["category"].iloc[0] == 5
+    assert lines["kgco2e_per_unit"].iloc[0] == value

@@ -145,3 +145,22 @@ def test_a_missing_register_is_a_usage_error(run_cli, option, what):
 def test_a_missing_totals_file_is_a_usage_error(run_cli):
     code, _, err = run_cli("trajectory", "--totals", "missing.csv", "--baseline", "2019/20")
     assert code == 2 and err.strip() == "error: missing.csv: no such totals file"
+
+
+def test_factor_tables_fit_100_columns(run_cli):
+    for command in (["factors", "list"], ["factors", "show", "electricity", "--year", "2024"],
+                    ["factors", "list", "--search", "hotel uk", "--year", "2024"]):
+        code, out, _ = run_cli(*command)
+        assert code == 0 and out.strip()
+        assert max(len(line) for line in out.splitlines()) <= 100, command
+
+
+def test_an_empty_search_says_what_desnz_calls_it(run_cli):
+    code, out, err = run_cli("factors", "list", "--search", "recycling", "--year", "2024")
+    assert code == 0 and out.strip() == "(none)"
+    assert "no factor row contains every word of 'recycling' in 2024" in err
+    assert "DESNZ calls it 'closed-loop': try --search \"closed-loop\"" in err
+    assert "waste_recycling_paper" in err
+    code, out, _ = run_cli("factors", "list", "--search", "closed-loop paper and board: mixed", "--year", "2024",
+                           "--format", "csv")
+    assert code == 0 and "Paper and board: mixed" in out

@@ -158,6 +158,46 @@ class Catalogue:
         entry = self.activities[activity]
         return [unit for unit in units.PINT_EXPRESSIONS if entry.accepts_unit(unit)]
 
+    def table(self) -> pd.DataFrame:
+        """The catalogue as a table: activity, scope, Scope 3 category, accepted units, label (the
+        ``factors list`` output)."""
+        return pd.DataFrame([{"activity": name, "scope": entry.scope, "category": entry.category or "",
+                              "units": ", ".join(self.accepted_units(name)), "label": entry.label}
+                             for name, entry in self.activities.items()])
+
+    def matching(self, text: str) -> list[str]:
+        """Catalogue activities whose name, label or aliases contain every word of ``text``."""
+        words = text.lower().split()
+        found = []
+        for name, entry in self.activities.items():
+            haystack = " ".join([name.replace("_", " "), entry.label, *entry.aliases]).lower()
+            if words and all(word in haystack for word in words):
+                found.append(name)
+        return found
+
+
+#: Words people search for -> the words DESNZ uses for the same thing in its factor labels.
+DESNZ_WORDS = {"recycling": "closed-loop", "recycled": "closed-loop", "recycle": "closed-loop",
+               "incineration": "combustion", "efw": "combustion", "train": "rail", "plane": "flights",
+               "flight": "flights", "power": "electricity",
+               "heating oil": "burning oil", "kerosene": "burning oil", "red diesel": "gas oil",
+               "lorry": "hgv", "van": "vans", "food waste": "food and drink waste"}
+
+
+def search_hint(text: str, catalogue: Catalogue) -> str:
+    """What to try when a search of the factor labels finds nothing: the words DESNZ uses, and the
+    catalogue activities that match."""
+    folded = " ".join(text.lower().split())
+    hints = []
+    word = next((word for word in sorted(DESNZ_WORDS, key=len, reverse=True) if word in folded), None)
+    if word is not None:
+        desnz = DESNZ_WORDS[word]
+        hints.append(f"DESNZ calls it '{desnz}': try --search \"{folded.replace(word, desnz)}\"")
+    matches = catalogue.matching(text)
+    if matches:
+        hints.append(f"catalogue activities: {', '.join(matches)}")
+    return "; ".join(hints) or "try fewer or shorter words, or 'sefton-carbon factors list' for the catalogue"
+
 
 def _alternatives(value: object, where: str) -> tuple[str, ...]:
     values = value if isinstance(value, list) else [value]

@@ -497,9 +497,7 @@ def factors_list(
     factors_dir: FactorsDirOption = None,
 ) -> None:
     """List the activity catalogue, or search the factor rows of the tables."""
-    import pandas as pd
-
-    from sefton_carbon.accounting.catalogue import load_catalogue
+    from sefton_carbon.accounting.catalogue import load_catalogue, search_hint
     from sefton_carbon.accounting.factors import load_factors
 
     library = load_factors(factors_dir)
@@ -507,12 +505,11 @@ def factors_list(
         frame = library.search(search, year)[
             ["factor_year", "desnz_id", "scope", "level_1", "level_2", "level_3", "level_4",
              "column_text", "uom", "kgco2e"]]
+        if frame.empty:
+            _say(f"no factor row contains every word of '{search}'"
+                 + (f" in {year}" if year else "") + f": {search_hint(search, load_catalogue())}")
     else:
-        catalogue = load_catalogue()
-        frame = pd.DataFrame([{
-            "activity": name, "scope": entry.scope, "category": entry.category or "",
-            "units": ", ".join(catalogue.accepted_units(name)), "label": entry.label}
-            for name, entry in catalogue.activities.items()])
+        frame = load_catalogue().table()
         _say(f"factor years available: {', '.join(map(str, library.years))}")
     _print_frame(frame, output_format)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import numbers
+import textwrap
 from pathlib import Path
 
 import pandas as pd
@@ -65,9 +66,50 @@ def frame_csv(frame: pd.DataFrame) -> str:
     return defuse_frame(frame).to_csv(index=False, lineterminator="\n")
 
 
-def frame_text(frame: pd.DataFrame) -> str:
-    """A table as aligned plain text."""
-    return frame.to_string(index=False)
+#: Columns a table printed on a terminal may take: it fits a standard window with room to spare.
+TABLE_WIDTH = 100
+
+
+def frame_text(frame: pd.DataFrame, width: int = TABLE_WIDTH) -> str:
+    """A table as aligned plain text within ``width`` columns: as it is when it fits; else with
+    its widest text columns wrapped; else, when it has too many columns for that, one block of
+    ``column: value`` lines per row."""
+    if frame.empty:
+        return "(none)"
+    cells = frame.astype(object).where(frame.notna(), "").astype(str)
+    natural = {column: max(len(str(column)), int(cells[column].str.len().max())) for column in frame.columns}
+    gaps = 2 * (len(frame.columns) - 1)
+    widths = dict(natural)
+    numeric = {column: pd.api.types.is_numeric_dtype(frame[column]) for column in frame.columns}
+    while sum(widths.values()) + gaps > width:
+        text = [column for column in frame.columns if not numeric[column] and widths[column] > max(12, len(column))]
+        if not text:
+            return _records_text(cells, width)
+        widest = max(text, key=widths.get)
+        widths[widest] -= 1
+    lines = ["  ".join(str(column).rjust(widths[column]) if numeric[column] else str(column).ljust(widths[column])
+                       for column in frame.columns).rstrip()]
+    for _, row in cells.iterrows():
+        wrapped = {column: textwrap.wrap(row[column], widths[column], break_on_hyphens=False) or [""]
+                   for column in frame.columns}
+        for line in range(max(len(parts) for parts in wrapped.values())):
+            lines.append("  ".join(
+                (parts[line] if line < len(parts) else "").rjust(widths[column]) if numeric[column]
+                else (parts[line] if line < len(parts) else "").ljust(widths[column])
+                for column, parts in wrapped.items()).rstrip())
+    return "\n".join(lines)
+
+
+def _records_text(cells: pd.DataFrame, width: int) -> str:
+    """Each row of a table as a block of ``column: value`` lines, values wrapped to ``width``."""
+    label = max(len(str(column)) for column in cells.columns) + 2
+    blocks = []
+    for _, row in cells.iterrows():
+        blocks.append("\n".join(
+            textwrap.fill(value, width, initial_indent=f"{column}:".ljust(label), subsequent_indent=" " * label,
+                          break_on_hyphens=False) if value else f"{column}:"
+            for column, value in row.items()))
+    return "\n\n".join(blocks)
 
 
 def summary_json(inventory: Inventory) -> str:
