@@ -9,18 +9,21 @@ check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "sefton-carbon needs Python 3.11 or newer: run make PYTHON=python3.11 ...")'
 
 $(BIN)/python: | check-python
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo "make: creating the Python environment in $(VENV)/"
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
 
 # Stamp files record what has been installed, so repeated runs skip the install.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
-	touch $@
+	@echo "make: installing sefton-carbon and what it needs into $(VENV)/ (a minute the first time)"
+	@$(BIN)/python -m pip install --quiet -e .
+	@touch $@
 
 # The docs extra comes with the tests: tests/test_docs.py builds the site (under 10 s).
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test,docs]'
-	touch $@ $(VENV)/.installed $(VENV)/.installed-docs
+	@echo "make: installing sefton-carbon with its test and docs tools into $(VENV)/"
+	@$(BIN)/python -m pip install --quiet -e '.[test,docs]'
+	@touch $@ $(VENV)/.installed $(VENV)/.installed-docs
 
 $(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[docs]'
@@ -35,7 +38,9 @@ docs-reference: $(VENV)/.installed
 	$(BIN)/typer sefton_carbon.cli.app utils docs --name sefton-carbon --output docs/reference/cli.md
 
 demo: $(VENV)/.installed
-	$(BIN)/sefton-carbon demo --output out
+	@echo "make: running the bundled example council, every year, into out/"
+	@$(BIN)/sefton-carbon demo --output out
+	@echo "make: done. The committee report is out/report.html; check the figures with: $(BIN)/sefton-carbon verify out"
 
 test: $(VENV)/.installed-test
 	$(BIN)/lint-imports
