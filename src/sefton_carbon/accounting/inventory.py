@@ -580,7 +580,8 @@ def _notes(inventory: Inventory) -> list[str]:
     if fallback.any():
         notes.append(f"market-based Scope 2: {int(fallback.sum()):,} electricity row(s) have no contract "
                      "evidence and no residual-mix factor is set in scopes.yaml, so the location-based "
-                     "grid factor was used for them (see docs/methodology.md)")
+                     "grid factor was used for them (set residual_mix_kgco2e_per_kwh and residual_mix_source "
+                     "under scope_2_market in scopes.yaml, or give --contracts)")
     unregistered = None if inventory.sites_given or inventory.boundary is None else missing_register_note(
         inventory.boundary)
     if unregistered:

@@ -81,7 +81,7 @@ def run_demo(output_dir: str | Path = "out") -> str:
         "Example council (illustrative data bundled with sefton-carbon)", "",
         format_table(inventories[latest]), "",
         format_comparison(comparison), "",
-        "Year on year, t CO2e (each year on its own factor year: see docs/methodology.md)",
+        "Year on year, t CO2e (each year on the DESNZ factors published in the calendar year it starts)",
         year_on_year_table(inventories), "",
         format_trajectory(trajectory), "",
         f"Committee report: {html.resolve()}",
