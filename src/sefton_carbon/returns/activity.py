@@ -469,14 +469,14 @@ def register_lookups(connection, source: str, columns: dict[str, str],
     """The lookup tables of `cell_lookups` for the distinct cell values of ``source`` (a DuckDB
     relation with the activity-table columns of ``columns``, name -> type), keyed by the text as
     written, registered on ``connection``."""
-    wanted = [column for column in LOOKUP_COLUMNS if column != "quantity"]
+    # One scan; the quantity cells only where DuckDB does not read them as numbers.
     found = connection.execute("SELECT " + ", ".join(
-        f"list(DISTINCT {_written(column, columns)})" for column in wanted) + f" FROM {source}").fetchone()
-    values = {column: sorted(set(found[position] or []) | {""}) for position, column in enumerate(wanted)}
-    texts = [row[0] for row in connection.execute(
-        f"SELECT DISTINCT {_written('quantity', columns)} FROM {source} "
-        f"WHERE {fast_number_sql('quantity', columns['quantity'])} IS NULL").fetchall()]
-    values["quantity"] = sorted(set(texts) | {""})
+        f"list(DISTINCT {_written(column, columns)})" for column in LOOKUP_COLUMNS if column != "quantity")
+        + f", list(DISTINCT {_written('quantity', columns)}) FILTER "
+          f"(WHERE {fast_number_sql('quantity', columns['quantity'])} IS NULL) FROM {source}").fetchall()[0]
+    values = {column: sorted(set(found[position] or []) | {""})
+              for position, column in enumerate([*(column for column in LOOKUP_COLUMNS if column != "quantity"),
+                                                 "quantity"])}
     return register(connection, cell_lookups(values, catalogue))
 
 
