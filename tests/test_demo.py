@@ -76,3 +76,18 @@ def test_run_demo_writes_outputs(tmp_path):
     summary = json.loads((tmp_path / "2023-24" / "summary.json").read_text())
     assert summary["rows"]["rejected"] == 0
     assert (tmp_path / "2019-20" / "ledger.csv").stat().st_size > 10_000
+    assert (tmp_path / "report.html").is_file() and (tmp_path / "manifest.json").is_file()
+
+
+def test_verify_the_demo_folder_its_report_and_each_year(tmp_path, run_cli):
+    run_demo(tmp_path)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert {"report.html", "report.xlsx", "trajectory.svg", "trajectory.json", "2024-25/ledger.csv"} <= set(
+        manifest["outputs"])
+    code, out, err = run_cli("verify", tmp_path)
+    assert code == 0, err
+    assert len(out.splitlines()) == 7 and all(line.startswith("verified:") for line in out.splitlines())
+    report = tmp_path / "report.html"
+    report.write_text(report.read_text().replace("</h1>", " (draft)</h1>", 1))
+    code, out, err = run_cli("verify", tmp_path)
+    assert code == 3 and "report.html: the published file was edited after it was written" in err

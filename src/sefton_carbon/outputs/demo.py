@@ -10,7 +10,7 @@ from sefton_carbon.accounting.inventory import Inventory
 from sefton_carbon.engines.pipeline import compare_inventories, compute_inventory
 from sefton_carbon.outputs.charts import trajectory_chart
 from sefton_carbon.outputs.html_report import build_report, write_html
-from sefton_carbon.outputs.manifest import publish_inventory
+from sefton_carbon.outputs.manifest import publish_inventory, publishing, write_manifest
 from sefton_carbon.outputs.text import format_comparison, format_table, format_trajectory, trajectory_json
 from sefton_carbon.outputs.workbook import write_workbook
 from sefton_carbon.planning.trajectory import trajectory_of
@@ -74,6 +74,9 @@ def run_demo(output_dir: str | Path = "out") -> str:
                           scenarios=example_council_dir() / "scenarios.yaml", **example_registers())
     html = write_html(report, output_dir / "report.html")
     book = write_workbook(report, output_dir / "report.xlsx", {"Street lighting (unmetered)"})
+    with publishing(output_dir):  # the report, workbook and trajectory files, recorded for verify
+        write_manifest(output_dir, "demo", [example_council_dir() / "returns"],
+                       {"reporting_year": latest.label, **example_registers()}, inventories[latest])
     comparison, _ = compare_inventories(
         example_returns()[latest], latest, baseline_year=min(inventories).label,
         baseline_paths=[example_returns()[min(inventories)]], **example_registers())

@@ -236,6 +236,8 @@ def verify(folder: str | Path) -> Verification:
             result.differences.append(f"{name}: the published file was edited after it was written")
     result.differences += [f"{name}: not in the manifest (added after publication)"
                            for name in sorted(set(published) - set(manifest["outputs"]))]
+    if manifest["command"] == "demo":
+        return result  # files and inputs checked here; verify_all recomputes each year's folder
     working = _working_directory(manifest, folder)
     for name, moved in manifest.get("parameters_from_manifest", {}).items():
         parameters[name] = str(folder / moved) if working is None else os.path.relpath(folder / moved, working)
@@ -260,15 +262,17 @@ def verify(folder: str | Path) -> Verification:
 
 
 def verify_all(folder: str | Path) -> list[Verification]:
-    """`verify` a published folder, or each published folder directly inside ``folder`` (the
-    demo's ``out/``, one folder per year)."""
+    """`verify` a published folder; for the demo's ``out/``, its own files and then each year's
+    folder inside it (a folder of year folders without a manifest of its own is verified the
+    same way, year by year)."""
     folder = Path(folder)
-    if (folder / MANIFEST).is_file() or not folder.is_dir():
-        return [verify(folder)]
-    years = sorted(child for child in folder.iterdir() if (child / MANIFEST).is_file())
-    if not years:
+    results = [verify(folder)] if (folder / MANIFEST).is_file() else []
+    if results and _read_manifest(folder / MANIFEST)["command"] != "demo":
+        return results
+    years = sorted(child for child in folder.iterdir() if (child / MANIFEST).is_file()) if folder.is_dir() else []
+    if not results and not years:
         return [verify(folder)]  # the one-line usage error: no manifest here
-    return [verify(child) for child in years]
+    return results + [verify(child) for child in years]
 
 
 def _recompute(command: str, paths: list[str], parameters: dict):
