@@ -138,8 +138,29 @@ def test_the_same_led_saves_less_on_a_decarbonising_grid(latest):
           2027/28: 0.10353714429530201
     """), "test", tags)
     assert savings_by_year(flat, "LED")["2027/28"] == pytest.approx(500_000 * ELECTRICITY)
+    # the grid factor falls linearly from the latest year (2023/24) to half of it in 2027/28, then holds
+    assert savings_by_year(greener, "LED")["2025/26"] == pytest.approx(500_000 * ELECTRICITY * 3 / 4)
+    assert savings_by_year(greener, "LED")["2026/27"] == pytest.approx(500_000 * ELECTRICITY * 5 / 8)
     assert savings_by_year(greener, "LED")["2027/28"] == pytest.approx(500_000 * ELECTRICITY / 2)
-    assert savings_by_year(greener, "LED")["2026/27"] == pytest.approx(500_000 * ELECTRICITY)
+    assert savings_by_year(greener, "LED")["2030/31"] == pytest.approx(500_000 * ELECTRICITY / 2)
+
+
+def test_npv_and_cost_cover_the_whole_life_whatever_the_horizon(latest):
+    inventory, tags, folder = latest
+    measures = """
+        - {name: LED, type: reduce, activity: electricity, percent: 50, start: 2025/26, lifetime_years: 20,
+           capex_gbp: 1000000, energy_price_gbp_per_unit: 0.25}
+    """
+    results = [project(inventory, scenario(folder, measures, f"horizon_year: {horizon}\n"), "test", tags)
+               for horizon in ("2035/36", "2045/46")]
+    first, second = (result.measures.iloc[0] for result in results)
+    assert first["npv_gbp"] == pytest.approx(second["npv_gbp"], rel=1e-12)
+    assert first["cost_per_tco2e_gbp"] == pytest.approx(second["cost_per_tco2e_gbp"], rel=1e-12)
+    saving = 500_000 * 0.25  # GBP a year, for 20 years from 2025/26, discounted from 2023/24
+    expected = -1_000_000 / 1.035 ** 2 + sum(saving / 1.035 ** year for year in range(2, 22))
+    assert first["npv_gbp"] == pytest.approx(expected, rel=1e-9)
+    assert first["tco2e_saved_lifetime"] == pytest.approx(20 * 500_000 * ELECTRICITY, rel=1e-9)
+    assert list(results[0].years["year"])[-1] == "2035/36" and list(results[1].years["year"])[-1] == "2045/46"
 
 
 @pytest.mark.parametrize("measures, line, fragment", [

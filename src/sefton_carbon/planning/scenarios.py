@@ -5,7 +5,7 @@ department, site and site tags) with their quantity [the factor unit of the acti
 factor [t CO2e per unit, all lines counted by the boundary: direct, T&D, well-to-tank]. Business as
 usual holds each quantity flat, or grows it by ``growth_pct`` a year; factors stay at the latest
 year's, except electricity, which follows ``electricity_factor_projection`` when one is given
-(scaling all its lines by the grid factor's change).
+(scaling all its lines by the grid factor's change; see below).
 
 Measures apply in the order given, so they interact: a heat pump that switches gas to electricity
 adds electricity that a later renewable tariff then covers, and an LED saving is worth less as the
@@ -16,9 +16,14 @@ Finance (HM Treasury Green Book conventions):
 * capital recovery factor CRF = r(1+r)^n / ((1+r)^n - 1), r the discount rate (default 3.5%, the
   Green Book rate) and n the lifetime in years;
 * cost per tCO2e = (capex x CRF + annual opex change - annual energy cost saving) / annual tCO2e
-  saved, with the annual figures averaged over the measure's lifetime within the projection;
+  saved, the tCO2e averaged over the measure's whole life;
 * NPV = discounted energy cost savings - discounted opex change - discounted capex, each cash flow
-  in year Y discounted by (1 + r)^(Y - latest actual year).
+  in year Y discounted by (1 + r)^(Y - latest actual year), from the capex to the end of the
+  measure's life, whatever ``horizon_year`` says (the projection runs on for as long as a measure
+  lives; ``horizon_year`` only bounds the years shown).
+
+The grid factor of a projected year is interpolated linearly between the latest actual year and
+the years of ``electricity_factor_projection``, and held after the last of them.
 """
 
 from __future__ import annotations
@@ -388,7 +393,11 @@ def project(inventory: Inventory, scenario_file: ScenarioFile, name: str,
     grid_now = _grid_factor(factor_table)
     market = inventory.scope_2_method == "market"
     projection = settings["electricity_factor_projection"]
-    years = [ReportingYear(year) for year in range(latest.start_year + 1, settings["horizon_year"].start_year + 1)]
+    # Years shown run to the horizon; savings are projected on to the end of the longest-lived
+    # measure, so that every measure's NPV and cost per tCO2e cover its whole life.
+    horizon = settings["horizon_year"].start_year
+    last_year = max([horizon] + [measure.start.start_year + measure.lifetime_years - 1 for measure in measures])
+    years = [ReportingYear(year) for year in range(latest.start_year + 1, last_year + 1)]
     rate, growth = settings["discount_rate"], settings["growth_pct"] / 100
     notes = []
     if market is False and any(m.type == "supply" and "renewable_share" in m.options for m in measures):
@@ -396,8 +405,7 @@ def project(inventory: Inventory, scenario_file: ScenarioFile, name: str,
                      "option with scope_2_method: market to count them")
     records, savings = [], {measure.name: [] for measure in measures}
     for year in years:
-        scale = (projection.get(year.start_year, _last_projection(projection, year.start_year, grid_now)) / grid_now
-                 if grid_now else 1.0)
+        scale = _grid_factor_in(projection, year, latest, grid_now) / grid_now if grid_now else 1.0
         table = base.assign(quantity=base["quantity"] * (1 + growth) ** (year.start_year - latest.start_year))
         direct_electricity = unit_factors.get("electricity_direct", grid_now / 1000)
         bau = _emissions(table, unit_factors, scale, direct_electricity, market)
@@ -419,6 +427,8 @@ def project(inventory: Inventory, scenario_file: ScenarioFile, name: str,
                 savings[measure.name][-1] = (year, bought)
                 offsets += bought
         residual = max(current - removals, 0.0)
+        if year.start_year > horizon:
+            continue
         records.append({"year": year.label, "bau_tco2e": bau, "scenario_tco2e": current, "removals_tco2e": removals,
                         "offsets_tco2e": offsets, "residual_tco2e": residual,
                         "net_tco2e": current - removals - offsets,
@@ -438,9 +448,12 @@ MEASURE_COLUMNS = ["name", "type", "start", "capex_gbp", "tco2e_saved_annual", "
                    "carbon_value_gbp"]
 
 
-def _last_projection(projection: dict[int, float], year: int, default: float) -> float:
-    earlier = [value for key, value in sorted(projection.items()) if key <= year]
-    return earlier[-1] if earlier else default
+def _grid_factor_in(projection: dict[int, float], year: ReportingYear, latest: ReportingYear, grid_now: float) -> float:
+    """The grid electricity factor of a projected year [kg CO2e/kWh]: interpolated linearly between
+    the latest actual year's factor and the years the projection gives, and held after the last."""
+    points = {latest.start_year: grid_now, **projection}
+    known = sorted(points)
+    return float(np.interp(year.start_year, known, [points[key] for key in known]))
 
 
 def _grid_factor(factor_table: FactorTable) -> float:
