@@ -34,6 +34,7 @@ from sefton_carbon.io.columnar import defused_sql, duckdb_source, reading, renam
 from sefton_carbon.io.files import write_csv
 from sefton_carbon.returns.activity import (
     REQUIRED_COLUMNS,
+    TEXT_CELL_COLUMNS,
     checked_sql,
     column_for_header,
     register_lookups,
@@ -44,12 +45,12 @@ from sefton_carbon.years import ReportingYear
 GROUP_COLUMNS = ["department", "activity", "unit", "unit_as_written", "period_start", "period_end", "data_quality"]
 #: What is summed: rows read (not blank), rows accepted by the row rules, and their quantity.
 COUNT_COLUMNS = ["read", "accepted", "quantity"]
-#: The per-group sums, from a relation ``checked`` made by `checked_sql`.
+#: The per-group sums, from the view ``checked_for_sums`` (`_check_rows`).
 GROUP_SQL = f"""
     SELECT {", ".join(f"CASE WHEN ok THEN {column} END AS {column}" for column in GROUP_COLUMNS)},
            count(*) FILTER (WHERE NOT blank) AS read, count(*) FILTER (WHERE ok) AS accepted,
            coalesce(sum(quantity) FILTER (WHERE ok), 0) AS quantity
-    FROM checked GROUP BY ALL"""
+    FROM checked_for_sums GROUP BY ALL"""
 #: The ledger's columns from each row, and from each of its pair's lines.
 LEDGER_ROW_COLUMNS = ["source_file", "source_row", "department", "site", "activity", "quantity_reported",
                       "share_in_year", "quantity", "unit", "period_start", "period_end", "data_quality"]
@@ -71,11 +72,16 @@ def _missing_columns(columns, engine: str) -> None:
                          f"header names); missing: {', '.join(missing)}")
 
 
-def _check_rows(connection, source: str, columns: dict[str, str]) -> None:
-    """Create the view ``checked``: the rows of ``source`` through the library's cell lookups and
-    row rules (`activity.checked_sql`)."""
-    register_lookups(connection, source, columns, load_catalogue())
+def _check_rows(connection, source: str, columns: dict[str, str]) -> dict:
+    """Create the views ``checked`` (the rows of ``source`` through the library's cell lookups and
+    row rules, `activity.checked_sql`) and ``checked_for_sums`` (the same without reading site,
+    meter and notes beyond what the rules need); returns the lookup tables."""
+    lookups = register_lookups(connection, source, columns, load_catalogue())
     connection.execute(f"CREATE OR REPLACE TEMP VIEW checked AS {checked_sql(source, columns)}")
+    light = {column: lookups[f"{column}_cells"] for column in TEXT_CELL_COLUMNS if column != "department"}
+    connection.execute(f"CREATE OR REPLACE TEMP VIEW checked_for_sums AS "
+                       f"{checked_sql(source, columns, flags_only=light)}")
+    return lookups
 
 
 def compute_large_inventory(paths: list[str | Path], reporting_year: str | ReportingYear, *,
