@@ -1,10 +1,12 @@
-"""Every command in the tutorials and how-to guides runs as typed, with the exit code and output shown.
+"""Every command in README.md, the tutorials and the how-to guides runs as typed, with the exit code
+and output shown.
 
 A page's ```sh blocks are commands run from the repository root after `make demo`; each must exit 0
 unless its line says `# exits 3`. In ```console blocks, a line `$ COMMAND` is followed by (part of) its
 output: each line shown must appear in the real output, in order, and JSON shown must have the keys
 the real JSON has. Commands on a user's own files are shown in ```text blocks and are not run. The
-commands of one page run in order in one folder that holds `examples/`, as the repository root does.
+commands of one page run in order in one folder that holds `examples/`, as the repository root does,
+and the demo's `out/` once a command names it.
 """
 
 import json
@@ -15,9 +17,11 @@ import pytest
 from conftest import REPO
 
 DOCS = REPO / "docs"
-PAGES = sorted([*DOCS.glob("tutorials/*.md"), *DOCS.glob("how-to/*.md"), DOCS / "reference" / "json-outputs.md"])
+PAGES = [REPO / "README.md",
+         *sorted([*DOCS.glob("tutorials/*.md"), *DOCS.glob("how-to/*.md"), DOCS / "reference" / "json-outputs.md"])]
 BLOCK = re.compile(r"^```(sh|console)\n(.*?)^```", re.MULTILINE | re.DOTALL)
-SET_UP = ("make demo", "source .venv/bin/activate")
+#: Commands that set up the repository (`make demo`, `source .venv/bin/activate`), not run here.
+SET_UP = ("make", "source")
 
 
 def _join_continued(lines):
@@ -80,17 +84,23 @@ def _check_output(command, expected_lines, out, err):
                         f"real output:\n{out}{err}")
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.relative_to(DOCS).as_posix())
+def _page_id(page):
+    return page.relative_to(REPO).as_posix()
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_page_id)
 def test_documented_commands_run_as_typed(page, tmp_path, monkeypatch, run_cli):
     (tmp_path / "examples").symlink_to(REPO / "examples")
     monkeypatch.chdir(tmp_path)
     results = {}  # a command shown twice (to run, then with its output) runs once
     for line, expected_code, expected_output in documented_commands(page):
-        if line.strip() in SET_UP:  # tests/test_demo.py runs the demo; the environment is this one
-            continue
         words = shlex.split(line, comments=True)
+        if words[0] in SET_UP:  # the make targets have their own tests; the environment is this one
+            continue
         assert words[0] == "sefton-carbon", (
             f"{page.name}: `{line}` is not a sefton-carbon command: show it in a ```text block")
+        if not (tmp_path / "out").exists() and any(word == "out" or word.startswith("out/") for word in words):
+            assert run_cli("demo", "--output", "out")[0] == 0  # what `make demo` leaves in the repository
         if tuple(words) not in results:
             results[tuple(words)] = run_cli(*words[1:])
         code, out, err = results[tuple(words)]
@@ -100,17 +110,17 @@ def test_documented_commands_run_as_typed(page, tmp_path, monkeypatch, run_cli):
 
 def test_the_pages_show_commands():
     """The extraction finds the commands, so that the test above cannot pass on nothing."""
-    counts = {page.relative_to(DOCS).as_posix(): len(documented_commands(page)) for page in PAGES}
-    tutorials = {name: count for name, count in counts.items() if name.startswith("tutorials/")}
+    counts = {_page_id(page): len(documented_commands(page)) for page in PAGES}
+    tutorials = {name: count for name, count in counts.items() if name.startswith("docs/tutorials/")}
     assert len(tutorials) == 2 and min(tutorials.values()) >= 5, counts
-    assert sum(counts.values()) >= 40, counts
+    assert counts["README.md"] >= 20 and sum(counts.values()) >= 60, counts
 
 
 PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
 @pytest.mark.parametrize("page", [page for page in PAGES if "```python" in page.read_text(encoding="utf-8")],
-                         ids=lambda page: page.relative_to(DOCS).as_posix())
+                         ids=_page_id)
 def test_documented_python_runs(page, tmp_path, monkeypatch):
     (tmp_path / "examples").symlink_to(REPO / "examples")
     monkeypatch.chdir(tmp_path)
