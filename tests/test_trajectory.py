@@ -191,3 +191,21 @@ def test_trajectory_from_returns_is_the_commands_twin():
                                                                        rel=1e-12)
     assert len(result.years["actual_tco2e"].dropna()) == 6
     assert len(rejected) == sum(len(inventory.rejected) for inventory in inventories.values())
+
+
+def test_the_cut_needed_follows_the_pathway_and_net_zero_is_claimed_only_when_reached():
+    from sefton_carbon.outputs.text import format_trajectory
+
+    actuals = totals(y2019_20=10_000.0, y2024_25=8_000.0)
+    linear = compute_trajectory(actuals, "2019/20", pathway="linear", residual_tco2e=500.0)
+    assert linear.latest["reaches_net_zero"] and linear.latest["goal_tco2e"] == 500.0
+    assert linear.latest["required_annual_cut_tco2e"] == pytest.approx((8_000 - 500) / 6)
+    assert format_trajectory(linear).startswith("Trajectory to net zero in 2030/31")
+
+    percent = compute_trajectory(actuals, "2019/20", pathway="percent:13")
+    goal = 10_000 * 0.87 ** 11  # the pathway's value in 2030/31, eleven years after the baseline
+    assert not percent.latest["reaches_net_zero"] and percent.latest["goal_tco2e"] == pytest.approx(goal)
+    assert percent.latest["required_annual_cut_tco2e"] == pytest.approx((8_000 - goal) / 6)
+    text = format_trajectory(percent)
+    assert text.startswith("Trajectory to 2030/31 (this pathway does not reach net zero)")
+    assert "net zero in" not in text.splitlines()[0]

@@ -251,7 +251,9 @@ def format_trajectory(trajectory) -> str:
     """The trajectory table, what it takes from the latest year, and what the council and the grid
     each did."""
     latest = trajectory.latest
-    lines = [f"Trajectory to net zero in {trajectory.target_year.label} (baseline {trajectory.baseline_year.label}; "
+    heading = (f"Trajectory to net zero in {trajectory.target_year.label}" if latest["reaches_net_zero"] else
+               f"Trajectory to {trajectory.target_year.label} (this pathway does not reach net zero)")
+    lines = [f"{heading} (baseline {trajectory.baseline_year.label}; "
              f"pathway {trajectory.pathway.name}: {trajectory.pathway.description})",
              f"{'Year':<9}{'Actual':>11}{'Pathway':>11}{'Gap':>10}  {'On track':<9}{'Cumulative':>12}{'Budget so far':>15}"]
     for row in trajectory.years.itertuples(index=False):
@@ -267,8 +269,9 @@ def format_trajectory(trajectory) -> str:
               f"{latest['latest_year']}, {latest['budget_remaining_tco2e']:,.0f} remaining",
               f"From {latest['latest_year']} ({latest['latest_tco2e']:,.0f} t CO2e): a cut of "
               f"{latest['required_annual_cut_tco2e']:,.0f} t CO2e a year ({latest['required_annual_reduction_pct']:.1f}% "
-              f"of {latest['latest_year']} each year) reaches {trajectory.residual_tco2e:,.0f} t CO2e in "
-              f"{trajectory.target_year.label}"]
+              f"of {latest['latest_year']} each year) reaches {latest['goal_tco2e']:,.0f} t CO2e in "
+              f"{trajectory.target_year.label}, " + ("net zero with the residual allowed" if latest["reaches_net_zero"]
+                                                     else "where the pathway ends")]
     if latest.get("trend_annual_change_pct") is not None:
         lines.append(f"Recent trend ({latest['trend']}): {latest['trend_annual_change_pct']:+.1f}% a year; on it, "
                      f"{trajectory.target_year.label} emissions would be {latest['expected_target_year_tco2e']:,.0f} "

@@ -173,7 +173,10 @@ def compute_trajectory(actuals: pd.DataFrame, baseline: str | ReportingYear,
     table["cumulative_pathway_tco2e"] = table["pathway_tco2e"].cumsum()
     in_budget = table.index <= horizon
     budget = float(table.loc[in_budget, "pathway_tco2e"].sum())
-    latest = _from_latest(table[table["actual_tco2e"].notna()], target, residual_tco2e, budget)
+    goal = max(float(path[horizon]), residual_tco2e)
+    latest = _from_latest(table[table["actual_tco2e"].notna()], target, goal, budget)
+    latest["goal_tco2e"] = goal
+    latest["reaches_net_zero"] = bool(goal <= residual_tco2e + 1e-9)
     notes = _gwp_notes(factor_years or {})
     if pathway.kind != "linear" and path[horizon] > residual_tco2e + 1e-9:
         notes.append(f"the {pathway.name} pathway reaches {path[horizon]:,.0f} t CO2e in "
@@ -187,7 +190,9 @@ def compute_trajectory(actuals: pd.DataFrame, baseline: str | ReportingYear,
 
 
 def _from_latest(actual: pd.DataFrame, target: ReportingYear, residual: float, budget: float) -> dict:
-    """What it takes from the latest actual year to reach the target, and where the trend leads."""
+    """What it takes from the latest actual year to reach ``residual`` [t CO2e] in the target year
+    (the pathway's value there: the residual for a pathway that reaches net zero), and where the
+    trend leads."""
     latest_row = actual.iloc[-1]
     latest_year = ReportingYear.parse(latest_row["year"])
     latest = float(latest_row["actual_tco2e"])
