@@ -47,10 +47,13 @@ def _relative(path: str | Path, folder: Path) -> str:
 
 
 def _published_files(folder: Path) -> list[Path]:
-    """The files published in ``folder``: every file in it and below, but the manifest itself and
-    hidden files (a lock, an editor's backup)."""
+    """The files published in ``folder``: every file in it and below, but the manifest itself,
+    hidden files (a lock, an editor's backup) and folders with a manifest of their own (a year of
+    the demo, a collection written inside it: each verified on its own)."""
+    nested = {path.parent for path in folder.rglob(MANIFEST) if path.parent != folder}
     return sorted(path for path in folder.rglob("*") if path.is_file() and path.name != MANIFEST
-                  and not any(part.startswith(".") for part in path.relative_to(folder).parts))
+                  and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+                  and not any(parent in nested for parent in path.parents))
 
 
 def _figures(inventory) -> dict:
