@@ -270,6 +270,15 @@ def test_overlapping_contracts_are_refused(tmp_path):
         read_contracts(path)
 
 
+def test_a_contract_dated_outside_the_window_is_refused(tmp_path):
+    path = tmp_path / "contracts.csv"
+    path.write_text("site,supplier,tariff,period_start,period_end,kgco2e_per_kwh,evidence\n"
+                    "A,S,t,2607-04-01,2608-03-31,0,REGO\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"row 2, column 'period_start': '2607-04-01' is outside the dates a contract "
+                                        r"may hold \(1990-01-01 to 2100-12-31\)"):
+        read_contracts(path)
+
+
 def test_scope_commands(run_cli, tmp_path):
     code, out, _ = run_cli("scope", "list")
     assert code == 0 and out.splitlines()[2].startswith("* own_operations")

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from sefton_carbon.errors import DataError
-from sefton_carbon.io.cells import parse_date
+from sefton_carbon.io.cells import DATE_WINDOW, in_date_window, parse_date
 from sefton_carbon.io.spreadsheets import read_register
 
 REQUIRED = ["site", "supplier", "tariff", "period_start", "period_end", "kgco2e_per_kwh", "evidence"]
@@ -52,6 +52,10 @@ def read_contracts(path: str | Path) -> Contracts:
         if start is None or end is None:
             column = "period_start" if start is None else "period_end"
             raise fail(column, f"'{record.get(column, '')}' is not a date: write 2023-04-01 or 01/04/2023")
+        for column, day in (("period_start", start), ("period_end", end)):
+            if not in_date_window(day):
+                raise fail(column, f"'{record[column]}' is outside the dates a contract may hold "
+                                   f"({DATE_WINDOW[0]} to {DATE_WINDOW[1]}): check the year")
         if end < start:
             raise fail("period_end", "period ends before it starts")
         factor_text = record.get("kgco2e_per_kwh", "")
