@@ -239,3 +239,32 @@ def test_template_rows_with_only_the_department_are_blank(tmp_path):
     data = read_activity(path)
     assert len(data.rows) == 1 and data.rejected.empty
     assert data.files.iloc[0]["blank_rows"] == 2
+
+
+def test_each_file_is_read_once_and_published_folders_never(tmp_path, monkeypatch):
+    from sefton_carbon.returns.activity import expand_paths
+
+    returns = tmp_path / "returns"
+    returns.mkdir()
+    first = write_rows(returns / "a.csv", [gas_row()])
+    published = returns / "out"
+    published.mkdir()
+    write_rows(published / "ledger.csv", [gas_row(99)])
+    (published / "manifest.json").write_text("{}\n")
+    monkeypatch.chdir(tmp_path)
+    assert expand_paths([returns]) == [first]
+    assert expand_paths([returns, first, "returns/a.csv"]) == [first]
+    data = read_activity([returns, first])
+    assert len(data.rows) == 1 and data.rows["quantity"].sum() == 10000
+
+
+def test_the_large_engine_skips_published_folders_too(tmp_path):
+    from sefton_carbon.engines.large import compute_large_inventory
+
+    returns = tmp_path / "returns"
+    (returns / "out").mkdir(parents=True)
+    write_rows(returns / "a.csv", [gas_row()])
+    write_rows(returns / "out" / "ledger.csv", [gas_row(99)])
+    (returns / "out" / "manifest.json").write_text("{}\n")
+    summary = compute_large_inventory([returns], "2023/24").summary
+    assert summary["rows"]["read"] == 1

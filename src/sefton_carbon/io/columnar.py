@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sefton_carbon.errors import DataError, UsageError
-from sefton_carbon.io.files import FORMULA_PREFIXES
+from sefton_carbon.io.files import FORMULA_PREFIXES, input_files
 
 
 def sql_string(text: str) -> str:
@@ -62,11 +62,10 @@ def duckdb_source(paths: list[str | Path], rename=None) -> str:
 
 
 def _csv_files(path: Path) -> list[Path]:
-    """A CSV file, or the CSV files in a folder (sorted, recursively; not hidden or lock files)."""
+    """A CSV file, or the CSV files in a folder (`input_files`)."""
     if not path.is_dir():
         return [path]
-    found = sorted(child for child in path.rglob("*") if child.is_file() and child.suffix.lower() == ".csv"
-                   and not child.name.startswith((".", "~$")))
+    found = input_files(path, {".csv"})
     if not found:
         raise UsageError(f"{path}: no .parquet or .csv files in this folder")
     return found

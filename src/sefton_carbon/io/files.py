@@ -11,6 +11,18 @@ import pandas as pd
 from sefton_carbon.errors import UsageError
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+#: The file that marks a folder as published outputs (written by outputs.manifest): readers of
+#: returns never read such a folder as input.
+MANIFEST_NAME = "manifest.json"
+
+
+def input_files(folder: Path, suffixes: frozenset[str] | set[str]) -> list[Path]:
+    """The files with one of ``suffixes`` inside a folder, sorted, recursively: not hidden files,
+    not Office lock files (``~$...``), and nothing inside a published output folder (one holding a
+    `MANIFEST_NAME`), so that outputs written inside a returns folder are never read back."""
+    published = {manifest.parent for manifest in folder.rglob(MANIFEST_NAME)}
+    return sorted(child for child in folder.rglob("*") if child.is_file() and child.suffix.lower() in suffixes
+                  and not child.name.startswith(("~$", ".")) and not published.intersection(child.parents))
 
 
 def defuse_text(value: object) -> object:

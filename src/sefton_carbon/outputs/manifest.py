@@ -25,12 +25,12 @@ from pathlib import Path
 from sefton_carbon import __version__, resources
 from sefton_carbon.engines.pipeline import compute_inventory
 from sefton_carbon.errors import DataError, UsageError
-from sefton_carbon.io.files import sha256, write_text, writing
+from sefton_carbon.io.files import MANIFEST_NAME, sha256, write_text, writing
 from sefton_carbon.outputs.files import write_inventory_outputs
 from sefton_carbon.returns.activity import expand_paths
 from sefton_carbon.returns.collection import PricingInputs, collect
 
-MANIFEST = "manifest.json"
+MANIFEST = MANIFEST_NAME
 RELATIVE_TOLERANCE = 1e-9
 PARAMETERS = ("reporting_year", "factor_year", "scope_option", "scopes_file", "sites", "contracts",
               "spend_factors", "factors_dir", "strict")

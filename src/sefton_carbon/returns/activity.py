@@ -40,6 +40,7 @@ from sefton_carbon.accounting.units import UnitError, parse_unit
 from sefton_carbon.errors import DataError, UsageError
 from sefton_carbon.io.cells import DATE_WINDOW, in_date_window, parse_date, parse_quantity
 from sefton_carbon.io.columnar import fast_number_sql, sql_identifier, sql_string
+from sefton_carbon.io.files import input_files
 from sefton_carbon.io.spreadsheets import (
     CSV_SUFFIXES,
     SPREADSHEET_SUFFIXES,
@@ -875,21 +876,25 @@ def _joined(reasons: list[str]) -> str:
 
 
 def expand_paths(paths: list[str | Path]) -> list[Path]:
-    """Files named, and the activity files inside folders named (sorted, recursively)."""
+    """Files named, and the activity files inside folders named (sorted, recursively), each once
+    however often it is named (twice, or as a file and inside a folder also named).
+
+    Inside folders, published output folders are not read (`input_files`)."""
     files: list[Path] = []
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            files.extend(sorted(child for child in path.rglob("*") if child.is_file()
-                                and child.suffix.lower() in CSV_SUFFIXES | SPREADSHEET_SUFFIXES
-                                and not child.name.startswith(("~$", "."))))
+            files.extend(input_files(path, CSV_SUFFIXES | SPREADSHEET_SUFFIXES))
         elif path.is_file():
             files.append(path)
         else:
             raise UsageError(f"{path}: no such file or folder")
     if not files:
         raise UsageError(f"no activity files (.csv, .xlsx, .xls, .ods) in {', '.join(map(str, paths))}")
-    return files
+    unique: dict[Path, Path] = {}
+    for file in files:
+        unique.setdefault(file.resolve(), file)
+    return list(unique.values())
 
 
 def read_activity(paths: list[str | Path] | str | Path, catalogue: Catalogue | None = None) -> ActivityData:
