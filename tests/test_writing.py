@@ -1,6 +1,7 @@
 """Where an output cannot be written, one line says which path and why (exit 2), never a traceback."""
 
 import errno
+import json
 
 import pandas as pd
 import pytest
@@ -44,3 +45,25 @@ def test_the_cli_says_it_in_one_line_with_exit_2(run_cli, tmp_path):
     code, _, err = run_cli("inventory", returns, "--year", "2019/20", "--ledger", tmp_path / "taken" / "ledger.csv")
     assert code == 2 and "Traceback" not in err and "internal error" not in err
     assert f"taken/ledger.csv: cannot be written: {tmp_path / 'taken'} is a file, not a folder" in err
+
+
+def test_outputs_never_overwrite_or_hide_the_returns(run_cli, tmp_path):
+    import shutil
+
+    from sefton_carbon.outputs.demo import example_returns
+
+    returns = tmp_path / "returns"
+    shutil.copytree(example_returns()[max(example_returns())], returns)
+    first = sorted(returns.glob("*.csv"))[0]
+    before = first.read_bytes()
+    for option, target, fragment in (("--ledger", first, "would overwrite or be read back as an input"),
+                                     ("--rejected", returns / "rejected.csv", "would overwrite or be read back"),
+                                     ("--output", returns, "that folder holds the returns being read"),
+                                     ("--output", tmp_path, "that folder holds the returns being read")):
+        code, _, err = run_cli("inventory", returns, "--year", "2024/25", option, target)
+        assert code == 2 and fragment in err, (option, err)
+    assert first.read_bytes() == before and not (returns / "rejected.csv").exists()
+    code, _, err = run_cli("inventory", returns, "--year", "2024/25", "--output", returns / "published")
+    assert code == 0, err  # a folder of its own inside the returns is fine: it is never read back
+    code, out, _ = run_cli("inventory", returns, "--year", "2024/25", "--format", "json")
+    assert code == 0 and json.loads(out)["rows"]["read"] == 637

@@ -117,7 +117,9 @@ def inventory(
     """Compute the inventory of one reporting year from activity files."""
     from sefton_carbon.engines.large import LargeInventory
     from sefton_carbon.engines.pipeline import compute_inventory_on_engine
+    from sefton_carbon.io.files import refuse_writing_over_inputs
 
+    refuse_writing_over_inputs(paths, {"--ledger": ledger, "--rejected": rejected}, {"--output": output})
     result = compute_inventory_on_engine(paths, year, engine=engine, scheduler=scheduler, ledger=ledger,
                                          rejected=rejected, output=output, **pricing.arguments())
     if isinstance(result, LargeInventory):  # figures only; the engine wrote --ledger and --rejected as it ran

@@ -52,6 +52,28 @@ def defuse_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return safe
 
 
+def refuse_writing_over_inputs(inputs: list[str | Path], files: dict[str, str | Path | None],
+                               folders: dict[str, str | Path | None] | None = None) -> None:
+    """A UsageError when an output would overwrite an input or be read back as one: an output
+    file (``option -> path``) that is an input file or lies inside an input folder, or an output
+    folder that is an input folder or holds an input."""
+    given = [Path(path).resolve() for path in inputs]
+    for option, path in files.items():
+        if path is None:
+            continue
+        target = Path(path).resolve()
+        if target in given or any(folder.is_dir() and folder in target.parents for folder in given):
+            raise UsageError(f"{option} {path}: that would overwrite or be read back as an input: "
+                             "write it outside the returns")
+    for option, path in (folders or {}).items():
+        if path is None:
+            continue
+        target = Path(path).resolve()
+        if any(target == item or target in item.parents for item in given):
+            raise UsageError(f"{option} {path}: that folder holds the returns being read: write the outputs "
+                             "to a folder of their own")
+
+
 @contextlib.contextmanager
 def writing(path: str | Path):
     """Create ``path``'s folder and write it in the block; when the system refuses (the folder is
