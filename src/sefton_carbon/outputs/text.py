@@ -203,11 +203,11 @@ def format_table(inventory: Inventory) -> str:
     scope_items += [(f"  cat {number} {SCOPE_3_CATEGORIES[number]}", category_total)
                     for number, category_total in inventory.by_scope_3_category().items()]
     lines += _section("By scope", scope_items, total, width, not_counted)
-    summary = inventory.summary()
-    if summary["biogenic_co2_tonnes"]:
-        lines += [f"{'Biogenic CO2, outside the scopes (not counted)':<{width}} "
-                  f"{_figure(summary['biogenic_co2_tonnes']):>14} {'t CO2':>7}", ""]
-    gases = [(GAS_NAMES[key], value) for key, value in summary["by_gas"].items() if value]
+    biogenic = inventory.biogenic_co2_tonnes
+    if biogenic:
+        lines += [f"{'Biogenic CO2, outside the scopes (not counted)':<{width}} {_figure(biogenic):>14} "
+                  f"{'t CO2':>7}", ""]
+    gases = [(GAS_NAMES[key], value) for key, value in inventory.by_gas().items() if value]
     lines += _section("Scope 1 and 2 (location-based) by gas", gases, scopes["scope_1"] + scopes["scope_2_location"],
                       width)
     lines += _section("By department", list(inventory.by("department").items()), total, width)
