@@ -14,15 +14,22 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 #: The file that marks a folder as published outputs (written by outputs.manifest): readers of
 #: returns never read such a folder as input.
 MANIFEST_NAME = "manifest.json"
+#: The department list of the returns intake (`sefton-carbon serve`), kept at the top of the
+#: returns folder: a list of names, not a return.
+DEPARTMENT_LIST_NAME = "departments.csv"
 
 
 def input_files(folder: Path, suffixes: frozenset[str] | set[str]) -> list[Path]:
-    """The files with one of ``suffixes`` inside a folder, sorted, recursively: not hidden files,
-    not Office lock files (``~$...``), and nothing inside a published output folder (one holding a
-    `MANIFEST_NAME`), so that outputs written inside a returns folder are never read back."""
+    """The files with one of ``suffixes`` inside a folder, sorted, recursively: not hidden files
+    nor anything in a hidden folder (the returns intake keeps its log, its runs and superseded versions so),
+    not Office lock files (``~$...``), not the intake's `DEPARTMENT_LIST_NAME` at the top, and
+    nothing inside a published output folder (one holding a `MANIFEST_NAME`), so that outputs
+    written inside a returns folder are never read back."""
     published = {manifest.parent for manifest in folder.rglob(MANIFEST_NAME)}
     return sorted(child for child in folder.rglob("*") if child.is_file() and child.suffix.lower() in suffixes
-                  and not child.name.startswith(("~$", ".")) and not published.intersection(child.parents))
+                  and not any(part.startswith(".") for part in child.relative_to(folder).parts)
+                  and not child.name.startswith("~$") and child != folder / DEPARTMENT_LIST_NAME
+                  and not published.intersection(child.parents))
 
 
 def defuse_text(value: object) -> object:
