@@ -16,7 +16,7 @@ $(BIN)/python: | check-python
 # Stamp files record what has been installed, so repeated runs skip the install.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	@echo "make: installing sefton-carbon and what it needs into $(VENV)/ (a minute the first time)"
-	@$(BIN)/python -m pip install --quiet -e .
+	@$(BIN)/python -m pip install --quiet -e '.[serve]'
 	@touch $@
 
 # The docs extra comes with the tests: tests/test_docs.py builds the site (under 10 s).
@@ -26,7 +26,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	@touch $@ $(VENV)/.installed $(VENV)/.installed-docs
 
 $(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[docs]'
+	$(BIN)/python -m pip install --quiet -e '.[docs,serve]'
 	touch $@ $(VENV)/.installed
 
 # The documentation site, built in strict mode into site/: a broken link fails the build.

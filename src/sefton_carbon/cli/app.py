@@ -23,6 +23,7 @@ from sefton_carbon.cli.options import (
     YearOption,
     with_pricing_inputs,
 )
+from sefton_carbon.cli.serve import serve
 from sefton_carbon.errors import SeftonCarbonError, UsageError
 
 EXIT_OK, EXIT_USAGE, EXIT_DATA = 0, 2, 3
@@ -539,6 +540,9 @@ def demo(
     from sefton_carbon.outputs.demo import run_demo
 
     typer.echo(run_demo(output))
+
+
+app.command()(serve)
 
 
 def main() -> None:
