@@ -177,33 +177,42 @@ def test_exact_duplicates_across_returns_are_counted_once(tmp_path):
     assert rejected["reason"] == f"duplicate of {first} row 3: counted once"
 
 
-def test_overlapping_periods_name_both_rows(tmp_path):
+METER_HEADER = [*HEADER, "meter"]
+
+
+def metered(row: list[object], meter: str = "MPRN 1") -> list[object]:
+    """A `gas_row` naming its meter."""
+    return [*row, meter]
+
+
+def test_overlapping_periods_on_one_meter_name_both_rows(tmp_path):
     path = write_rows(tmp_path / "a.csv", [
-        gas_row(start="2023-04-01", end="2024-03-31"),      # a whole year...
-        gas_row(5, start="2023-05-01", end="2023-05-31"),   # ...and a month inside it
-        gas_row(7, start="2023-06-01", end="2023-06-30", site="Library"),
-        gas_row(8, start="2023-07-01", end="2023-07-31", site="Library")])
+        metered(gas_row(start="2023-04-01", end="2024-03-31")),      # a whole year...
+        metered(gas_row(5, start="2023-05-01", end="2023-05-31")),   # ...and a month inside it
+        metered(gas_row(7, start="2023-06-01", end="2023-06-30", site="Library"), "MPRN 2"),
+        metered(gas_row(8, start="2023-07-01", end="2023-07-31", site="Library"), "MPRN 2")],
+        header=METER_HEADER)
     data = read_activity(path)
     assert list(data.rows["source_row"]) == [4, 5]
     reasons = dict(zip(data.rejected["source_row"], data.rejected["reason"]))
-    assert reasons[2] == f"period overlaps {path} row 3 (same department, site, meter and activity)"
-    assert reasons[3] == f"period overlaps {path} row 2 (same department, site, meter and activity)"
+    assert reasons[2] == f"period overlaps {path} row 3 on the same meter"
+    assert reasons[3] == f"period overlaps {path} row 2 on the same meter"
 
 
 def test_one_bill_overlapped_by_thousands_names_five_and_counts_the_rest(tmp_path):
     daily = [dt.date(2023, 4, 1) + dt.timedelta(days=day % 365) for day in range(3000)]  # to 30 March
-    path = write_rows(tmp_path / "daily.csv", [gas_row(start="2023-04-01", end="2024-03-31")] + [
-        gas_row(day_number + 1, start=day.isoformat(), end=day.isoformat())
-        for day_number, day in enumerate(daily)])
+    path = write_rows(tmp_path / "daily.csv", [metered(gas_row(start="2023-04-01", end="2024-03-31"))] + [
+        metered(gas_row(day_number + 1, start=day.isoformat(), end=day.isoformat()))
+        for day_number, day in enumerate(daily)], header=METER_HEADER)
     data = read_activity(path)
     assert data.rows.empty and len(data.rejected) == 3001
     reasons = dict(zip(data.rejected["source_row"], data.rejected["reason"]))
     annual = reasons[2].split("; ")
-    assert annual[:2] == [f"period overlaps {path} row 3 (same department, site, meter and activity)",
-                          f"period overlaps {path} row 368 (same department, site, meter and activity)"]
+    assert annual[:2] == [f"period overlaps {path} row 3 on the same meter",
+                          f"period overlaps {path} row 368 on the same meter"]
     assert len(annual) == 6 and annual[-1] == "and 2,995 more"
     # a daily bill overlaps the annual one, and the same day of the other years' repeat
-    assert reasons[3] == f"period overlaps {path} row 2 (same department, site, meter and activity)"
+    assert reasons[3] == f"period overlaps {path} row 2 on the same meter"
 
 
 def test_different_meters_at_one_site_do_not_overlap(tmp_path):

@@ -152,6 +152,7 @@ def test_summary_shape(tmp_path):
     scopes = summary["by_scope"]
     assert set(scopes) == {"scope_1", "scope_2", "scope_2_location", "scope_2_market", "scope_3"}
     assert summary["rows"] == {"read": 3, "accounted": 2, "rejected": 1, "outside_boundary": 0}
+    assert summary["possible_double_counts"] == 0
     assert summary["total_tco2e"] == pytest.approx(scopes["scope_1"] + scopes["scope_2"] + scopes["scope_3"])
     assert summary["total_tco2e"] == pytest.approx(sum(summary["by_department"].values()))
 

@@ -67,6 +67,10 @@ class Activity:
     aliases: tuple[str, ...]
     lines: tuple[LineSpec, ...]
     accepts: tuple[str, ...] = ()
+    #: A supply read from a meter (electricity, gas, heat, water): rows naming one meter are one
+    #: supply whichever department reports them. Other activities are quantities bought or
+    #: travelled, where several rows in one period are normal and all count.
+    metered: bool = False
 
     @property
     def scope(self) -> int:
@@ -137,6 +141,11 @@ class Catalogue:
         for name, activity in activities.items():
             for alias in activity.aliases:
                 self._lookup[fold_activity(alias)] = name
+
+    @property
+    def metered(self) -> frozenset[str]:
+        """Names of the metered activities (see `Activity.metered`)."""
+        return frozenset(name for name, activity in self.activities.items() if activity.metered)
 
     def canonical_name(self, written: str) -> str | None:
         """The catalogue name for an activity as written, or None when unknown."""
@@ -234,7 +243,7 @@ def _category(value: object, where: str) -> int | None:
 
 def _activity(name: str, body: object, source: Path) -> Activity:
     where = f"{source}, activity '{name}'"
-    allowed = {"label", "scope", "category", "aliases", "accepts", "factors", "derived"}
+    allowed = {"label", "scope", "category", "aliases", "accepts", "metered", "factors", "derived"}
     if not isinstance(body, dict) or not set(body) <= allowed:
         raise DataError(f"keys must be among {', '.join(sorted(allowed))} ({where})")
     scope = body.get("scope")
@@ -259,8 +268,11 @@ def _activity(name: str, body: object, source: Path) -> Activity:
     unknown = [unit for unit in accepts if unit not in units.PINT_EXPRESSIONS]
     if unknown:
         raise DataError(f"unknown unit(s) {', '.join(unknown)} in 'accepts' ({where})")
+    metered = body.get("metered", False)
+    if not isinstance(metered, bool):
+        raise DataError(f"metered must be true or false ({where})")
     return Activity(name, str(body.get("label", name)), tuple(body.get("aliases") or ()),
-                    tuple(lines), accepts)
+                    tuple(lines), accepts, metered)
 
 
 @lru_cache(maxsize=4)

@@ -46,7 +46,7 @@ from sefton_carbon.accounting.catalogue import (
 from sefton_carbon.accounting.contracts import GRID_FALLBACK, MARKET_BASES, Contracts, market_factors
 from sefton_carbon.accounting.factors import FactorLibrary, FactorTable, factor_set_label, load_factors
 from sefton_carbon.accounting.gases import GAS_LABELS, GASES, UNATTRIBUTED, UNATTRIBUTED_LABEL
-from sefton_carbon.accounting.rows import REJECTED_COLUMNS, ActivityData
+from sefton_carbon.accounting.rows import REJECTED_COLUMNS, SUPPLY_WARNING, ActivityData
 from sefton_carbon.accounting.sites import SitesRegister
 from sefton_carbon.accounting.spend import SPEND_PREFIX, SpendFactors
 from sefton_carbon.years import ReportingYear
@@ -126,6 +126,18 @@ class Inventory:
     @property
     def rows_accounted(self) -> int:
         return len(self.rows)
+
+    @property
+    def possible_double_counts(self) -> pd.DataFrame:
+        """Counted rows that may be one supply counted twice (overlapping metered rows at one site,
+        neither naming a meter): file, sheet, row and the warning."""
+        if SUPPLY_WARNING not in self.rows:
+            return pd.DataFrame(columns=["source_file", "source_sheet", "source_row", "warning"])
+        warned = self.rows[(self.rows[SUPPLY_WARNING] != "").to_numpy()]
+        return pd.DataFrame({"source_file": warned["source_file"].astype(str),
+                             "source_sheet": warned["source_sheet"].astype(str),
+                             "source_row": warned["source_row"],
+                             "warning": warned[SUPPLY_WARNING].astype(str)}).reset_index(drop=True)
 
     @property
     def rows_outside_boundary(self) -> int:
@@ -307,6 +319,7 @@ class Inventory:
             "estimated_share": float(by_quality.get("estimated", 0.0) / total) if total else 0.0,
             "rows": {"read": self.rows_read, "accounted": self.rows_accounted,
                      "rejected": self.rows_rejected, "outside_boundary": self.rows_outside_boundary},
+            "possible_double_counts": len(self.possible_double_counts),
             "outside_boundary": self.outside_boundary(),
             "boundary": self.boundary.statement() if self.boundary else [],
             "files": self.files.to_dict(orient="records"),

@@ -8,6 +8,9 @@ import pandas as pd
 
 #: Columns of every rejected-row table: where the row came from, which cell, and why.
 REJECTED_COLUMNS = ["source_file", "source_sheet", "source_row", "column", "value", "reason"]
+#: The column of accepted rows holding the possible-double-count warning of the same-supply rule
+#: (`sefton_carbon.returns.same_supply`), or "" for none: the row counts either way.
+SUPPLY_WARNING = "supply_warning"
 
 
 @dataclass

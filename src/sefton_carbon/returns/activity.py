@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from sefton_carbon.accounting.catalogue import Catalogue, load_catalogue
-from sefton_carbon.accounting.rows import REJECTED_COLUMNS, ActivityData
+from sefton_carbon.accounting.rows import REJECTED_COLUMNS, SUPPLY_WARNING, ActivityData
 from sefton_carbon.accounting.units import UnitError, parse_unit
 from sefton_carbon.errors import DataError, UsageError
 from sefton_carbon.io.cells import DATE_WINDOW, in_date_window, parse_date, parse_quantity
@@ -50,6 +50,7 @@ from sefton_carbon.io.spreadsheets import (
     read_sheet_rows,
     sheet_names,
 )
+from sefton_carbon.returns.same_supply import same_supply
 
 REQUIRED_COLUMNS = ["department", "site", "activity", "quantity", "unit", "period_start", "period_end"]
 OPTIONAL_COLUMNS = ["meter", "data_quality", "notes"]
@@ -760,121 +761,6 @@ def _read_one(path: Path, catalogue: Catalogue) -> tuple[pd.DataFrame, pd.DataFr
     return rows, rejected, counts
 
 
-def _group_code(rows: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    """One int64 per row identifying its combination of categorical ``columns``."""
-    code = np.zeros(len(rows), dtype=np.int64)
-    for column in columns:
-        series = rows[column]
-        code = code * (len(series.cat.categories) + 1) + series.cat.codes.to_numpy()
-    return code
-
-
-#: Days per group in the composite sort key (group x DAY_SPAN + day): more than any period's range.
-DAY_SPAN = 1 << 20
-NANOSECONDS_PER_DAY = 86_400 * 10**9
-
-
-def _copies(content: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Positions of rows that repeat an earlier row of ``content`` exactly, and of those originals.
-
-    One 64-bit hash per row finds the candidates quickly; only they are compared column by column.
-    """
-    mixed = np.zeros(len(content), dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for number, column in enumerate(content.columns):
-            values = content[column].to_numpy()
-            bits = values.view(np.uint64) if values.dtype == np.float64 else values.astype(np.uint64)
-            mixed = (mixed ^ bits) * np.uint64(0x9E3779B97F4A7C15 + 2 * number)
-    candidates = np.flatnonzero(pd.Series(mixed).duplicated(keep=False).to_numpy())
-    if not len(candidates):
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    subset = content.iloc[candidates]
-    repeated = subset.duplicated(keep="first").to_numpy()
-    firsts = subset.reset_index().drop_duplicates(list(content.columns)).set_index(list(content.columns))
-    copies = candidates[repeated]
-    originals = firsts.loc[pd.MultiIndex.from_frame(subset[repeated]), "index"].to_numpy()
-    return copies, originals
-
-
-def _overlaps(group: np.ndarray, start: np.ndarray, end: np.ndarray, candidates: np.ndarray) -> list[tuple[int, int]]:
-    """(later, earlier) positions of rows whose period overlaps an earlier-starting row of the same
-    group: sorted by group then start, a row overlaps when it starts on or before the latest end so
-    far, held by the earlier row. ``start`` and ``end`` are in days."""
-    key_group, key_start = group[candidates], start[candidates]
-    fast = (len(candidates) > 0 and int(key_group.max()) < (1 << 62) // DAY_SPAN
-            and int(end.max()) - int(start.min()) < DAY_SPAN)
-    if fast:  # one composite integer key: sort once, running maximum with a per-group offset
-        order = candidates[np.argsort(key_group * DAY_SPAN + (key_start - int(start.min())), kind="stable")]
-        offset = group[order] * DAY_SPAN
-        running = np.maximum.accumulate(end[order] - int(start.min()) + offset) - offset + int(start.min())
-    else:
-        order = candidates[np.lexsort((candidates, key_start, key_group))]
-        runs = np.cumsum(np.r_[True, group[order][1:] != group[order][:-1]])
-        running = pd.Series(end[order]).groupby(runs).cummax().to_numpy()
-    sorted_group, starts = group[order], start[order]
-    same = np.r_[False, sorted_group[1:] == sorted_group[:-1]]
-    overlapping = np.flatnonzero(same[1:] & (starts[1:] <= running[:-1])) + 1
-    # The row holding the latest end so far: the last sorted position whose end equals the running
-    # maximum (a group's first row always does), carried forward. One pass, so one long bill
-    # overlapped by thousands of short ones costs O(n log n), not a walk back per row.
-    positions = np.arange(len(order))
-    holder = np.maximum.accumulate(np.where(end[order] == running, positions, 0))
-    return list(zip(order[overlapping].tolist(), order[holder[overlapping - 1]].tolist()))
-
-
-def _duplicates_and_overlaps(rows: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
-    """Rows to set aside: exact copies of an earlier row (counted once), and rows whose period
-    overlaps another row's for the same department, site, meter and activity (both named)."""
-    reasons: dict[int, list[str]] = {}
-    if len(rows) > 1:
-        files = rows["source_file"].astype(str).to_numpy()
-        source_rows = rows["source_row"].to_numpy()
-
-        def where(position: int) -> str:
-            return f"{files[position]} row {source_rows[position]}"
-
-        group = _group_code(rows, ["department", "site", "meter", "activity"])
-        start = rows["period_start"].to_numpy().astype(np.int64) // NANOSECONDS_PER_DAY
-        end = rows["period_end"].to_numpy().astype(np.int64) // NANOSECONDS_PER_DAY
-        content = pd.DataFrame({"group": group, "start": start, "end": end,
-                                "unit": rows["unit"].cat.codes.to_numpy().astype(np.int64),
-                                "quantity": rows["quantity"].to_numpy()})
-        copies, originals = _copies(content)
-        for copy, original in zip(copies, originals):
-            reasons.setdefault(copy, []).append(f"duplicate of {where(original)}: counted once")
-        kept = np.ones(len(rows), dtype=bool)
-        kept[copies] = False
-        for later, earlier in _overlaps(group, start, end, np.flatnonzero(kept)):
-            for mine, theirs in ((later, earlier), (earlier, later)):
-                reasons.setdefault(mine, []).append(
-                    f"period overlaps {where(theirs)} (same department, site, meter and activity)")
-    set_aside = np.zeros(len(rows), dtype=bool)
-    positions = np.array(sorted(reasons), dtype=np.int64)
-    set_aside[positions] = True
-    selected = rows.iloc[positions]
-    return set_aside, pd.DataFrame({
-        "source_file": selected["source_file"].astype(str).to_numpy(),
-        "source_sheet": selected["source_sheet"].astype(str).to_numpy(),
-        "source_row": selected["source_row"].to_numpy(), "column": "period_start",
-        "value": (selected["period_start"].dt.strftime("%Y-%m-%d") + " to "
-                  + selected["period_end"].dt.strftime("%Y-%m-%d")).to_numpy(),
-        "reason": [_joined(reasons[position]) for position in positions]}, columns=REJECTED_COLUMNS)
-
-
-#: A row that overlaps many others names this many of them and counts the rest, so that one long
-#: bill overlapped by thousands of daily ones gets a reason a person can read.
-REASONS_NAMED = 5
-
-
-def _joined(reasons: list[str]) -> str:
-    """One row's reasons, the first `REASONS_NAMED` in full and the rest counted."""
-    if len(reasons) <= REASONS_NAMED:
-        return "; ".join(reasons)
-    return "; ".join(reasons[:REASONS_NAMED]) + f"; and {len(reasons) - REASONS_NAMED:,} more"
-
-
-
-
 def expand_paths(paths: list[str | Path]) -> list[Path]:
     """Files named, and the activity files inside folders named (sorted, recursively), each once
     however often it is named (twice, or as a file and inside a folder also named).
@@ -921,10 +807,11 @@ def read_activity(paths: list[str | Path] | str | Path, catalogue: Catalogue | N
         all_rejected.append(rejected)
         all_counts.append(counts)
     rows = _concat(all_rows) if all_rows else _empty_rows()
-    repeated, repeated_rejected = _duplicates_and_overlaps(rows)
-    if repeated.any():
-        rows = rows[~repeated].reset_index(drop=True)
-        all_rejected.append(repeated_rejected)
+    supply = same_supply(rows, catalogue.metered)
+    rows[SUPPLY_WARNING] = pd.Categorical(supply.warnings)
+    if supply.set_aside.any():
+        rows = rows[~supply.set_aside].reset_index(drop=True)
+        all_rejected.append(supply.rejected)
     rows.insert(0, "input_row", np.arange(1, len(rows) + 1))
     rejected = pd.concat(all_rejected, ignore_index=True)[REJECTED_COLUMNS]
     rejected["source_row"] = rejected["source_row"].astype("Int64")
