@@ -47,6 +47,11 @@ def activity_matches(pattern: str, activity: str) -> bool:
     return activity.startswith(pattern[:-1]) if pattern.endswith("*") else activity == pattern
 
 
+#: The usual significance threshold for recalculating a base year [% of the baseline]: 5% is the
+#: threshold most companies set (GHG Protocol Corporate Standard, chapter 5, "Significance
+#: thresholds for recalculations").
+DEFAULT_SIGNIFICANCE_THRESHOLD_PCT = 5.0
+
 @dataclass(frozen=True)
 class BoundaryOption:
     """One named boundary option."""
@@ -110,6 +115,13 @@ class BoundaryOptions:
     default: str
     scope_2_market: Scope2Market
     source: Path
+    #: A restated baseline that differs from the baseline as reported by more than this share [%]
+    #: calls for a recalculation (``base_year_recalculation`` in scopes.yaml; GHG Protocol Corporate
+    #: Standard, chapter 5).
+    significance_threshold_pct: float = DEFAULT_SIGNIFICANCE_THRESHOLD_PCT
+    #: Activities a restated baseline keeps as reported: their factor follows real change year by
+    #: year (the grid's generation mix), not a change of method.
+    keep_reported: tuple[str, ...] = ("electricity",)
 
     def get(self, name: str | None) -> BoundaryOption:
         """An option by name; the default when ``name`` is None."""
@@ -197,7 +209,7 @@ def load_boundary_options(path: str | Path | None = None) -> BoundaryOptions:
     data = document.data
     if not isinstance(data, dict):
         raise document.error("must be a mapping with 'default' and 'options'")
-    unknown = set(data) - {"default", "options", "scope_2_market"}
+    unknown = set(data) - {"default", "options", "scope_2_market", "base_year_recalculation"}
     if unknown:
         raise document.error(f"unknown top-level key(s) {', '.join(sorted(map(str, unknown)))}",
                              sorted(map(str, unknown))[0])
@@ -219,11 +231,24 @@ def load_boundary_options(path: str | Path | None = None) -> BoundaryOptions:
     if residual is not None and not market.get("residual_mix_source"):
         raise document.error("give the source of the residual-mix factor", "scope_2_market",
                              "residual_mix_source")
+    recalculation = data.get("base_year_recalculation") or {}
+    if not isinstance(recalculation, dict) or set(recalculation) - {"significance_threshold_pct", "keep_reported"}:
+        raise document.error("may hold significance_threshold_pct and keep_reported only",
+                             "base_year_recalculation")
+    keep_reported = recalculation.get("keep_reported", ["electricity"])
+    if not isinstance(keep_reported, list) or not all(isinstance(name, str) for name in keep_reported):
+        raise document.error("must be a list of catalogue activity names", "base_year_recalculation",
+                             "keep_reported")
+    threshold = recalculation.get("significance_threshold_pct", DEFAULT_SIGNIFICANCE_THRESHOLD_PCT)
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold < 100:
+        raise document.error("must be a percentage above 0 and below 100 (5 is usual)",
+                             "base_year_recalculation", "significance_threshold_pct")
     return BoundaryOptions(options=options, default=default,
                            scope_2_market=Scope2Market(
                                None if residual is None else float(residual),
                                market.get("residual_mix_source")),
-                           source=document.source)
+                           source=document.source, significance_threshold_pct=float(threshold),
+                           keep_reported=tuple(keep_reported))
 
 
 def line_mask(option: BoundaryOption, lines: pd.DataFrame) -> np.ndarray:

@@ -100,6 +100,9 @@ class Inventory:
     files: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list[str] = field(default_factory=list)
     sites_given: bool = True
+    #: The rows this inventory was priced from (accepted and not), to price them again on another
+    #: factor year (a restated baseline).
+    activity: ActivityData | None = None
 
     def __post_init__(self) -> None:
         if self.outside is None:
@@ -536,7 +539,7 @@ def price_activity(activity: ActivityData, reporting_year: str | ReportingYear,
         reporting_year=year, factor_year=factor_year, factor_metadata=dict(factor_table.metadata),
         rows=rows, pair_of_row=pair_of_row, lines=lines, rejected=rejected, pairs=pairs, boundary=option,
         outside=_row_exclusions(option, rows, sites, pair_of_row, lines), line_inside=line_mask(option, lines),
-        market_delta=market_delta, sites_given=sites is not None)
+        market_delta=market_delta, sites_given=sites is not None, activity=activity)
     inventory.files = _reconcile(inventory, activity.files)
     inventory.notes = _notes(inventory)
     return inventory

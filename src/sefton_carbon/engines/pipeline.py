@@ -97,6 +97,15 @@ def compute_inventories(paths: list[str | Path] | str | Path, *, scope_option: s
     return inventories, activity.rejected
 
 
+def restated_inventory(inventory: Inventory, on_factor_year: int, **pricing) -> Inventory:
+    """The same rows priced again on the factor year ``on_factor_year``, with the `PricingInputs` given as keyword
+    arguments (the baseline restated like-for-like on the latest year's factors)."""
+    if inventory.activity is None:
+        raise UsageError("this inventory does not hold the rows it was priced from, so it cannot be restated")
+    return PricingInputs(**{**pricing, "factor_year": None}).load().price(
+        inventory.activity, inventory.reporting_year, on_factor_year)
+
+
 def all_rejected(inventories: dict[ReportingYear, Inventory], reading_rejected: pd.DataFrame) -> pd.DataFrame:
     """The rows rejected on reading and those rejected by each year's pricing, in one table."""
     return pd.concat([reading_rejected, *(inventory.rejected for inventory in inventories.values())],

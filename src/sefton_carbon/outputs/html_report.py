@@ -23,7 +23,7 @@ from sefton_carbon.engines.pipeline import compute_inventories
 from sefton_carbon.errors import UsageError
 from sefton_carbon.outputs.charts import _pyplot, _save, macc_chart, trajectory_chart
 from sefton_carbon.planning.scenarios import load_scenarios, run_scenarios
-from sefton_carbon.planning.trajectory import Trajectory, trajectory_of
+from sefton_carbon.planning.trajectory import Trajectory, restated_trajectory
 from sefton_carbon.returns.collection import coverage
 from sefton_carbon.years import ReportingYear
 
@@ -109,7 +109,9 @@ def build_report(paths, year: str | ReportingYear, baseline: str | ReportingYear
     if baseline not in inventories:
         raise UsageError(f"no returns for the baseline {baseline.label}")
     inventories = {key: value for key, value in sorted(inventories.items()) if key >= baseline}
-    trajectory = trajectory_of(inventories, baseline, pathway=pathway)
+    trajectory = restated_trajectory(inventories, baseline, pathway=pathway, factors_dir=factors_dir,
+                                     factor_year=factor_year, scope_option=scope_option, scopes_file=scopes_file,
+                                     sites=sites, contracts=contracts, spend_factors=spend_factors)
     register = read_sites(sites) if sites else None
     results = []
     if scenarios:

@@ -13,6 +13,13 @@ The carbon budget of a pathway is its cumulative emissions from the baseline to 
 both included. Gross emissions, removals and offsets are kept apart; net = gross - removals -
 offsets, derived, never an input.
 
+The baseline is restated like-for-like on the latest year's factor table (`baseline_restatement`),
+as the base-year recalculation policy of the GHG Protocol Corporate Standard (chapter 5) asks: the
+same baseline rows priced as the latest year is priced. DESNZ methodology changes (the landfill
+factor for commercial and industrial waste rose from 99.76 kg CO2e/t in 2019 to 520.33 in 2023;
+homeworking is published only from 2022) then show as a change of the baseline, and the output
+calls for a recalculation when the change passes the significance threshold of ``scopes.yaml``.
+
 The year-on-year split into an activity effect and a factor effect uses, per activity and factor
 unit, quantity Q [factor unit] and implied factor F = E / Q [t CO2e per unit]:
 activity effect = (Q1 - Q0) x (F0 + F1) / 2 and factor effect = (F1 - F0) x (Q0 + Q1) / 2, which add
@@ -28,7 +35,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from sefton_carbon.engines.pipeline import all_rejected, compute_inventories
+from sefton_carbon.accounting.boundary import load_boundary_options
+from sefton_carbon.accounting.inventory import Inventory
+from sefton_carbon.engines.pipeline import all_rejected, compute_inventories, restated_inventory
 from sefton_carbon.errors import DataError, UsageError
 from sefton_carbon.io.spreadsheets import read_register
 from sefton_carbon.years import ReportingYear
@@ -100,6 +109,9 @@ class Trajectory:
     budget_tco2e: float
     notes: list[str] = field(default_factory=list)
     split: pd.DataFrame | None = None
+    #: The baseline restated on the latest year's factors (`baseline_restatement`), when computed
+    #: from returns (a totals file has no rows to restate).
+    restatement: dict | None = None
 
     def summary(self) -> dict:
         """Plain data (the ``--format json`` output)."""
@@ -122,6 +134,7 @@ class Trajectory:
             "activity_factor_split": [] if self.split is None else [
                 {key: clean(value) for key, value in record.items()}
                 for record in self.split.to_dict(orient="records")],
+            "baseline_restatement": self.restatement,
             "notes": self.notes,
         }
 
@@ -317,23 +330,88 @@ def read_totals(path) -> pd.DataFrame:
     return pd.DataFrame(records)
 
 
+def baseline_restatement(reported: Inventory, repriced: Inventory, significance_threshold_pct: float,
+                         keep_reported: tuple[str, ...] = ("electricity",)) -> dict:
+    """The baseline as reported beside the baseline restated [t CO2e], per activity, and whether the
+    change calls for a recalculation (more than ``significance_threshold_pct`` of the baseline as
+    reported). ``repriced``: the baseline's rows priced on the latest year's factors; the restated
+    baseline takes its figure for every activity but those of ``keep_reported``, which keep the
+    figure as reported."""
+    before, after = reported.by("activity"), repriced.by("activity")
+    restated = {activity: before.get(activity, 0.0) if activity in keep_reported else after.get(activity, 0.0)
+                for activity in sorted(set(before) | set(after))}
+    changes = sorted(({"activity": activity, "reported_tco2e": before.get(activity, 0.0),
+                       "restated_tco2e": value, "change_tco2e": value - before.get(activity, 0.0)}
+                      for activity, value in restated.items()), key=lambda change: -abs(change["change_tco2e"]))
+    change = sum(entry["change_tco2e"] for entry in changes)
+    change_pct = 100 * change / reported.total_tco2e if reported.total_tco2e else None
+    return {"baseline_year": reported.reporting_year.label, "reported_factor_year": reported.factor_year,
+            "restated_factor_year": repriced.factor_year, "reported_tco2e": reported.total_tco2e,
+            "restated_tco2e": reported.total_tco2e + change, "change_tco2e": change, "change_pct": change_pct,
+            "significance_threshold_pct": significance_threshold_pct, "kept_as_reported": list(keep_reported),
+            "recalculate": change_pct is not None and abs(change_pct) > significance_threshold_pct,
+            "rows_accounted_reported": reported.rows_accounted, "rows_accounted_restated": repriced.rows_accounted,
+            "by_activity": [entry for entry in changes if entry["change_tco2e"] != 0]}
+
+
+def _restatement_note(restatement: dict) -> str:
+    """One sentence on the restated baseline, naming the largest changes."""
+    largest = ", ".join(f"{entry['activity']} {entry['change_tco2e']:+,.0f}"
+                        for entry in restatement["by_activity"][:3])
+    share = ("" if restatement["change_pct"] is None else f" ({restatement['change_pct']:+.1f}%)")
+    verdict = ("more than the significance threshold of {0:g}%: recalculate the baseline (GHG Protocol "
+               "Corporate Standard, chapter 5)" if restatement["recalculate"] else
+               "within the significance threshold of {0:g}%: the baseline stands")
+    kept = ", ".join(restatement["kept_as_reported"])
+    return (f"baseline {restatement['baseline_year']} restated like-for-like on the "
+            f"{restatement['restated_factor_year']} factors" + (f" ({kept} as reported)" if kept else "")
+            + f": {restatement['restated_tco2e']:,.0f} t CO2e "
+            f"against {restatement['reported_tco2e']:,.0f} as reported on the {restatement['reported_factor_year']} "
+            f"factors{share}, " + verdict.format(restatement["significance_threshold_pct"])
+            + (f"; largest changes: {largest}" if largest else ""))
+
+
 def trajectory_of(inventories: dict, baseline: str | ReportingYear, target: str | ReportingYear = DEFAULT_TARGET,
-                  pathway: str | Pathway = "linear", residual_tco2e: float = 0.0) -> Trajectory:
-    """The trajectory of inventories computed under one boundary option and factor policy."""
+                  pathway: str | Pathway = "linear", residual_tco2e: float = 0.0,
+                  restated_baseline: Inventory | None = None, significance_threshold_pct: float = 5.0,
+                  keep_reported: tuple[str, ...] = ("electricity",)) -> Trajectory:
+    """The trajectory of inventories computed under one boundary option and factor policy; with
+    ``restated_baseline`` (the baseline's rows priced on the latest year's factors), the baseline
+    restatement and its note (`baseline_restatement`)."""
     actuals = pd.DataFrame({"year": [year.label for year in inventories],
                             "tco2e": [inventory.total_tco2e for inventory in inventories.values()]})
     factor_years = {year.label: inventory.factor_year for year, inventory in inventories.items()}
     split = activity_factor_split({year.label: inventory.activity_quantities()
                                    for year, inventory in inventories.items()})
-    return compute_trajectory(actuals, baseline, target, pathway, residual_tco2e, factor_years, split)
+    trajectory = compute_trajectory(actuals, baseline, target, pathway, residual_tco2e, factor_years, split)
+    if restated_baseline is not None:
+        trajectory.restatement = baseline_restatement(inventories[trajectory.baseline_year], restated_baseline,
+                                                      significance_threshold_pct, keep_reported)
+        trajectory.notes.append(_restatement_note(trajectory.restatement))
+    return trajectory
+
+
+def restated_trajectory(inventories: dict, baseline: str | ReportingYear,
+                        target: str | ReportingYear = DEFAULT_TARGET, pathway: str | Pathway = "linear",
+                        residual_tco2e: float = 0.0, **pricing) -> Trajectory:
+    """`trajectory_of` with the baseline restated on the latest year's factor year, priced with the
+    `PricingInputs` given as keyword arguments, under the threshold of their ``scopes_file``."""
+    baseline = ReportingYear.parse(baseline)
+    restated = None
+    if baseline in inventories:
+        restated = restated_inventory(inventories[baseline], inventories[max(inventories)].factor_year, **pricing)
+    policy = load_boundary_options(pricing.get("scopes_file"))
+    return trajectory_of(inventories, baseline, target, pathway, residual_tco2e, restated,
+                         policy.significance_threshold_pct, policy.keep_reported)
 
 
 def trajectory_from_returns(paths, baseline: str | ReportingYear, target: str | ReportingYear = DEFAULT_TARGET,
                             pathway: str | Pathway = "linear", residual_tco2e: float = 0.0,
                             **pricing) -> tuple[Trajectory, pd.DataFrame]:
     """The trajectory of every year found in the returns (one folder per year, or files covering
-    several years), each priced with the `PricingInputs` given as keyword arguments; and every row
-    rejected, on reading or by a year's pricing (the ``trajectory`` command's library twin)."""
+    several years), each priced with the `PricingInputs` given as keyword arguments, with the
+    baseline restated on the latest year's factors; and every row rejected, on reading or by a
+    year's pricing (the ``trajectory`` command's library twin)."""
     inventories, reading_rejected = compute_inventories(paths, **pricing)
-    return (trajectory_of(inventories, baseline, target, pathway, residual_tco2e),
+    return (restated_trajectory(inventories, baseline, target, pathway, residual_tco2e, **pricing),
             all_rejected(inventories, reading_rejected))
