@@ -826,6 +826,6 @@ def _empty_rows() -> pd.DataFrame:
         **text, "source_row": pd.Series(dtype="int64"), "quantity": pd.Series(dtype="float64"),
         "period_start": pd.Series(dtype="datetime64[ns]"),
         "period_end": pd.Series(dtype="datetime64[ns]")})[
-        ["source_file", "source_sheet", "source_row", "department", "site", "activity_as_written",
+        ["source_file", "source_sheet", "source_row", "department", "site", "meter", "activity_as_written",
          "activity", "quantity", "unit_as_written", "unit", "period_start", "period_end",
          "data_quality", "notes"]]
