@@ -3,6 +3,7 @@ them, versions never overwritten, the energy team's page, the limits and the sec
 through Flask's test client, and on the real server (the command, 50 concurrent uploads, and
 Chromium through Selenium)."""
 
+import datetime as dt
 import hashlib
 import io
 import json
@@ -292,6 +293,45 @@ def test_templates_carry_the_department_year_and_sites(intake):
         "Beechwood Care Home", "Oakfield Care Home", "Willow Court Care Home"]
     text = client.get(f"/{token}/template.csv")
     assert text.data.decode().splitlines()[1].startswith("Adult Social Care,")
+
+
+def filled_template(client, token: str, measurement: str) -> bytes:
+    """The department's Excel template with two gas bills entered and one Scoping line answered."""
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.load_workbook(io.BytesIO(client.get(f"/{token}/template.xlsx").data))
+    bills = [("Beechwood Care Home", 5000), ("Oakfield Care Home", 7000)]
+    for row, (site, quantity) in enumerate(bills, start=3):
+        for column, value in enumerate([site, "", "natural_gas", quantity, "kWh", dt.datetime(2024, 4, 1),
+                                        dt.datetime(2024, 4, 30), "actual"], start=2):
+            book["Entry"].cell(row, column, value)
+    book["Scoping"].cell(3, 3, "yes")
+    book["Scoping"].cell(3, 5, measurement)
+    saved = io.BytesIO()
+    book.save(saved)
+    return saved.getvalue()
+
+
+def test_an_excel_return_from_the_template_is_checked_and_kept_with_its_scoping(intake, returns_dir, monkeypatch):
+    intake, client = intake
+    token = token_of(intake, "Adult Social Care")
+    wrong = send(client, intake, token, filled_template(client, token, "sometimes"), "care.xlsx")
+    assert wrong.status_code == 422 and wrong.json["errors"] == [{
+        "row": 3, "column": "measurement", "message": "measurement 'sometimes' is not one of meter, invoice, "
+                                                       "estimate, none"}]
+    workbook = filled_template(client, token, "meter")
+    monkeypatch.setenv("SEFTON_CARBON_MAX_UNZIPPED_MB", "0")  # the readers' limits apply
+    refused = send(client, intake, token, workbook, "care.xlsx").json
+    assert refused["accepted"] is False and refused["rows"] == {"read": 0, "accounted": 0, "rejected": 0}
+    assert refused["errors"][0]["row"] is None and "over the limit of 0 MB" in refused["errors"][0]["message"]
+    monkeypatch.delenv("SEFTON_CARBON_MAX_UNZIPPED_MB")
+    kept = send(client, intake, token, workbook, "care.xlsx")
+    assert kept.status_code == 201 and kept.json["rows"] == {"read": 2, "accounted": 2, "rejected": 0}
+    [stored] = visible_files(returns_dir / "adult-social-care")
+    assert stored.endswith("-v1.xlsx")
+    page = client.get(f"/{intake.admin_token}/").data.decode()
+    scoping = page[page.index('id="scoping"'):page.index('id="runs"')]
+    assert "<tr><td>Adult Social Care</td><td>buildings</td><td>yes</td>" in scoping
+    assert len(intake.receipts()) == 3
 
 
 def test_coverage_json_lists_every_department(intake, returns_dir):

@@ -16,8 +16,9 @@ Energy team link: ``GET`` the page; ``GET coverage`` (JSON with ``Accept: applic
 ``POST collect`` and ``POST report``; ``GET versions/<receipt>`` and ``GET runs/<run>/<file>`` to
 download.
 
-Answers: 404 for an unknown or missing token (the same page whatever the token), 403 for a form
-without a valid CSRF token, 413 for an upload over 20 MB, 415 for one that is not CSV or Excel.
+Refusals: 404 for an unknown or missing token (the same page whatever the token), 403 for a form
+without a valid CSRF token, 413 for an upload over 20 MB, 415 for one that is not CSV or Excel;
+each a short page, or ``{"error": message}`` with ``Accept: application/json``.
 Every value is escaped (Jinja2 autoescape); the Content Security Policy allows no script at all
 and only the page's own style sheet; no page is cached or sends a referrer (the links are secret).
 """
@@ -49,6 +50,8 @@ MAX_REQUEST_BYTES = MAX_UPLOAD_BYTES + FORM_OVERHEAD_BYTES
 ACCEPTED_TYPES = ", ".join(RETURN_SIGNATURES)
 #: The one answer to every address that leads nowhere: an unknown token, a missing one, a wrong path.
 NOT_FOUND = "There is no page here. Check the address you were sent."
+TOO_LARGE = (f"The return is over {MAX_UPLOAD_BYTES / 1e6:,.0f} MB: send the year's rows only, or split it "
+             "in two.")
 SCOPING_FIELDS = ["department", "source_type", "data_exists", "data_holder", "measurement", "included_in_options",
                   "data_arrived"]
 
@@ -96,7 +99,7 @@ def create_app(intake: Intake, pricing: PricingInputs, sites: SitesRegister | No
     def _refusal(error: HTTPException):
         """Every refusal as one short message, the same whatever was asked: a 404 says nothing
         about which tokens exist."""
-        message = NOT_FOUND if error.code == 404 else error.description
+        message = {404: NOT_FOUND, 413: TOO_LARGE}.get(error.code, error.description)
         if _wants_json():
             return jsonify({"error": message}), error.code
         return render_template("message.html.j2", title=error.name, message=message), error.code
@@ -162,8 +165,7 @@ def create_app(intake: Intake, pricing: PricingInputs, sites: SitesRegister | No
                 check = check_return(staged.path, department.name, intake.year, pricing, staged.sent_as)
                 receipt = intake.record(department, staged, check)
         except UploadTooLarge:
-            abort(413, f"The return is over {MAX_UPLOAD_BYTES / 1e6:,.0f} MB: send the year's rows only, "
-                       "or split it in two.")
+            abort(413, TOO_LARGE)
         status = 201 if receipt.accepted else 422
         if _wants_json():
             return jsonify(receipt_answer(receipt)), status

@@ -17,7 +17,7 @@ import pandas as pd
 
 from sefton_carbon.errors import DataError
 from sefton_carbon.returns.activity import read_activity
-from sefton_carbon.returns.collection import PricingInputs, validate_returns
+from sefton_carbon.returns.collection import PROBLEM_COLUMNS, PricingInputs, validate_returns
 from sefton_carbon.returns.template import read_scoping
 from sefton_carbon.years import ReportingYear
 
@@ -87,32 +87,37 @@ class ReturnCheck:
         return json.loads(frame.to_json(orient="records"))
 
 
+def _other_departments(path: str | Path, department: str) -> pd.DataFrame:
+    """An error on each row that names a department other than the link's."""
+    rows = read_activity([path]).rows
+    others = rows[(rows["department"].astype(str) != department).to_numpy()]
+    return pd.DataFrame({
+        "severity": "error", "source_file": str(path), "source_sheet": others["source_sheet"].astype(str),
+        "source_row": others["source_row"], "column": "department", "value": others["department"].astype(str),
+        "message": f"this link sends returns for '{department}' only: write '{department}' here, or send "
+                   "the rows of another department through that department's own link"}, columns=PROBLEM_COLUMNS)
+
+
+def _scoping_problem(path: str | Path) -> pd.DataFrame:
+    """The error that would stop `collect` reading a workbook's Scoping sheet, if any."""
+    try:
+        read_scoping(path)
+    except DataError as error:
+        return pd.DataFrame([{"severity": "error", "source_file": str(path), "source_sheet": error.sheet or "",
+                              "source_row": error.row, "column": error.column or "", "value": "",
+                              "message": error.reason}], columns=PROBLEM_COLUMNS)
+    return pd.DataFrame(columns=PROBLEM_COLUMNS)
+
+
 def check_return(path: str | Path, department: str, year: str | ReportingYear, pricing: PricingInputs,
                  shown_as: str) -> ReturnCheck:
     """Check one return sent through ``department``'s link as `validate` would (``year`` and the
     pricing inputs as the server was started with), plus the intake's own rules (see the module
     docstring). The file is named ``shown_as`` in the problems and their messages."""
     validation = validate_returns([path], year, **pricing.arguments())
-    rows = read_activity([path]).rows
-    written = rows["department"].astype(str)
-    others = rows[(written != department).to_numpy()]
-    elsewhere = pd.DataFrame({
-        "severity": "error", "source_file": str(path), "source_sheet": others["source_sheet"].astype(str),
-        "source_row": others["source_row"].astype("Int64"), "column": "department",
-        "value": others["department"].astype(str),
-        "message": f"this link sends returns for '{department}' only: write '{department}' here, or send "
-                   "the rows of another department through that department's own link"},
-        columns=validation.problems.columns)
-    try:
-        read_scoping(path)
-        scoping = elsewhere.iloc[:0]
-    except DataError as error:
-        scoping = pd.DataFrame([{"severity": "error", "source_file": str(path), "source_sheet": error.sheet or "",
-                                 "source_row": error.row, "column": error.column or "", "value": "",
-                                 "message": error.reason}], columns=validation.problems.columns)
-    extra = [frame for frame in (elsewhere, scoping) if len(frame)]
-    problems = pd.concat([validation.problems, *extra], ignore_index=True) if extra else validation.problems
-    problems["source_row"] = problems["source_row"].astype("Int64")
+    found = [frame for frame in (validation.problems, _other_departments(path, department), _scoping_problem(path))
+             if len(frame)]
+    problems = (pd.concat(found, ignore_index=True) if found else validation.problems).astype({"source_row": "Int64"})
     problems = problems.sort_values(["source_sheet", "source_row", "severity"], kind="stable",
                                     na_position="last").reset_index(drop=True)
     problems["source_file"] = shown_as
