@@ -29,7 +29,7 @@ from sefton_carbon.engines.pipeline import compute_inventory
 from sefton_carbon.errors import DataError, UsageError
 from sefton_carbon.io.columnar import fast_number_sql
 from sefton_carbon.io.cells import parse_quantity
-from sefton_carbon.returns.activity import _read_table, read_activity
+from sefton_carbon.returns.activity import _read_tables, read_activity
 from sefton_carbon.years import ReportingYear
 from test_bad_inputs import ACTIVITY_CASES, _content
 from test_properties import returns
@@ -49,7 +49,7 @@ def plain_copies(paths: list[Path], folder: Path) -> list[Path]:
     for path in paths:
         if read_activity(path).files.iloc[0]["unreadable"]:
             continue
-        table = _read_table(path)
+        table = _read_tables(path)[0][0]  # the example and generated workbooks have one entry sheet
         frame = table.frame.astype(object).fillna("")
         if table.quantity_empty is not None:  # read as numbers: written back in full
             frame["quantity"] = [("" if empty else repr(number)) for number, empty

@@ -48,7 +48,8 @@ from sefton_carbon.io.spreadsheets import (
     check_limits,
     decode_text,
     read_sheet_rows,
-    sheet_names,
+    refuse_long_cells,
+    sheets,
 )
 from sefton_carbon.returns.same_supply import same_supply
 
@@ -186,6 +187,7 @@ class _Table:
     sheet: str | None
     quantity_empty: np.ndarray | None = None
     extra_fields: np.ndarray | None = None
+    hidden: bool = False
 
 
 def _from_rows(rows: list[list[str]], header_index: int, found: dict[str, int], sheet: str | None) -> _Table:
@@ -258,32 +260,47 @@ def _read_csv(path: Path, encoding: str | None = None) -> _Table:
                           header_index, found, None)
     frame = table.to_pandas()
     frame.columns = [column for column, _ in sorted(found.items(), key=lambda item: item[1])]
+    refuse_long_cells(frame, path, None, header_index + 2)
     frame = frame.apply(lambda column: column if column.name == "quantity" and quantity_empty is not None
                         else _as_text(column))
     return _Table(frame, header_index + 2, None, quantity_empty=quantity_empty)
 
 
-def _read_workbook(path: Path) -> _Table:
-    failures = []
-    for sheet in sheet_names(path):
+def _read_workbook(path: Path) -> tuple[list[_Table], list[DataError]]:
+    """Every sheet of a workbook with an activity header, as a table (a hidden sheet marked
+    ``hidden``), and the sheets whose header row, with a quantity column, lacks another (an error
+    each). Other sheets (instructions, scoping, drop-down lists) hold no activity rows."""
+    tables, incomplete, no_header = [], [], []
+    for sheet, visible in sheets(path):
         rows = [[cell_text(value) for value in row] for row in read_sheet_rows(path, sheet)]
         try:
             header_index, found = _find_header(rows, path, sheet)
         except DataError as error:
-            failures.append(error)
+            # A header row with a quantity column is an activity sheet gone wrong; one without
+            # (a drop-down list of sites, activities and units) holds no activity rows.
+            activity_like = error.row is not None and any(
+                column_for_header(cell) == "quantity" for cell in rows[error.row - 1])
+            (incomplete if activity_like else no_header).append(error)
             continue
-        return _from_rows(rows, header_index, found, sheet)
-    if len(failures) == 1:
-        raise failures[0]
-    raise DataError(f"no sheet has a header row with columns {', '.join(REQUIRED_COLUMNS)}",
-                    file=str(path))
+        table = _from_rows(rows, header_index, found, sheet)
+        table.hidden = not visible
+        tables.append(table)
+    if not tables:
+        failures = incomplete or no_header
+        if len(failures) == 1:
+            raise failures[0]
+        raise DataError(f"no sheet has a header row with columns {', '.join(REQUIRED_COLUMNS)}",
+                        file=str(path))
+    return tables, incomplete
 
 
-def _read_table(path: Path) -> _Table:
+def _read_tables(path: Path) -> tuple[list[_Table], list[DataError]]:
+    """The activity tables of a file (one for a CSV file, one per sheet with an activity header for
+    a workbook), and the sheets refused as a whole (see `_read_workbook`)."""
     check_limits(path)
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
-        return _read_csv(path)
+        return [_read_csv(path)], []
     if suffix in SPREADSHEET_SUFFIXES:
         return _read_workbook(path)
     raise DataError(f"unsupported file type '{suffix}': send .csv, .xlsx, .xls or .ods", file=str(path))
@@ -716,8 +733,9 @@ def _connection():
     return connection
 
 
-def _read_one(path: Path, catalogue: Catalogue) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    table = _read_table(path)
+def _check_table(table: _Table, path: Path, catalogue: Catalogue) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """One table through the cell lookups and row rules: its accepted rows, its rejected rows, and
+    which of its rows are blank. Every row of a hidden sheet is rejected, naming the sheet."""
     frame = table.frame
     coded = frozenset(column for column in frame.columns
                       if isinstance(frame[column].dtype, pd.CategoricalDtype))
@@ -738,9 +756,12 @@ def _read_one(path: Path, catalogue: Catalogue) -> tuple[pd.DataFrame, pd.DataFr
     order = np.argsort(result.column("source_row").to_numpy(), kind="stable")
     checked = {name: result.column(name).to_numpy(zero_copy_only=False)[order] for name in result.column_names}
     blank, ok = checked["blank"].astype(bool), checked["ok"].astype(bool)
-    if blank.all():
-        raise DataError("has a header row but no data rows", file=str(path), sheet=table.sheet,
-                        row=table.first_row - 1)
+    if table.hidden:
+        ok = np.zeros_like(ok)
+        checked["column"] = np.full(len(ok), "", dtype=object)
+        checked["value"] = np.full(len(ok), "", dtype=object)
+        checked["reason"] = np.full(len(ok), f"sheet '{table.sheet}' is hidden: unhide it to count this row, "
+                                    "or delete the sheet if its figures are not for this return", dtype=object)
     rows = pd.DataFrame(index=pd.RangeIndex(int(ok.sum())))
     for name, (lookup, fields) in _ID_OF.items():
         ids = checked[name][ok].astype(np.int64)
@@ -757,7 +778,25 @@ def _read_one(path: Path, catalogue: Catalogue) -> tuple[pd.DataFrame, pd.DataFr
         "source_row": checked["source_row"][refused], "column": checked["column"][refused].astype(object),
         "value": checked["value"][refused].astype(object),
         "reason": checked["reason"][refused].astype(object)}, columns=REJECTED_COLUMNS)
-    counts = {"source_file": str(path), "rows_read": int((~blank).sum()), "blank_rows": int(blank.sum())}
+    return rows, rejected, blank
+
+
+def _read_one(path: Path, catalogue: Catalogue) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """The accepted and rejected rows of one file, every activity sheet of a workbook included, and
+    its counts (rows read, blank rows)."""
+    tables, incomplete = _read_tables(path)
+    checked = [_check_table(table, path, catalogue) for table in tables]
+    if all(blank.all() for _, _, blank in checked):
+        raise DataError("has a header row but no data rows", file=str(path), sheet=tables[0].sheet,
+                        row=tables[0].first_row - 1)
+    refused_sheets = pd.DataFrame([{"source_file": str(path), "source_sheet": error.sheet or "",
+                                    "source_row": error.row, "column": error.column or "", "value": "",
+                                    "reason": f"{error.reason}: the sheet was not read"} for error in incomplete],
+                                  columns=REJECTED_COLUMNS)
+    rows = _concat([rows for rows, _, _ in checked]) if len(checked) > 1 else checked[0][0]
+    rejected = pd.concat([refused_sheets, *(rejected for _, rejected, _ in checked)], ignore_index=True)
+    counts = {"source_file": str(path), "rows_read": sum(int((~blank).sum()) for _, _, blank in checked),
+              "blank_rows": sum(int(blank.sum()) for _, _, blank in checked)}
     return rows, rejected, counts
 
 
