@@ -7,6 +7,7 @@ council's reverse proxy in front of it, whose address ``public_url`` gives for t
 
 from __future__ import annotations
 
+import logging
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +72,8 @@ def intake_server(returns_dir: str | Path, year: str | ReportingYear, *, host: s
     ``public_url``: the address departments reach the server at (the reverse proxy's), for the
     links."""
     intake, app = open_intake(returns_dir, year, **pricing)
+    # Uploads waiting for a thread are expected under load, not a warning line each on stderr.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     try:
         server = create_server(app, host=host, port=port, threads=THREADS,
                                backlog=BACKLOG, max_request_body_size=MAX_REQUEST_BYTES, ident="sefton-carbon")
