@@ -1,9 +1,10 @@
 """Reading YAML configuration safely, remembering the line of every key for error messages.
 
 Only plain YAML is accepted: the safe loader (no Python objects), no anchors or aliases (they
-let a small file expand into a huge one), no nesting deeper than `MAX_NESTING`, and no number that
-is not finite (``.nan``, ``.inf``). Every problem is a `DataError` naming the file, the line and the
-key.
+let a small file expand into a huge one), no nesting deeper than `MAX_NESTING`, no number that is
+not finite (``.nan``, ``.inf``) and no text longer than `MAX_TEXT_CHARACTERS`. Every problem is a
+`DataError` naming the file, the line and the key. What the document must hold (a mapping, and
+which keys) is for its reader to check.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ PLAIN_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in
 MAX_CONFIG_BYTES = 1_000_000
 #: Refuse mappings and lists nested deeper than this; real configuration is three or four deep.
 MAX_NESTING = 50
+#: Refuse a text value or key longer than this [characters]: names, labels and descriptions are a
+#: line or a paragraph, and each may end up in a one-line message, a table or a chart title.
+MAX_TEXT_CHARACTERS = 10_000
 
 
 @dataclass
@@ -42,6 +46,15 @@ class ConfigDocument:
             path = path[:-1]
         return DataError(message, file=str(self.source), line=self.lines.get(path),
                          key=".".join(str(part) for part in key_path) or None)
+
+    def mapping(self, expected: str) -> dict:
+        """The document's data when it is a mapping of keys (an empty document is an empty mapping);
+        otherwise a `DataError` saying what it should hold (``expected``: the keys, in words)."""
+        if self.data is None:
+            return {}
+        if not isinstance(self.data, dict):
+            raise self.error(f"must be a mapping of keys ({expected}), not a {type(self.data).__name__}")
+        return self.data
 
 
 def _walk(node: yaml.Node, path: tuple, lines: dict[tuple, int], source: Path) -> object:
@@ -74,6 +87,10 @@ def _scalar(node: yaml.ScalarNode, path: tuple, source: Path) -> object:
     if isinstance(value, float) and not math.isfinite(value):
         raise DataError(f"'{node.value}' is not a finite number: write the number itself", file=str(source),
                         line=node.start_mark.line + 1, key=".".join(map(str, path)) or None)
+    if isinstance(value, str) and len(value) > MAX_TEXT_CHARACTERS:
+        raise DataError(f"a text of {len(value):,} characters, over the {MAX_TEXT_CHARACTERS:,} allowed: "
+                        "shorten it", file=str(source), line=node.start_mark.line + 1,
+                        key=".".join(str(part) for part in path if part != "<key>") or None)
     return value
 
 

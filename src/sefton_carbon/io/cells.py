@@ -3,7 +3,7 @@
 Dates are ISO (2023-04-01), UK day-first (01/04/2023, so 03/04/2023 is 3 April), or Excel serial
 day numbers; a return's dates must also lie in `DATE_WINDOW`. Quantities are what Python's ``float``
 reads (which includes full-width digits and surrounding non-breaking spaces), and may carry
-thousands separators (1,234.5).
+thousands separators (1,234.5). No cell holds more than `MAX_CELL_CHARACTERS`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,11 @@ EXCEL_EPOCH = dt.date(1899, 12, 30)
 #: 1990 Kyoto base year to the end of the century. Anything outside is a typing error (2607 for
 #: 2023), refused before it reaches pandas, whose nanosecond dates end in 2262.
 DATE_WINDOW = (dt.date(1990, 1, 1), dt.date(2100, 12, 31))
+
+#: The most characters a cell of any table read may hold: four times the 32,767 that Excel lets a
+#: cell hold, and the field limit Python's csv module applies by default. A longer cell is pasted
+#: text or an attack, never a figure, a name or a note of a return or register.
+MAX_CELL_CHARACTERS = 131_072
 
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})([ T]00:00(:00)?)?$")
 
@@ -57,3 +62,9 @@ def parse_quantity(text: str) -> float | None:
 def in_date_window(day: dt.date) -> bool:
     """Whether a date lies in `DATE_WINDOW`."""
     return DATE_WINDOW[0] <= day <= DATE_WINDOW[1]
+
+
+def long_cell_reason(length: int) -> str:
+    """Why a cell of ``length`` characters, over `MAX_CELL_CHARACTERS`, is refused."""
+    return (f"cell holds {length:,} characters, over the {MAX_CELL_CHARACTERS:,} a cell may hold: "
+            "keep long text out of the table")

@@ -3,7 +3,9 @@
 Excel files (.xlsx, .xlsm, .xls, .ods) are read with python-calamine, which returns the values Excel
 last stored in each cell: formulas are never evaluated. CSV text is decoded as UTF-8 (with or without
 a byte-order mark), UTF-16 when it starts with a UTF-16 byte-order mark, and otherwise Windows-1252,
-the encoding Excel on Windows uses for "CSV" exports.
+the encoding Excel on Windows uses for "CSV" exports. A cell over `cells.MAX_CELL_CHARACTERS` is a
+`DataError` naming its file, sheet, row and column (`read_csv_rows`, `read_sheet_rows`,
+`refuse_long_cells`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ import zipfile
 from pathlib import Path
 from xml.etree.ElementTree import ParseError as ElementTreeError
 
+import pandas as pd
+
 from sefton_carbon.errors import DataError, UsageError
+from sefton_carbon.io.cells import MAX_CELL_CHARACTERS, long_cell_reason
 
 SPREADSHEET_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"})
 CSV_SUFFIXES = frozenset({".csv", ".txt"})
@@ -34,6 +39,12 @@ LIMITS = {
 }
 #: A workbook member that unzips to more than this many times its compressed size is refused.
 MAX_COMPRESSION_RATIO = 200
+#: The field limit of Python's csv module [characters] from the import of this module on, for the
+#: whole process: the largest every platform accepts. The module's own limit (131,072) stops a read
+#: with an error that names no place; with this one every reader reads a cell of any length (the
+#: file size limit bounds it) and judges it against `cells.MAX_CELL_CHARACTERS` itself.
+CSV_FIELD_LIMIT = 2**31 - 1
+csv.field_size_limit(CSV_FIELD_LIMIT)
 
 
 def limit(name: str) -> int:
@@ -80,9 +91,55 @@ def decode_text(path: Path) -> str:
         return raw.decode("cp1252", errors="replace")
 
 
+def column_letters(number: int) -> str:
+    """A column's name in a spreadsheet: 1 -> ``A``, 27 -> ``AA``, 16384 -> ``XFD``."""
+    letters = ""
+    while number > 0:
+        number, remainder = divmod(number - 1, 26)
+        letters = chr(ord("A") + remainder) + letters
+    return letters
+
+
+def _refuse_long_cell(row: list, path: Path, sheet: str | None, number: int) -> None:
+    """A DataError for the first text cell of ``row`` (file row ``number``) over MAX_CELL_CHARACTERS."""
+    position, length = next((position, len(value)) for position, value in enumerate(row, start=1)
+                            if isinstance(value, str) and len(value) > MAX_CELL_CHARACTERS)
+    raise DataError(long_cell_reason(length), file=str(path), sheet=sheet, row=number,
+                    column=column_letters(position))
+
+
 def read_csv_rows(path: Path) -> list[list[str]]:
-    """All rows of a CSV file as lists of strings."""
-    return list(csv.reader(io.StringIO(decode_text(path), newline="")))
+    """All rows of a CSV file as lists of strings; a cell over `cells.MAX_CELL_CHARACTERS` is a
+    DataError naming the file, row and column (as a spreadsheet letters it)."""
+    rows = list(csv.reader(io.StringIO(decode_text(path), newline="")))
+    for number, row in enumerate(rows, start=1):
+        if row and max(map(len, row)) > MAX_CELL_CHARACTERS:
+            _refuse_long_cell(row, Path(path), None, number)
+    return rows
+
+
+def refuse_long_cells(frame: pd.DataFrame, path: str | Path, sheet: str | None = None, first_row: int = 2) -> None:
+    """A DataError naming the first cell over `cells.MAX_CELL_CHARACTERS` in a table read from a
+    file: its file, sheet, row (the table's first row is file row ``first_row``) and column. Text
+    columns are judged by their distinct values, so that a categorical column costs one length per
+    category; other columns hold no text."""
+    for column in frame.columns:
+        series = frame[column]
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            categories = series.cat.categories
+            if categories.dtype != object and not pd.api.types.is_string_dtype(categories.dtype):
+                continue
+            long = categories.astype(str).str.len().to_numpy() > MAX_CELL_CHARACTERS
+            if not long.any():
+                continue
+            positions = series.cat.codes.isin(long.nonzero()[0]).to_numpy().nonzero()[0]
+        elif series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
+            positions = (series.astype(str).str.len().to_numpy() > MAX_CELL_CHARACTERS).nonzero()[0]
+        else:
+            continue
+        if len(positions):
+            raise DataError(long_cell_reason(len(str(series.iloc[positions[0]]))), file=str(path), sheet=sheet,
+                            row=first_row + int(positions[0]), column=str(column))
 
 
 def read_register(path: str | Path, required: list[str], what: str,
@@ -179,7 +236,8 @@ def sheet_extent(path: Path, sheet: str) -> tuple[int, int] | None:
 
 
 def read_sheet_rows(path: Path, sheet: str) -> list[list[object]]:
-    """All rows of one sheet, as the stored cell values (str, float, int, bool, date, datetime).
+    """All rows of one sheet, as the stored cell values (str, float, int, bool, date, datetime);
+    a cell over `cells.MAX_CELL_CHARACTERS` is a DataError naming its sheet, row and column.
 
     A sheet larger than SEFTON_CARBON_MAX_SHEET_CELLS is refused before it is loaded, from the
     extent its XML states (`sheet_extent`), so that a sheet formatted to XFD1048576 costs no memory.
@@ -193,11 +251,15 @@ def read_sheet_rows(path: Path, sheet: str) -> list[list[object]]:
         workbook = python_calamine.CalamineWorkbook.from_path(str(path))
         worksheet = workbook.get_sheet_by_name(sheet)
         _check_sheet_size(path, sheet, worksheet.height, worksheet.width)
-        return worksheet.to_python(skip_empty_area=False)
+        rows = worksheet.to_python(skip_empty_area=False)
     except DataError:
         raise
     except Exception as error:  # calamine raises several types for files that are not workbooks
         raise DataError(f"cannot read sheet '{sheet}' ({error})", file=str(path)) from None
+    for number, row in enumerate(rows, start=1):
+        if any(isinstance(value, str) and len(value) > MAX_CELL_CHARACTERS for value in row):
+            _refuse_long_cell(row, Path(path), sheet, number)
+    return rows
 
 
 def _check_sheet_size(path: Path, sheet: str, rows: int, columns: int) -> None:

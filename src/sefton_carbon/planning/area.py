@@ -29,7 +29,7 @@ import pandas as pd
 from sefton_carbon import resources
 from sefton_carbon.config import load_config
 from sefton_carbon.errors import DataError, UsageError
-from sefton_carbon.io.spreadsheets import decode_text
+from sefton_carbon.io.spreadsheets import decode_text, refuse_long_cells
 from sefton_carbon.planning.trajectory import compute_trajectory
 
 AREA_COLUMNS = ["la_code", "la_name", "year", "sector", "subsector", "kt", "population_thousands", "area_km2",
@@ -73,9 +73,11 @@ def _read_csv(path: Path, **options) -> pd.DataFrame:
     """A CSV file read by pandas after decoding it as every other input is (`decode_text`: UTF-8,
     UTF-16 or Windows-1252); a file that cannot be read is a `DataError` naming it."""
     try:
-        return pd.read_csv(io.StringIO(decode_text(path)), **options)
+        frame = pd.read_csv(io.StringIO(decode_text(path)), **options)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise DataError(f"cannot be read as CSV ({error})", file=str(path)) from None
+    refuse_long_cells(frame, path)
+    return frame
 
 
 def _numbers(series: pd.Series, path: Path, rows: pd.Series | np.ndarray | None = None) -> pd.Series:
@@ -223,12 +225,13 @@ def read_own(path: str | Path) -> pd.DataFrame:
     """Read a table written by `write_own`."""
 
     path = Path(path)
-    metadata = load_config(path.with_suffix(".yaml")).data if path.with_suffix(".yaml").is_file() else {}
+    described = path.with_suffix(".yaml")
+    metadata = load_config(described).mapping("basis, source") if described.is_file() else {}
     table = _read_csv(path, dtype=str, keep_default_na=False)
     for column in ("year", "kt", "population_thousands", "area_km2"):
         table[column] = _numbers(table[column], path)
-    table["basis"] = (metadata or {}).get("basis", "not stated")
-    table["source"] = (metadata or {}).get("source", "not stated")
+    table["basis"] = metadata.get("basis", "not stated")
+    table["source"] = metadata.get("source", "not stated")
     return table[AREA_COLUMNS]
 
 
