@@ -191,3 +191,39 @@ def test_search_finds_rows_by_words():
     found = load_factors().search("natural gas gross", 2025)
     assert set(found["level_3"]) >= {"Natural gas"}
     assert (found["factor_year"] == 2025).all()
+
+
+@pytest.mark.parametrize("year", YEARS)
+def test_bundled_tables_hold_no_negative_or_non_finite_factor(year):
+    """Why a negative factor is refused on import and in --factors-dir: DESNZ published none."""
+    values = load_factors().table(year).table[["kgco2e", "kgco2e_co2", "kgco2e_ch4", "kgco2e_n2o"]]
+    assert values["kgco2e"].notna().all()
+    assert not (values < 0).any().any() and not values.isin([float("inf"), float("-inf")]).any().any()
+
+
+@pytest.mark.parametrize("value, fragment", [("inf", "'inf' is not a finite number"),
+                                             (-0.15, "'-0.15' is negative: DESNZ publishes no negative factor")])
+def test_a_workbook_factor_not_finite_or_negative_is_refused_naming_its_cell(tmp_path, value, fragment):
+    openpyxl = pytest.importorskip("openpyxl")
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Factors by Category"
+    sheet.append(["Scope", "Level 1", "Level 2", "Level 3", "Level 4", "Column Text", "UOM", "GHG/Unit",
+                  "GHG Conversion Factor 2026"])
+    sheet.append(["Scope 2", "UK electricity", "Electricity generated", "Electricity: UK", None, None, "kWh",
+                  "kg CO2e", 0.15])
+    sheet.append(["Scope 1", "Fuels", "Gaseous fuels", "Natural gas", None, None, "kWh", "kg CO2e", value])
+    path = tmp_path / "flat-2026.xlsx"
+    workbook.save(path)
+    with pytest.raises(DataError) as raised:
+        read_flat_file(path)
+    assert str(raised.value).startswith(f"{path}, sheet 'Factors by Category', row 3, column "
+                                        f"'GHG Conversion Factor 2026': {fragment}")
+
+
+def test_a_table_read_back_is_checked_and_equal(tmp_path):
+    """A table that passes the checks of --factors-dir reads back exactly as it was written."""
+    imported = read_flat_file(DATA / "flat-file-2016-layout.csv")
+    written = read_factor_table(write_factor_table(imported, tmp_path))
+    pd.testing.assert_frame_equal(written.table, imported.table, check_exact=True)
+    assert written.year == 2016 and written.metadata == imported.metadata

@@ -12,6 +12,14 @@ rows, empty cells, text such as ``< 1``) are skipped and counted in the table's 
 
 The ``Outside of Scopes`` rows (biogenic CO2 of the biofuel share of pump fuels, wood, biogas...)
 give only a CO2 value and no total: their total is that CO2 value, so that they are kept.
+
+A value that is not a finite number (``inf``, ``nan``) or is negative is refused, naming the file,
+row and column, whether in a flat file being imported or in a table of ``--factors-dir``: DESNZ
+publishes no negative factor (none in the 2019 to 2025 tables; removals and avoided emissions are
+not conversion factors), so a negative value is a typing or export error. A table of
+``--factors-dir`` is checked as it is read: both files present, ``metadata.yaml`` plain YAML
+mapping with its ``publication_year``, ``factors.csv`` with the columns `TABLE_COLUMNS`, numbers
+where numbers belong and each factor key and DESNZ id once.
 """
 
 from __future__ import annotations
@@ -21,11 +29,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
 from sefton_carbon import resources
-from sefton_carbon.config import SAFE_LOADER
+from sefton_carbon.config import load_config
 from sefton_carbon.errors import DataError, UsageError
 from sefton_carbon.io.files import sha256
 from sefton_carbon.io.spreadsheets import (
@@ -34,6 +43,7 @@ from sefton_carbon.io.spreadsheets import (
     cell_text,
     read_csv_rows,
     read_sheet_rows,
+    refuse_long_cells,
     sheet_names,
 )
 
@@ -57,6 +67,14 @@ HEADER_NAMES = {
 VALUE_HEADER = re.compile(r"^GHG Conversion Factor (\d{4})$", re.IGNORECASE)
 LABEL_COLUMNS = ["scope", "level_1", "level_2", "level_3", "level_4", "column_text", "uom"]
 VALUE_COLUMNS = ["kgco2e", "kgco2e_co2", "kgco2e_ch4", "kgco2e_n2o"]
+#: The files of one year's table in a factors folder, as `write_factor_table` writes them.
+TABLE_FILES = ("factors.csv", "metadata.yaml")
+#: A value cell spelling "not a number", which pandas reads as a missing value rather than as text.
+_NAN_TEXT = r"[+-]?nan"
+#: Why a value is refused (see the module docstring).
+NOT_FINITE = "is not a finite number: a factor is a number of kg CO2e per unit"
+NEGATIVE = ("is negative: DESNZ publishes no negative factor (none in the 2019 to 2025 tables), so "
+            "this is a typing or export error")
 #: The scope label of the rows of biogenic CO2, folded by `fold_label`.
 OUTSIDE_OF_SCOPES = "outside of scopes"
 TABLE_COLUMNS = ["factor_key", "desnz_id", *LABEL_COLUMNS, *VALUE_COLUMNS, "source_row"]
@@ -149,7 +167,9 @@ def _raw_rows(path: Path) -> tuple[list[list[object]], dict[str, str]]:
                      ".xlsx, .xls or its CSV export")
 
 
-def _find_header(rows: list[list[object]], path: Path) -> tuple[int, dict[str, int], int]:
+def _find_header(rows: list[list[object]], path: Path) -> tuple[int, dict[str, int], str]:
+    """The header row's index, the position of each column, and the value column's header
+    (``GHG Conversion Factor 2024``)."""
     for index, row in enumerate(rows[:50]):
         cells = [cell_text(value).strip() for value in row]
         year_matches = [(position, VALUE_HEADER.match(cell)) for position, cell in enumerate(cells)]
@@ -166,7 +186,7 @@ def _find_header(rows: list[list[object]], path: Path) -> tuple[int, dict[str, i
             raise DataError(f"header row lacks {', '.join(missing)}", file=str(path), row=index + 1)
         value_position, match = year_matches[0]
         columns["value"] = value_position
-        return index, columns, int(match.group(1))
+        return index, columns, match.group(0)
     raise DataError("no header row with 'Scope', 'Level 1' ... 'GHG Conversion Factor YYYY' in the "
                     "first 50 rows: is this the DESNZ flat file?", file=str(path))
 
@@ -207,7 +227,8 @@ def read_flat_file(path: str | Path) -> FactorTable:
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
     rows, facts = _raw_rows(path)
-    header_index, columns, year = _find_header(rows, path)
+    header_index, columns, value_header = _find_header(rows, path)
+    year = int(VALUE_HEADER.match(value_header).group(1))
     records = []
     for offset, row in enumerate(rows[header_index + 1:], start=header_index + 2):
         cells = [cell_text(row[position]).strip() if position < len(row) else ""
@@ -226,6 +247,11 @@ def read_flat_file(path: str | Path) -> FactorTable:
     empty = ~blank & gas.notna() & (raw["value"] == "")
     text = ~blank & gas.notna() & (raw["value"] != "") & numeric.isna()
     kept = gas.notna() & numeric.notna()
+    sheet = None if path.suffix.lower() in CSV_SUFFIXES else FACTOR_SHEET
+    not_finite = (gas.notna() & (np.isinf(numeric) | raw["value"].str.fullmatch(_NAN_TEXT, case=False))).to_numpy()
+    _refuse_first(raw["value"], not_finite, NOT_FINITE, path, raw["source_row"], value_header, sheet)
+    _refuse_first(raw["value"], (kept & (numeric < 0)).to_numpy(), NEGATIVE, path, raw["source_row"],
+                  value_header, sheet)
 
     values = raw[kept].assign(gas=gas[kept], number=numeric[kept])
     values["factor_key"] = values[LABEL_COLUMNS].apply(
@@ -263,8 +289,8 @@ def read_flat_file(path: str | Path) -> FactorTable:
         "licence_url": LICENCE_URL,
         "gwp_basis": gwp_basis(year),
         "units": "kg CO2e per unit of the factor's UOM; per-gas columns are kg CO2e of each gas",
-        "rows_read": int(len(raw)),
-        "factors": int(len(table)),
+        "rows_read": len(raw),
+        "factors": len(table),
         "values_kept": int(kept.sum()),
         "outside_of_scopes_factors": int(biogenic.sum()),
         "skipped": {
@@ -297,24 +323,92 @@ def import_flat_file(path: str | Path, output_dir: str | Path | None = None) -> 
     return factor_table
 
 
-def read_factor_table(folder: str | Path) -> FactorTable:
-    """Read one normalised table written by `write_factor_table`."""
-    folder = Path(folder)
+def _refuse_first(values: pd.Series, refused: np.ndarray, reason: str, path: Path, rows: pd.Series,
+                  column: str, sheet: str | None = None) -> None:
+    """A DataError for the first of the ``refused`` cells: its value, file row and column."""
+    if refused.any():
+        first = int(refused.nonzero()[0][0])
+        raise DataError(f"'{values.iloc[first]}' {reason}", file=str(path), sheet=sheet,
+                        row=int(rows.iloc[first]), column=column)
+
+
+def _read_metadata(path: Path) -> dict:
+    """A table's metadata.yaml, read as configuration (`config.load_config`): a mapping with the
+    ``publication_year`` of its factors (which a folder named for another year may hold: the
+    library then uses them for that year, and every output cites them by their own year)."""
+    document = load_config(path)
+    metadata = document.mapping("publication_year, version, gwp_basis... as 'sefton-carbon factors import' "
+                                "writes them")
+    year = metadata.get("publication_year")
+    if isinstance(year, bool) or not isinstance(year, int):
+        raise document.error("publication_year must be the year of the factors, such as 2024", "publication_year")
+    return metadata
+
+
+def _read_factors_csv(path: Path) -> pd.DataFrame:
+    """A table's factors.csv, checked as described in the module docstring; row numbers in
+    messages are the file's (the header is row 1)."""
     try:
-        with open(folder / "metadata.yaml", encoding="utf-8") as stream:
-            metadata = yaml.load(stream, Loader=SAFE_LOADER)
-        table = pd.read_csv(
-            folder / "factors.csv", keep_default_na=False,
-            dtype={column: str for column in ["factor_key", "desnz_id", *LABEL_COLUMNS]},
-            na_values={column: [""] for column in VALUE_COLUMNS})
-    except (OSError, yaml.YAMLError, pd.errors.ParserError) as error:
-        raise DataError(f"cannot read factor table ({error})", file=str(folder)) from None
-    return FactorTable(year=int(metadata["publication_year"]), table=table, metadata=metadata)
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False, encoding="utf-8")
+    except UnicodeDecodeError:
+        raise DataError("is not UTF-8 text: write it again with 'sefton-carbon factors import'", file=str(path)) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        reason = str(error).strip().splitlines()[0]
+        raise DataError(f"cannot be read as a factor table ({reason})", file=str(path)) from None
+    if sorted(table.columns) != sorted(TABLE_COLUMNS):
+        missing = [column for column in TABLE_COLUMNS if column not in table.columns]
+        unknown = [str(column) for column in table.columns if column not in TABLE_COLUMNS]
+        raise DataError("; ".join(part for part in (
+            f"lacks column(s) {', '.join(missing)}" if missing else "",
+            f"has unknown column(s) {', '.join(unknown)}" if unknown else "") if part)
+            + f": a factor table has the columns {', '.join(TABLE_COLUMNS)}", file=str(path), row=1)
+    table = table[TABLE_COLUMNS]
+    refuse_long_cells(table, path)
+    rows = pd.Series(np.arange(len(table)) + 2)
+    for column in ("factor_key", "kgco2e", "source_row"):
+        _refuse_first(table[column], (table[column].str.strip() == "").to_numpy(),
+                      "is empty: every factor has a key, a total and its row in the flat file", path, rows, column)
+    for column in ("factor_key", "desnz_id"):
+        written = table[column].where(table[column] != "")
+        repeated = (written.notna() & written.duplicated(keep=False)).to_numpy()
+        if repeated.any():
+            first, second = repeated.nonzero()[0][:2]
+            raise DataError(f"'{table[column].iloc[first]}' is given twice, in rows {first + 2} and {second + 2}: "
+                            "keep one", file=str(path), row=int(second + 2), column=column)
+    for column in VALUE_COLUMNS:
+        text = table[column].str.strip()
+        numbers = pd.to_numeric(text.mask(text == ""), errors="coerce")
+        _refuse_first(table[column], ((text != "") & ~np.isfinite(numbers)).to_numpy(), NOT_FINITE, path, rows,
+                      column)
+        _refuse_first(table[column], (numbers < 0).to_numpy(), NEGATIVE, path, rows, column)
+        table[column] = numbers.astype("float64")
+    source_rows = pd.to_numeric(table["source_row"], errors="coerce")
+    _refuse_first(table["source_row"], ~(source_rows.ge(1) & (source_rows % 1 == 0)).to_numpy(),
+                  "is not a row number of the flat file (a whole number from 1)", path, rows, "source_row")
+    table["source_row"] = source_rows.astype("int64")
+    return table
+
+
+def read_factor_table(folder: str | Path) -> FactorTable:
+    """Read one normalised table written by `write_factor_table`, checking it (see the module
+    docstring): every problem is one error naming the file, and where it lies the row and column
+    or the line and key."""
+    folder = Path(folder)
+    for name in TABLE_FILES:
+        if not (folder / name).is_file():
+            raise UsageError(f"{folder / name}: no such file: a factor table's folder holds "
+                             f"{' and '.join(TABLE_FILES)}, as 'sefton-carbon factors import FILE --output DIR' "
+                             "writes them")
+    metadata = _read_metadata(folder / "metadata.yaml")
+    table = _read_factors_csv(folder / "factors.csv")
+    return FactorTable(year=metadata["publication_year"], table=table, metadata=metadata)
 
 
 def _table_folders(directory: Path) -> dict[int, Path]:
+    """The year folders of a factors folder: each folder named by digits, which must hold a table
+    (`read_factor_table` says which file it lacks)."""
     return {int(child.name): child for child in sorted(directory.iterdir())
-            if child.is_dir() and child.name.isdigit() and (child / "factors.csv").is_file()}
+            if child.is_dir() and child.name.isdigit()}
 
 
 class FactorLibrary:
