@@ -225,3 +225,56 @@ def test_money_is_written_as_finance_writes_it(value, shown):
     from sefton_carbon.outputs.text import money
 
     assert money(value) == shown
+
+
+def test_path_like_scenario_names_name_no_file(run_cli, tmp_path, monkeypatch):
+    """Issue 16 class 4: names with '/', '..' or a drive are shown as they are written and never
+    become a path: only the files named on the command line are written."""
+    from sefton_carbon.outputs.demo import example_council_dir
+
+    names = ["../../escaped/scenario", "/etc/passwd", "..", "C:\\Windows\\x", "a" * 100]
+    measures = "\n".join(f"      - {{name: '{name}', type: reduce, activity: electricity, percent: 10, start: 2025/26}}"
+                         for name in names)
+    path = tmp_path / "input" / "scenarios.yaml"
+    path.parent.mkdir()
+    path.write_text("scenarios:\n" + "".join(f"  '{name}':\n    measures:\n{measures}\n" for name in names),
+                    encoding="utf-8")
+    work = tmp_path / "work" / "deeper"
+    work.mkdir(parents=True)
+    monkeypatch.chdir(work)
+    returns = example_council_dir() / "returns" / "2024-25"
+    code, out, err = run_cli("scenario", "run", path, "--from", returns, "--year", "2024/25", "--macc", "macc.svg",
+                             "--waterfall", "waterfall.svg", "--format", "json")
+    assert code == 0, err
+    assert [entry["name"] for entry in json.loads(out)["scenarios"]] == names
+    assert [entry["name"] for entry in json.loads(out)["scenarios"][0]["measures"]] == names
+    code, _, err = run_cli("report", returns, "--year", "2024/25", "--scenarios", path, "--output", "report.html")
+    assert code == 0, err
+    written = sorted(str(found.relative_to(tmp_path)) for found in tmp_path.rglob("*") if found.is_file())
+    assert written == ["input/scenarios.yaml", "work/deeper/macc.svg", "work/deeper/report.html",
+                       "work/deeper/report.xlsx", "work/deeper/waterfall.svg"]
+    assert "../../escaped/scenario: cost of each measure" in (work / "macc.svg").read_text(encoding="utf-8")
+
+
+def test_long_names_are_cut_in_charts_only(tmp_path):
+    from sefton_carbon.outputs.charts import NAME_SHOWN_CHARACTERS, _shown
+
+    assert _shown("quick_wins") == "quick_wins"
+    assert _shown("n" * 100) == "n" * (NAME_SHOWN_CHARACTERS - 1) + "\u2026"
+    loaded = scenario(tmp_path, "- {name: '" + "m" * 100 + "', type: reduce, activity: electricity, percent: 10, "
+                                "start: 2025/26}\n")
+    assert loaded.scenarios["test"][0].name == "m" * 100
+
+
+@pytest.mark.parametrize("measures, line, fragment", [
+    ("- {name: '" + "m" * 101 + "', type: reduce, activity: electricity, percent: 10, start: 2025/26}\n", 7,
+     "key 'scenarios.test.measures.0.name': a name of 101 characters, over the 100 allowed"),
+    ("- {name: \"a\\tb\", type: reduce, activity: electricity, percent: 10, start: 2025/26}\n", 7,
+     "a name must be one line of text"),
+    (("- {name: x, type: reduce, activity: electricity, percent: 10, start: 2025/26}\n"
+     "- {name: x, type: avoid, activity: electricity, start: 2026/27}\n"), 8, "measure name 'x' is used twice"),
+])
+def test_names_that_cannot_label_a_row_are_refused(tmp_path, measures, line, fragment):
+    with pytest.raises(DataError) as raised:
+        scenario(tmp_path, measures)
+    assert f"line {line}" in str(raised.value) and fragment in str(raised.value)

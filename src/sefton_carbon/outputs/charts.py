@@ -16,6 +16,14 @@ from sefton_carbon.outputs.text import money
 from sefton_carbon.planning.scenarios import NOT_ABATEMENT
 
 CHART_SUFFIXES = (".svg", ".png")
+#: The most characters of a scenario's or a measure's name a chart shows (names may have 100): a
+#: longer one is cut with an ellipsis, so that titles, legends and axis labels fit their panel.
+NAME_SHOWN_CHARACTERS = 40
+
+
+def _shown(name: str) -> str:
+    """A name as a chart shows it, cut to `NAME_SHOWN_CHARACTERS`."""
+    return name if len(name) <= NAME_SHOWN_CHARACTERS else name[:NAME_SHOWN_CHARACTERS - 1] + "\u2026"
 
 
 def _pyplot():
@@ -85,7 +93,8 @@ def _draw_macc(pyplot, axes, measures, title: str) -> None:
     for index, record in enumerate(frame.itertuples(index=False)):
         axes.bar(left, record.cost_per_tco2e_gbp, width=record.tco2e_saved_annual, align="edge",
                  color=colours[index % len(colours)], edgecolor="white",
-                 label=f"{record.name}: {record.tco2e_saved_annual:,.0f} t/yr at {money(record.cost_per_tco2e_gbp)}/t")
+                 label=f"{_shown(record.name)}: {record.tco2e_saved_annual:,.0f} t/yr at "
+                       f"{money(record.cost_per_tco2e_gbp)}/t")
         left += record.tco2e_saved_annual
     axes.axhline(0, color="black", linewidth=0.8)
     axes.set_title(title)
@@ -108,7 +117,7 @@ def _draw_waterfall(pyplot, axes, result) -> None:
         if record.type in NOT_ABATEMENT:
             continue
         saved = next((value for year, value in _savings_in(result, record.name) if year == target_year.label), 0.0)
-        steps.append((record.name, -saved, "step"))
+        steps.append((_shown(record.name), -saved, "step"))
     steps += [("Removals", -target["removals_tco2e"], "step"), ("Offsets bought", -target["offsets_tco2e"], "step"),
               ("Net emissions", target["net_tco2e"], "total")]
     running = 0.0
@@ -122,7 +131,7 @@ def _draw_waterfall(pyplot, axes, result) -> None:
         axes.annotate(f"{value:+,.0f}" if kind == "step" else f"{value:,.0f}", (position, max(running, value, 0)),
                       xytext=(0, 3), textcoords="offset points", ha="center", fontsize="small")
     axes.set_xticks(range(len(steps)), [label for label, _, _ in steps], rotation=30, ha="right")
-    axes.set_title(f"{result.name}: from business as usual to net emissions in {target_year.label}")
+    axes.set_title(f"{_shown(result.name)}: from business as usual to net emissions in {target_year.label}")
     axes.set_ylabel("Emissions (tonnes CO2e)")
     axes.yaxis.set_major_formatter(pyplot.FuncFormatter(lambda value, _: f"{value:,.0f}"))
     axes.grid(axis="y", alpha=0.3)
@@ -153,7 +162,7 @@ def scenario_charts(results, macc: str | Path | None = None, waterfall: str | Pa
     written = []
     if macc is not None:
         written.append(_panels(lambda pyplot, axes, result: _draw_macc(
-            pyplot, axes, result.measures, f"{result.name}: cost of each measure"), results, macc, 5.5))
+            pyplot, axes, result.measures, f"{_shown(result.name)}: cost of each measure"), results, macc, 5.5))
     if waterfall is not None:
         written.append(_panels(_draw_waterfall, results, waterfall, 5.5))
     return written

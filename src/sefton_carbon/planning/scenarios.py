@@ -28,6 +28,7 @@ the years of ``electricity_factor_projection``, and held after the last of them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,7 +42,7 @@ from sefton_carbon.accounting.inventory import Inventory
 from sefton_carbon.accounting.sites import KNOWN_TAGS
 from sefton_carbon.config import ConfigDocument, load_config
 from sefton_carbon.engines.pipeline import compute_inventory
-from sefton_carbon.errors import UsageError
+from sefton_carbon.errors import DataError, UsageError
 from sefton_carbon.returns.collection import PricingInputs
 from sefton_carbon.years import ReportingYear
 
@@ -62,6 +63,11 @@ TYPE_KEYS = {
     "offset": {"tco2e", "share_of_residual", "price_gbp_per_tco2e"},
     "removal": {"tco2e"},
 }
+#: The longest name a scenario or a measure may have [characters]: a name labels a table row, a
+#: chart title or a legend entry, and is never part of a file name.
+MAX_NAME_CHARACTERS = 100
+#: Control characters (C0 and C1), which would break a name's line in a table or a message.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 SETTINGS_KEYS = {"discount_rate", "target_year", "horizon_year", "growth_pct", "offset_price_gbp_per_tco2e",
                  "electricity_factor_projection", "carbon_values_gbp_per_tco2e"}
 
@@ -118,6 +124,24 @@ def _number(document: ConfigDocument, value: object, *key, minimum: float | None
     return float(value)
 
 
+def _name(document: ConfigDocument, value: object, *key, is_key: bool = False) -> str:
+    """A scenario's or a measure's name: text of up to `MAX_NAME_CHARACTERS`, on one line. Any other
+    character is allowed (``/`` and ``..`` too): a name is shown, never made into a path. A problem
+    with a name that is a key (``is_key``, a scenario's) names the key above it, not the name."""
+    name = str(value)
+    problem = ("a name must not be empty" if not name.strip()
+               else f"a name of {len(name):,} characters, over the {MAX_NAME_CHARACTERS} allowed: shorten it, "
+                    "and say more in its description" if len(name) > MAX_NAME_CHARACTERS
+               else "a name must be one line of text, without control characters"
+               if _CONTROL_CHARACTERS.search(name) else None)
+    if problem is None:
+        return name
+    error = document.error(problem, *key)
+    if is_key:
+        raise DataError(problem, file=error.file, line=error.line, key=".".join(map(str, key[:-1])))
+    raise error
+
+
 def _year(document: ConfigDocument, value: object, *key) -> ReportingYear:
     try:
         return ReportingYear.parse(str(value))
@@ -138,6 +162,7 @@ def _measure(document: ConfigDocument, body: object, *key) -> Measure:
                              f"{', '.join(sorted(allowed))}", *key, unknown[0])
     if not isinstance(body.get("name"), str) or not body["name"].strip():
         raise document.error("every measure needs a name", *key, "name")
+    measure_name = _name(document, body["name"].strip(), *key, "name")
     catalogue = load_catalogue()
     for activity_key in ("activity", "to_activity"):
         if activity_key in body and body[activity_key] not in catalogue.activities:
@@ -183,7 +208,7 @@ def _measure(document: ConfigDocument, body: object, *key) -> Measure:
     if "start" not in body:
         raise document.error("every measure needs a start year", *key)
     return Measure(
-        name=body["name"].strip(), type=kind, start=_year(document, body["start"], *key, "start"),
+        name=measure_name, type=kind, start=_year(document, body["start"], *key, "start"),
         ramp_years=ramp, lifetime_years=lifetime,
         capex_gbp=_number(document, body.get("capex_gbp", 0), *key, "capex_gbp", minimum=0),
         opex_change_gbp=_number(document, body.get("opex_change_gbp", 0), *key, "opex_change_gbp"),
@@ -233,9 +258,16 @@ def load_scenarios(path: str | Path) -> ScenarioFile:
     for name, body in data["scenarios"].items():
         if not isinstance(body, dict) or not isinstance(body.get("measures", []), list):
             raise document.error("a scenario is a mapping with 'description' and a list 'measures'", "scenarios", name)
-        descriptions[str(name)] = str(body.get("description", ""))
-        scenarios[str(name)] = [_measure(document, measure, "scenarios", name, "measures", index)
-                                for index, measure in enumerate(body.get("measures") or [])]
+        scenario_name = _name(document, name, "scenarios", name, is_key=True)
+        descriptions[scenario_name] = str(body.get("description", ""))
+        scenarios[scenario_name] = [_measure(document, measure, "scenarios", name, "measures", index)
+                                    for index, measure in enumerate(body.get("measures") or [])]
+        names = [measure.name for measure in scenarios[scenario_name]]
+        repeated = next((index for index, measure in enumerate(names) if measure in names[:index]), None)
+        if repeated is not None:
+            raise document.error(f"measure name '{names[repeated]}' is used twice in this scenario: each measure's "
+                                 "savings and costs are reported under its name", "scenarios", name, "measures",
+                                 repeated, "name")
     return ScenarioFile(settings=settings, scenarios=scenarios, descriptions=descriptions, source=document.source)
 
 
