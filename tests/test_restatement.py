@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import HEADER, gas_row, write_rows
+from conftest import gas_row, write_rows
 from sefton_carbon.accounting.boundary import load_boundary_options
 from sefton_carbon.errors import DataError
 from sefton_carbon.planning.trajectory import trajectory_from_returns

@@ -11,6 +11,9 @@ REJECTED_COLUMNS = ["source_file", "source_sheet", "source_row", "column", "valu
 #: The column of accepted rows holding the possible-double-count warning of the same-supply rule
 #: (`sefton_carbon.returns.same_supply`), or "" for none: the row counts either way.
 SUPPLY_WARNING = "supply_warning"
+#: The column of accepted rows holding the warning on a department or site name whose look-alike
+#: letters were read as Latin (`sefton_carbon.io.names`), or "" for none.
+NAME_WARNING = "name_warning"
 
 
 @dataclass

@@ -35,12 +35,13 @@ import numpy as np
 import pandas as pd
 
 from sefton_carbon.accounting.catalogue import Catalogue, load_catalogue
-from sefton_carbon.accounting.rows import REJECTED_COLUMNS, SUPPLY_WARNING, ActivityData
+from sefton_carbon.accounting.rows import NAME_WARNING, REJECTED_COLUMNS, SUPPLY_WARNING, ActivityData
 from sefton_carbon.accounting.units import UnitError, parse_unit
 from sefton_carbon.errors import DataError, UsageError
 from sefton_carbon.io.cells import DATE_WINDOW, in_date_window, parse_date, parse_quantity
 from sefton_carbon.io.columnar import fast_number_sql, sql_identifier, sql_string
 from sefton_carbon.io.files import input_files
+from sefton_carbon.io.names import normalised_name
 from sefton_carbon.io.spreadsheets import (
     CSV_SUFFIXES,
     SPREADSHEET_SUFFIXES,
@@ -133,9 +134,25 @@ def _detect_encoding(path: Path) -> str:
     try:
         start.decode("utf-8")
     except UnicodeDecodeError as error:
-        if error.start < len(start) - 3:  # not merely a character cut at the 64 KiB boundary
+        # not merely a character cut at the 64 KiB boundary, and no UTF-8 text beside the bad byte
+        if error.start < len(start) - 3 and not _holds_utf8_text(start):
             return "cp1252"
     return "utf-8-sig"
+
+
+#: A character of two to four bytes as UTF-8 writes it (a lead byte, then continuation bytes).
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+
+
+def _holds_utf8_text(raw: bytes) -> bool:
+    """Whether bytes hold at least one non-ASCII character written as UTF-8: such a file is UTF-8,
+    and a byte in it that is not UTF-8 is a fault of its row, not a sign of Windows-1252."""
+    return _UTF8_SEQUENCE.search(raw) is not None
+
+
+#: The reason given for a row holding bytes that are not UTF-8 text, in a file that is otherwise UTF-8.
+NOT_UTF8_REASON = ("cell holds bytes that are not UTF-8 text (shown as \ufffd): correct the row, or save the "
+                   "file again as CSV UTF-8")
 
 
 def _header_map(cells: list[str]) -> dict[str, int] | None:
@@ -188,6 +205,15 @@ class _Table:
     quantity_empty: np.ndarray | None = None
     extra_fields: np.ndarray | None = None
     hidden: bool = False
+    #: Per column, which rows hold bytes that are not UTF-8 text (a UTF-8 file with a bad byte).
+    not_utf8: dict[str, np.ndarray] | None = None
+
+
+def _holding(column: pd.Series, text: str) -> np.ndarray:
+    """Per row of a categorical text column, whether its cell contains ``text`` (judged once per
+    distinct value)."""
+    holds = np.append(np.asarray(column.cat.categories.astype(str).str.contains(text, regex=False)), False)
+    return holds[column.cat.codes.to_numpy()]
 
 
 def _from_rows(rows: list[list[str]], header_index: int, found: dict[str, int], sheet: str | None) -> _Table:
@@ -253,7 +279,15 @@ def _read_csv(path: Path, encoding: str | None = None) -> _Table:
             table, quantity_empty = read(text), None
     except pyarrow.ArrowInvalid as error:
         if "utf8" in str(error).lower() and encoding != "cp1252":
-            return _read_csv(path, "cp1252")
+            raw = path.read_bytes()
+            if not _holds_utf8_text(raw):
+                return _read_csv(path, "cp1252")
+            # UTF-8 with a bad byte somewhere: read the rest as UTF-8 and reject the rows holding one.
+            rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig", errors="replace"), newline=""),
+                                   delimiter=delimiter))
+            table = _from_rows(rows, header_index, found, None)
+            table.not_utf8 = {column: _holding(table.frame[column], "\ufffd") for column in table.frame.columns}
+            return table
         # Rows with more or fewer cells than the header: read slowly, and reject rows one by one.
         text_content = decode_text(path)
         return _from_rows(list(csv.reader(io.StringIO(text_content, newline=""), delimiter=delimiter)),
@@ -349,11 +383,14 @@ def _is_total(text: str) -> bool:
 
 
 def _text_cells(values: list[str]) -> pd.DataFrame:
-    """department, site, meter and notes cells: the text trimmed, whether it is empty, whether it
-    labels a total row."""
-    return pd.DataFrame({"text": pd.Series([value.strip() for value in values], dtype=object),
-                         "empty": pd.Series([not value.strip() for value in values], dtype=bool),
-                         "total": pd.Series([_is_total(value) for value in values], dtype=bool)})
+    """department, site, meter and notes cells: the text as `names.normalised_name` reads it, the
+    warning when it read look-alike letters as Latin, whether it is empty, whether it labels a
+    total row."""
+    read = [normalised_name(value) for value in values]
+    return pd.DataFrame({"text": pd.Series([text for text, _ in read], dtype=object),
+                         "warning": pd.Series([warning for _, warning in read], dtype=object),
+                         "empty": pd.Series([not text for text, _ in read], dtype=bool),
+                         "total": pd.Series([_is_total(text) for text, _ in read], dtype=bool)})
 
 
 def _activity_cells(values: list[str], catalogue: Catalogue) -> pd.DataFrame:
@@ -762,6 +799,15 @@ def _check_table(table: _Table, path: Path, catalogue: Catalogue) -> tuple[pd.Da
         checked["value"] = np.full(len(ok), "", dtype=object)
         checked["reason"] = np.full(len(ok), f"sheet '{table.sheet}' is hidden: unhide it to count this row, "
                                     "or delete the sheet if its figures are not for this return", dtype=object)
+    if table.not_utf8 is not None:
+        column_of_row = np.full(len(ok), "", dtype=object)
+        for column in reversed(list(table.not_utf8)):  # the first column holding a bad byte wins
+            column_of_row[table.not_utf8[column]] = column
+        bad = (column_of_row != "") & ~blank
+        ok = ok & ~bad
+        for name, value in (("column", column_of_row), ("value", np.full(len(ok), "", dtype=object)),
+                            ("reason", np.full(len(ok), NOT_UTF8_REASON, dtype=object))):
+            checked[name] = np.where(bad, value, checked[name])
     rows = pd.DataFrame(index=pd.RangeIndex(int(ok.sum())))
     for name, (lookup, fields) in _ID_OF.items():
         ids = checked[name][ok].astype(np.int64)
@@ -769,6 +815,7 @@ def _check_table(table: _Table, path: Path, catalogue: Catalogue) -> tuple[pd.Da
             rows[column] = _looked_up(lookups[lookup][field], ids)
     rows["quantity"] = checked["quantity"][ok].astype("float64")
     rows = rows[PARSED_COLUMNS]
+    rows[NAME_WARNING] = _name_warnings(lookups, checked, ok)
     rows.insert(0, "source_row", checked["source_row"][ok])
     rows.insert(0, "source_sheet", _constant(table.sheet or "", len(rows)))
     rows.insert(0, "source_file", _constant(str(path), len(rows)))
@@ -779,6 +826,17 @@ def _check_table(table: _Table, path: Path, catalogue: Catalogue) -> tuple[pd.Da
         "value": checked["value"][refused].astype(object),
         "reason": checked["reason"][refused].astype(object)}, columns=REJECTED_COLUMNS)
     return rows, rejected, blank
+
+
+def _name_warnings(lookups: dict[str, pd.DataFrame], checked: dict[str, np.ndarray], ok: np.ndarray) -> pd.Categorical:
+    """Per accepted row, the warnings on its department and site names (`names.normalised_name`)."""
+    if not any((lookups[f"{column}_cells"]["warning"] != "").any() for column in ("department", "site")):
+        return _constant("", int(ok.sum()))
+    parts = [_looked_up(lookups[f"{column}_cells"]["warning"], checked[f"{column}_id"][ok].astype(np.int64))
+             for column in ("department", "site")]
+    department, site = (np.asarray(part, dtype=object) for part in parts)
+    joined = np.where((department != "") & (site != ""), department + "; " + site, department + site)
+    return pd.Categorical(joined)
 
 
 def _read_one(path: Path, catalogue: Catalogue) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
@@ -860,11 +918,11 @@ def read_activity(paths: list[str | Path] | str | Path, catalogue: Catalogue | N
 
 
 def _empty_rows() -> pd.DataFrame:
-    text = {column: pd.Categorical([]) for column in CATEGORY_COLUMNS + ["notes"]}
+    text = {column: pd.Categorical([]) for column in CATEGORY_COLUMNS + ["notes", NAME_WARNING]}
     return pd.DataFrame({
         **text, "source_row": pd.Series(dtype="int64"), "quantity": pd.Series(dtype="float64"),
         "period_start": pd.Series(dtype="datetime64[ns]"),
         "period_end": pd.Series(dtype="datetime64[ns]")})[
         ["source_file", "source_sheet", "source_row", "department", "site", "meter", "activity_as_written",
          "activity", "quantity", "unit_as_written", "unit", "period_start", "period_end",
-         "data_quality", "notes"]]
+         "data_quality", "notes", NAME_WARNING]]

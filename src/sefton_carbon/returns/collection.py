@@ -28,7 +28,7 @@ from sefton_carbon.accounting.contracts import Contracts, read_contracts
 from sefton_carbon.accounting.factors import FactorLibrary, load_factors
 from sefton_carbon.accounting.ghg_protocol import SOURCE_TYPES
 from sefton_carbon.accounting.inventory import Inventory, price_activity, split_by_year
-from sefton_carbon.accounting.rows import SUPPLY_WARNING, ActivityData
+from sefton_carbon.accounting.rows import NAME_WARNING, SUPPLY_WARNING, ActivityData
 from sefton_carbon.accounting.sites import SitesRegister, read_sites
 from sefton_carbon.accounting.spend import SpendFactors, read_spend_factors
 from sefton_carbon.accounting.units import conversion
@@ -131,10 +131,12 @@ def row_warnings(rows: pd.DataFrame, sites: SitesRegister | None = None,
                       .astype(str) + " days",
                       "period length is unusual (bills are usually monthly, quarterly or annual)"),
     ]
-    if SUPPLY_WARNING in rows:
-        warned = (rows[SUPPLY_WARNING] != "").to_numpy()
-        parts.append(_row_warnings(rows, warned, "meter", lambda selected: selected["meter"].astype(str), "")
-                     .assign(message=rows.loc[warned, SUPPLY_WARNING].astype(str).to_numpy()))
+    for warning_column, column in ((SUPPLY_WARNING, "meter"), (NAME_WARNING, "department")):
+        if warning_column in rows:
+            warned = (rows[warning_column] != "").to_numpy()
+            parts.append(_row_warnings(rows, warned, column, lambda selected, column=column:
+                                       selected[column].astype(str), "")
+                         .assign(message=rows.loc[warned, warning_column].astype(str).to_numpy()))
     if sites is not None:
         known = set(sites.table["site"])
         unknown = (~rows["site"].astype(str).isin(known) & (rows["site"].astype(str) != "")).to_numpy()
