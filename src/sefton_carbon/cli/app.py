@@ -251,7 +251,7 @@ def collect(
     """Validate a folder of returns and compute the year: ledger, rejected rows, coverage, scoping."""
     from sefton_carbon.outputs.files import write_collection
     from sefton_carbon.outputs.manifest import publish_inventory
-    from sefton_carbon.outputs.text import collection_json, format_collection, summary_rows
+    from sefton_carbon.outputs.text import collection_json, fit_lines, format_collection, summary_rows
     from sefton_carbon.returns.collection import collect as collect_year
 
     result = collect_year(folder, year, previous=previous, strict=strict, **pricing.arguments())
@@ -260,7 +260,7 @@ def collect(
                                 write=lambda held: write_collection(result, held))
     _print(output_format, lambda: format_collection(result), lambda: summary_rows(result.inventory.summary()),
            lambda: collection_json(result))
-    _say(f"outputs written to {output}: {', '.join(path.name for path in written.values())}")
+    _say(fit_lines([f"outputs written to {output}: {', '.join(path.name for path in written.values())}"]))
     _report_rejected(result.inventory.rejected, written["rejected"])
     raise typer.Exit(EXIT_DATA if len(result.inventory.rejected) else EXIT_OK)
 
@@ -430,11 +430,10 @@ def meters(
 def scope_list(scopes_file: ScopesFileOption = None) -> None:
     """List the boundary options, the default first marked."""
     from sefton_carbon.accounting.boundary import load_boundary_options
+    from sefton_carbon.outputs.text import format_boundary_options
 
     options = load_boundary_options(scopes_file)
-    for option in options.options.values():
-        marker = "*" if option.name == options.default else " "
-        typer.echo(f"{marker} {option.name:<45} {option.label}")
+    typer.echo(format_boundary_options(options))
     _say(f"* default; options from {options.source}")
 
 
@@ -443,8 +442,9 @@ def scope_explain(option: Annotated[str, typer.Argument(help="Option name.")],
                   scopes_file: ScopesFileOption = None) -> None:
     """Say in plain words what an option includes and what it leaves out."""
     from sefton_carbon.accounting.boundary import load_boundary_options
+    from sefton_carbon.outputs.text import fit_lines
 
-    typer.echo("\n".join(load_boundary_options(scopes_file).get(option).statement()))
+    typer.echo(fit_lines(load_boundary_options(scopes_file).get(option).statement()))
 
 
 @scope_app.command("compare")

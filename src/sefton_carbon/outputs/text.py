@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import math
 import numbers
+import re
 import textwrap
 from pathlib import Path
 
 import pandas as pd
 
 from sefton_carbon.accounting.ghg_protocol import SCOPE_3_CATEGORIES
-from sefton_carbon.accounting.inventory import Inventory
+from sefton_carbon.accounting.inventory import BASELINE_SHIFT_THRESHOLD, Inventory
 from sefton_carbon.io.files import defuse_frame
 
 SCOPE_NAMES = {"scope_1": "Scope 1 (direct)", "scope_3": "Scope 3 (other indirect)"}
@@ -70,6 +71,38 @@ def frame_csv(frame: pd.DataFrame) -> str:
 TABLE_WIDTH = 100
 
 
+#: Spaces a wrapped line is never broken at: between a word and a number ("Scope 3", "Jul 2023"),
+#: a figure and its unit ("924 kt", "9,093 t CO2e") and inside "t CO2e".
+_UNBROKEN_SPACE = re.compile(r"(?<=[A-Za-z]) (?=\d)|(?<=\d) (?=k?t\b)|(?<=\bt) (?=CO2)")
+#: Stands for an unbroken space while a line is wrapped (a private-use character, never in data).
+_HELD_SPACE = "\ue000"
+
+
+def _wrap_line(line: str, width: int = TABLE_WIDTH, hanging: int = 2) -> list[str]:
+    """A line wrapped to ``width`` at its spaces (not the `_UNBROKEN_SPACE` ones): the lines that
+    continue it indented ``hanging`` more than it is. A word longer than ``width`` (a long path)
+    is kept whole."""
+    indent = line[:len(line) - len(line.lstrip(" "))]
+    held = _UNBROKEN_SPACE.sub(_HELD_SPACE, line.lstrip(" "))
+    return [part.replace(_HELD_SPACE, " ") for part in textwrap.wrap(
+        held, width, initial_indent=indent, subsequent_indent=indent + " " * hanging, break_long_words=False,
+        break_on_hyphens=False)]
+
+
+def fit_lines(lines: list[str], width: int = TABLE_WIDTH) -> str:
+    """Lines of text as printed: each longer than ``width`` wrapped (`_wrap_line`), the lines
+    that continue it indented two more than it is."""
+    fitted = []
+    for line in "\n".join(lines).split("\n"):
+        fitted += [line] if len(line) <= width else _wrap_line(line, width)
+    return "\n".join(fitted)
+
+
+def _wrapped(text: str, width: int) -> list[str]:
+    """A name in lines of at most ``width`` characters (a name without spaces split where it must)."""
+    return textwrap.wrap(text, width, break_on_hyphens=False) or [""]
+
+
 def frame_text(frame: pd.DataFrame, width: int = TABLE_WIDTH) -> str:
     """A table as aligned plain text within ``width`` columns: as it is when it fits; else with
     its widest text columns wrapped; else, when it has too many columns for that, one block of
@@ -110,6 +143,18 @@ def _records_text(cells: pd.DataFrame, width: int) -> str:
                           break_on_hyphens=False) if value else f"{column}:"
             for column, value in row.items()))
     return "\n\n".join(blocks)
+
+
+def format_boundary_options(options) -> str:
+    """The boundary options of a `BoundaryOptions`, one a line with its label (wrapped), the
+    default marked ``*``."""
+    names = max(len(name) for name in options.options) + 2
+    lines = []
+    for option in options.options.values():
+        marker = "*" if option.name == options.default else " "
+        lines += textwrap.wrap(option.label, TABLE_WIDTH, initial_indent=f"{marker} {option.name:<{names}}",
+                               subsequent_indent=" " * (names + 2), break_on_hyphens=False)
+    return "\n".join(lines)
 
 
 def summary_json(inventory: Inventory) -> str:
@@ -155,6 +200,11 @@ def comparison_json(table: pd.DataFrame) -> str:
 
 def _figure(value: float) -> str:
     return f"{value:,.2f}"
+
+
+def _change(value: float | None) -> str:
+    """A relative change as ``+1.5%``; ``-`` where there is none (nothing to compare with)."""
+    return "-" if value is None or value != value else f"{value:+.1%}"
 
 
 def _section(title: str, items: list[tuple[str, float]], total: float, width: int,
@@ -218,28 +268,48 @@ def format_table(inventory: Inventory) -> str:
         lines.append(f"{'Outside the boundary (not counted)':<{width}} {_figure(outside['tco2e']):>14}")
     for note in inventory.notes:
         lines.append(f"Note: {note}")
-    return "\n".join(lines)
+    return fit_lines(lines)
+
+
+#: The widest option name a comparison shows on one line; longer names take more lines.
+OPTION_NAME_WIDTH = 41
 
 
 def format_comparison(table: pd.DataFrame) -> str:
-    """The boundary options side by side [t CO2e], as a committee would read them."""
-    header = (f"{'Option (Scope 2 method)':<54}{'Scope 1':>10}{'Scope 2 loc':>12}{'Scope 2 mkt':>12}{'Scope 3':>10}"
-              f"{'Total':>11}{'Added':>10}{'Estimated':>10}")
-    lines = [f"Boundary options compared, {table.attrs.get('reporting_year', '')} (t CO2e; the total "
-             "counts Scope 2 by each option's method)", header]
+    """The boundary options side by side [t CO2e], as a committee would read them: * marks the
+    Scope 2 figure each option counts in its total. With a baseline, each option's baseline and
+    the change since. (Each option's label and the t CO2e it adds to the option before are in
+    ``--format csv`` and ``json``.)"""
+    names = int(min(max(len("Option"), table["name"].str.len().max()), OPTION_NAME_WIDTH)) + 2
+
+    def scope_2(value: float, method: str, row) -> str:
+        return f"{value:,.0f}" + ("*" if row.scope_2_method == method else " ")
+
+    lines = [f"Boundary options compared, {table.attrs.get('reporting_year', '')} (t CO2e; * the Scope 2 "
+             "figure each option counts in its total)",
+             f"{'':<{names}}{'Scope 1':>8}{'Scope 2':>9} {'Scope 2':>9} {'Scope 3':>9}{'Total':>9}{'Estimated':>11}",
+             f"{'Option':<{names}}{'':>8}{'location':>9} {'market':>9} {'':>9}{'':>9}{'share':>11}"]
     for row in table.itertuples(index=False):
-        name = f"{row.name} ({row.scope_2_method})"
-        lines.append(f"{name:<54}{row.scope_1:>10,.0f}{row.scope_2_location:>12,.0f}"
-                     f"{row.scope_2_market:>12,.0f}{row.scope_3:>10,.0f}{row.total_tco2e:>11,.0f}"
-                     f"{row.added_tco2e:>+10,.0f}{row.estimated_share:>10.0%}")
+        name, *more = _wrapped(row.name, names - 2)
+        lines.append(f"{name:<{names}}{row.scope_1:>8,.0f}{scope_2(row.scope_2_location, 'location', row):>10}"
+                     f"{scope_2(row.scope_2_market, 'market', row):>10}{row.scope_3:>9,.0f}"
+                     f"{row.total_tco2e:>9,.0f}{row.estimated_share:>11.0%}")
+        lines += more
     if "baseline_tco2e" in table:
-        lines += ["", f"Baseline {table['baseline_year'].iloc[0]} under each option (same factor policy):"]
+        flag = f"  <- over {BASELINE_SHIFT_THRESHOLD:.0%}"
+        lines += ["", f"Baseline {table['baseline_year'].iloc[0]} under each option, on the same factor policy "
+                      "(t CO2e):",
+                  f"{'':<{names}}{'Baseline':>10}{'Change since':>14}{'Baseline against':>18}",
+                  f"{'Option':<{names}}{'':>10}{'baseline':>14}{'default option':>18}"]
         for row in table.itertuples(index=False):
-            flag = "  <- moves the baseline by more than 5%" if row.baseline_shift_flagged else ""
-            lines.append(f"  {row.name:<52}{row.baseline_tco2e:>11,.0f}  change since baseline "
-                         f"{row.change_since_baseline:+.1%}; baseline vs default option "
-                         f"{row.baseline_shift:+.1%}{flag}")
-    return "\n".join(lines)
+            name, *more = _wrapped(row.name, names - 2)
+            lines.append(f"{name:<{names}}{row.baseline_tco2e:>10,.0f}{_change(row.change_since_baseline):>14}"
+                         f"{_change(row.baseline_shift):>18}" + (flag if row.baseline_shift_flagged else ""))
+            lines += more
+        if table["baseline_shift_flagged"].any():
+            lines.append(f"{flag.strip()}: the option moves the baseline by more than "
+                         f"{BASELINE_SHIFT_THRESHOLD:.0%} against the default option")
+    return fit_lines(lines)
 
 
 def trajectory_json(trajectory) -> str:
@@ -290,22 +360,23 @@ def format_trajectory(trajectory) -> str:
                          f"{group['activity_effect_tco2e'].sum():>+10,.0f}{group['factor_effect_tco2e'].sum():>+10,.0f}"
                          f"  {biggest['activity']} {biggest['factor_effect_tco2e']:+,.0f}")
     lines += [f"Note: {note}" for note in trajectory.notes]
-    return "\n".join(lines)
+    return fit_lines(lines)
 
 
 def format_problems(validation) -> str:
-    """Every problem, one line each: file, sheet, row, column, value, what is wrong."""
+    """Every problem as a block: its severity, file, sheet, row and column on one line, then,
+    indented, the value found and what is wrong (wrapped to `TABLE_WIDTH`); then the counts."""
     lines = []
     for record in validation.problems.itertuples(index=False):
         place = ", ".join(part for part in (
             record.source_file, f"sheet '{record.source_sheet}'" if record.source_sheet else "",
             f"row {record.source_row}" if pd.notna(record.source_row) else "",
             f"column '{record.column}'" if record.column else "") if part)
-        value = f" ('{record.value}')" if record.value not in ("", None) and pd.notna(record.value) else ""
-        lines.append(f"{record.severity}: {place}{value}: {record.message}")
+        value = f"'{record.value}': " if record.value not in ("", None) and pd.notna(record.value) else ""
+        lines += [f"{record.severity}: {place}", *_wrap_line(f"  {value}{record.message}", hanging=0)]
     lines.append(f"{validation.rows_read:,} rows read: {validation.rows_with_errors:,} with errors "
                  f"({len(validation.errors):,} errors), {len(validation.warnings):,} warnings")
-    return "\n".join(lines)
+    return fit_lines(lines)
 
 
 def format_collection(collection) -> str:
@@ -326,7 +397,7 @@ def format_collection(collection) -> str:
     warnings = collection.validation.warnings
     if len(warnings):
         lines.append(f"Warnings: {len(warnings)} (see warnings.csv)")
-    return "\n".join(lines)
+    return fit_lines(lines)
 
 
 def collection_json(collection) -> str:
@@ -354,18 +425,25 @@ def money(value) -> str:
 
 
 def format_scenarios(results, compare: bool) -> str:
-    """Scenarios for finance: side by side, then (unless comparing only) each measure."""
-    lines = [f"Scenarios to {results[0].target_year.label if results else ''} (t CO2e in the target year; money in GBP)",
-             f"{'Scenario':<18}{'BAU':>9}{'Scenario':>10}{'Removals':>10}{'Offsets':>9}{'To offset':>10}"
-             f"{'Offset cost':>22}{'Capex':>14}{'NPV':>14}  Net zero?"]
+    """Scenarios for finance: the target year's emissions side by side, then their costs, then
+    (unless comparing only) each measure. (Every figure is also in ``--format json``.)"""
+    target = results[0].target_year.label if results else ""
+    names = max([len("Scenario"), *(len(result.name) for result in results)]) + 2
+    emissions = [f"Scenarios to {target}: t CO2e in the target year",
+                 f"{'Scenario':<{names}}{'BAU':>9}{'Scenario':>10}{'Removals':>10}{'Offsets':>9}"
+                 f"{'To offset':>11}  Net zero?"]
+    costs = [f"Costs of the scenarios to {target} (GBP; offsets to buy at the low and high price)",
+             f"{'Scenario':<{names}}{'Offset cost':>22}{'Capex':>14}{'NPV':>14}"]
     for result in results:
         summary = result.summary()
         cost = summary["offset_cost_gbp"]
         cost_text = (f"{money(cost[0])}-{money(cost[1])}" if isinstance(cost, list) else money(cost))
-        lines.append(f"{result.name:<18}{summary['bau_tco2e']:>9,.0f}{summary['scenario_tco2e']:>10,.0f}"
-                     f"{summary['removals_tco2e']:>10,.0f}{summary['offsets_bought_tco2e']:>9,.0f}"
-                     f"{summary['offsets_needed_tco2e']:>10,.0f}{cost_text:>22}{money(summary['total_capex_gbp']):>14}"
-                     f"{money(summary['npv_gbp']):>14}  {'yes' if summary['reaches_net_zero'] else 'no'}")
+        emissions.append(f"{result.name:<{names}}{summary['bau_tco2e']:>9,.0f}{summary['scenario_tco2e']:>10,.0f}"
+                         f"{summary['removals_tco2e']:>10,.0f}{summary['offsets_bought_tco2e']:>9,.0f}"
+                         f"{summary['offsets_needed_tco2e']:>11,.0f}  {'yes' if summary['reaches_net_zero'] else 'no'}")
+        costs.append(f"{result.name:<{names}}{cost_text:>22}{money(summary['total_capex_gbp']):>14}"
+                     f"{money(summary['npv_gbp']):>14}")
+    lines = emissions + [""] + costs
     if not compare:
         for result in results:
             lines += ["", f"{result.name}: {result.description}",
@@ -376,7 +454,7 @@ def format_scenarios(results, compare: bool) -> str:
                 lines.append(f"  {record.name[:43]:<44}{record.start:>9}{record.tco2e_saved_annual:>9,.0f}{per_tonne:>9}"
                              f"{money(record.capex_gbp):>13}{money(record.npv_gbp):>13}")
             lines += [f"  Note: {note}" for note in result.notes]
-    return "\n".join(lines)
+    return fit_lines(lines)
 
 
 def area_json(profile) -> str:
@@ -389,7 +467,10 @@ def format_area(profile) -> str:
     summary = profile.summary()
     years = profile.years
     sectors = [column for column in years.columns if column not in ("total_kt", "per_person_t", "per_km2_kt")]
-    shown = sorted({years.index.min(), *[year for year in years.index if year % 5 == 0], years.index.max()})
+    for step in (5, 10, 25, 50):  # years between the columns shown: every 5th, or fewer when those do not fit
+        shown = sorted({years.index.min(), *[year for year in years.index if year % step == 0], years.index.max()})
+        if 22 + 10 * (len(shown) + 1) <= TABLE_WIDTH:
+            break
     lines = [f"{profile.name} ({profile.code}): {profile.basis}", f"Source: {profile.source}", "",
              f"{'Sector (kt)':<22}" + "".join(f"{year:>10}" for year in shown) + f"{'change':>10}"]
     for sector in sectors + ["total_kt"]:
@@ -424,4 +505,4 @@ def format_area(profile) -> str:
         row = next(record for record in pathway["years"] if record["year"] == latest["latest_year"])
         lines.append(f"{latest['latest_year']}: {row['actual_tco2e'] / 1000:,.1f} kt against the pathway's "
                      f"{row['pathway_tco2e'] / 1000:,.1f} kt ({'on track' if row['on_track'] else 'above it'})")
-    return "\n".join(lines)
+    return fit_lines(lines)
