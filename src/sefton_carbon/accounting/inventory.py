@@ -669,6 +669,8 @@ def split_by_year(activity: ActivityData) -> dict[ReportingYear, ActivityData]:
         counts = rows["source_file"].astype(str).value_counts()
         files = pd.DataFrame({"source_file": counts.index, "rows_read": counts.to_numpy(),
                               "blank_rows": 0, "unreadable": False})
+        if "sha256" in activity.files:
+            files["sha256"] = files["source_file"].map(activity.files.set_index("source_file")["sha256"])
         by_year[ReportingYear(start_year)] = ActivityData(rows=rows, rejected=empty_rejected, files=files)
     return by_year
 

@@ -73,8 +73,13 @@ def _inputs(paths: list, parameters: dict, inventory, folder: Path) -> list[dict
     if not (factor_folder / "factors.csv").is_file():
         factor_folder = resources.factors_dir() / str(inventory.factor_year)
     files.append(factor_folder / "factors.csv")
-    return [{"path": _recorded_path(path, folder), "sha256": sha256(path), "bytes": path.stat().st_size}
-            for path in files]
+    # An activity file is recorded with the digest of the bytes that were read, not of the file as it
+    # may be now.
+    read = {}
+    if "sha256" in inventory.files:
+        read = dict(zip(inventory.files["source_file"].astype(str), inventory.files["sha256"]))
+    return [{"path": _recorded_path(path, folder), "sha256": read.get(str(path)) or sha256(path),
+             "bytes": path.stat().st_size} for path in files]
 
 
 #: Prefix of an input that ships with sefton-carbon (the bundled factor tables, catalogue and

@@ -40,7 +40,7 @@ from sefton_carbon.accounting.units import UnitError, parse_unit
 from sefton_carbon.errors import DataError, UsageError
 from sefton_carbon.io.cells import DATE_WINDOW, in_date_window, parse_date, parse_quantity
 from sefton_carbon.io.columnar import fast_number_sql, sql_identifier, sql_string
-from sefton_carbon.io.files import input_files
+from sefton_carbon.io.files import input_files, sha256
 from sefton_carbon.io.names import normalised_name
 from sefton_carbon.io.spreadsheets import (
     CSV_SUFFIXES,
@@ -892,13 +892,19 @@ def read_activity(paths: list[str | Path] | str | Path, catalogue: Catalogue | N
     all_rows, all_rejected, all_counts = [], [], []
     for path in expand_paths(paths):
         try:
+            digest = sha256(path)
             rows, rejected, counts = _read_one(path, catalogue)
+            if sha256(path) != digest:
+                raise DataError("changed while it was read, so its rows are not counted: run again once it "
+                                "is saved", file=str(path))
+            counts["sha256"] = digest
         except DataError as error:
             rows = None
             rejected = pd.DataFrame([{"source_file": str(path), "source_sheet": error.sheet or "",
                                       "source_row": error.row, "column": error.column or "",
                                       "value": "", "reason": error.reason}])
-            counts = {"source_file": str(path), "rows_read": 0, "blank_rows": 0, "unreadable": True}
+            counts = {"source_file": str(path), "rows_read": 0, "blank_rows": 0, "unreadable": True,
+                      "sha256": sha256(path)}
         if rows is not None:
             all_rows.append(rows)
         all_rejected.append(rejected)
