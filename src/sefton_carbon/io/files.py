@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sefton_carbon import resources
 from sefton_carbon.errors import UsageError
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -109,6 +110,17 @@ def write_text(text: str, path: str | Path) -> Path:
     with writing(path) as path:
         path.write_text(text, encoding="utf-8")
     return path
+
+
+def recorded_name(path: Path) -> str:
+    """How outputs (ledgers, rejected rows, summaries) name an input file, so that the same inputs
+    give the same outputs on any machine: relative to the working folder for a file inside it, as
+    ``bundled:<path>`` for data that ships with sefton-carbon (the example council), else as given."""
+    resolved = Path(path).resolve()
+    for root, prefix in ((Path.cwd().resolve(), ""), (resources.data_root(), "bundled:")):
+        if resolved.is_relative_to(root):
+            return prefix + resolved.relative_to(root).as_posix()
+    return str(path)
 
 
 def sha256(path: str | Path) -> str:

@@ -25,7 +25,7 @@ from pathlib import Path
 from sefton_carbon import __version__, resources
 from sefton_carbon.engines.pipeline import compute_inventory
 from sefton_carbon.errors import DataError, UsageError
-from sefton_carbon.io.files import MANIFEST_NAME, sha256, write_text, writing
+from sefton_carbon.io.files import MANIFEST_NAME, recorded_name, sha256, write_text, writing
 from sefton_carbon.outputs.files import write_inventory_outputs
 from sefton_carbon.returns.activity import expand_paths
 from sefton_carbon.returns.collection import PricingInputs, collect
@@ -78,7 +78,7 @@ def _inputs(paths: list, parameters: dict, inventory, folder: Path) -> list[dict
     read = {}
     if "sha256" in inventory.files:
         read = dict(zip(inventory.files["source_file"].astype(str), inventory.files["sha256"]))
-    return [{"path": _recorded_path(path, folder), "sha256": read.get(str(path)) or sha256(path),
+    return [{"path": _recorded_path(path, folder), "sha256": read.get(recorded_name(path)) or sha256(path),
              "bytes": path.stat().st_size} for path in files]
 
 

@@ -40,7 +40,7 @@ from sefton_carbon.accounting.units import UnitError, parse_unit
 from sefton_carbon.errors import DataError, UsageError
 from sefton_carbon.io.cells import DATE_WINDOW, in_date_window, parse_date, parse_quantity
 from sefton_carbon.io.columnar import fast_number_sql, sql_identifier, sql_string
-from sefton_carbon.io.files import input_files, sha256
+from sefton_carbon.io.files import input_files, recorded_name, sha256
 from sefton_carbon.io.names import normalised_name
 from sefton_carbon.io.spreadsheets import (
     CSV_SUFFIXES,
@@ -905,10 +905,12 @@ def read_activity(paths: list[str | Path] | str | Path, catalogue: Catalogue | N
                                       "value": "", "reason": error.reason}])
             counts = {"source_file": str(path), "rows_read": 0, "blank_rows": 0, "unreadable": True,
                       "sha256": sha256(path)}
+        name = recorded_name(path)
         if rows is not None:
+            rows["source_file"] = _constant(name, len(rows))
             all_rows.append(rows)
-        all_rejected.append(rejected)
-        all_counts.append(counts)
+        all_rejected.append(rejected.assign(source_file=name))
+        all_counts.append({**counts, "source_file": name})
     rows = _concat(all_rows) if all_rows else _empty_rows()
     supply = same_supply(rows, catalogue.metered)
     rows[SUPPLY_WARNING] = pd.Categorical(supply.warnings)
