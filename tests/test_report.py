@@ -1,7 +1,6 @@
 """The committee report (HTML, checked in a real browser) and the auditors' workbook."""
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,8 +11,6 @@ from sefton_carbon.outputs.demo import example_council_dir, example_registers
 from sefton_carbon.outputs.html_report import SECTIONS, build_report, write_html
 from sefton_carbon.outputs.workbook import write_workbook
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-CHROMEDRIVER = shutil.which("chromedriver")
 
 
 @pytest.fixture(scope="module")
@@ -60,23 +57,6 @@ def test_report_shows_the_gases_and_biogenic_co2_beside_the_scopes(report_files)
     assert biogenic > 0
     assert f"Biogenic CO2: <strong>{biogenic:,.1f} t CO2</strong>" in text
     assert text.index('id="biogenic"') < text.index('id="departments"')  # in the scopes section
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not (CHROMIUM and CHROMEDRIVER):
-        pytest.skip("no Chromium and chromedriver on this machine (.ci/run installs Debian's chromium and "
-                    "chromium-driver; install them to run the browser test)")
-    webdriver = pytest.importorskip("selenium.webdriver")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--disable-dev-shm-usage"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
-    yield driver
-    driver.quit()
 
 
 @pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)])

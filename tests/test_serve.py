@@ -8,7 +8,6 @@ import hashlib
 import io
 import json
 import secrets
-import shutil
 import subprocess
 import sys
 import threading
@@ -38,8 +37,6 @@ YEAR = "2024/25"
 DEPARTMENTS = ["Corporate Resources", "Communities", "Adult Social Care", "Operational In-House Services",
                "Education", "Highways and Public Protection"]  # as the sites register first lists them
 JSON = {"Accept": "application/json"}
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-CHROMEDRIVER = shutil.which("chromedriver")
 
 
 def example_return(name: str = "corporate-resources.csv") -> bytes:
@@ -457,23 +454,6 @@ def test_the_command_prints_the_links_then_serves(returns_dir):
     finally:
         process.terminate()
         process.wait(timeout=30)
-
-
-@pytest.fixture
-def browser():
-    if not (CHROMIUM and CHROMEDRIVER):
-        pytest.skip("no Chromium and chromedriver on this machine (.ci/run installs Debian's chromium and "
-                    "chromium-driver; install them to run the browser test)")
-    webdriver = pytest.importorskip("selenium.webdriver")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--disable-dev-shm-usage"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
-    yield driver
-    driver.quit()
 
 
 def send_in_browser(browser, path: Path) -> None:

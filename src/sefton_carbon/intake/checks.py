@@ -17,7 +17,7 @@ import pandas as pd
 
 from sefton_carbon.errors import DataError
 from sefton_carbon.returns.activity import read_activity
-from sefton_carbon.returns.collection import PROBLEM_COLUMNS, PricingInputs, validate_returns
+from sefton_carbon.returns.collection import PROBLEM_COLUMNS, PricingInputs, Validation, validate_returns
 from sefton_carbon.returns.template import read_scoping
 from sefton_carbon.years import ReportingYear
 
@@ -54,22 +54,12 @@ def looks_like(suffix: str, head: bytes) -> bool:
     return head.startswith(UTF16_MARKS) or b"\x00" not in head
 
 
-@dataclass(frozen=True)
-class ReturnCheck:
-    """`validate`'s verdict on one return: ``problems`` in `PROBLEM_COLUMNS` (file shown as sent),
-    the rows read and the rows with an error. Accepted when there is no error; warnings stay."""
+@dataclass
+class ReturnCheck(Validation):
+    """`validate`'s verdict on one return: its `Validation` (file shown as sent), with the rows that
+    have an error. Accepted when there is no error; warnings stay."""
 
-    problems: pd.DataFrame
-    rows_read: int
     rows_rejected: int
-
-    @property
-    def errors(self) -> pd.DataFrame:
-        return self.problems[self.problems["severity"] == "error"]
-
-    @property
-    def warnings(self) -> pd.DataFrame:
-        return self.problems[self.problems["severity"] == "warning"]
 
     @property
     def accepted(self) -> bool:
