@@ -4,9 +4,9 @@ missing file or an output refused), and no traceback; every input row is still a
 The classes of issue 16 (hostile inputs, round 2) and the tests that hold each, here unless a file
 is named ("cases" are the ids of the parametrized tests here):
 
-1. Workbook sheets: a sheet formatted to XFD1048576 refused before it is loaded, hidden sheets
-   known as hidden: test_spreadsheets.py. Reading every sheet with an activity header, and warning
-   of a hidden one: not yet held by a test.
+1. Workbook sheets: every sheet with an activity header read, a hidden sheet's rows rejected
+   naming it: test_workbook_sheets.py; a sheet formatted to XFD1048576 refused before it is loaded,
+   hidden sheets known as hidden: test_spreadsheets.py.
 2. Impossible dates: cases "date in the year 2607", "date in the year 1438"; contracts:
    test_boundary.py::test_a_contract_dated_outside_the_window_is_refused.
 3. Non-finite and absurd numbers: cases "NaN", "infinity", "absurd magnitude"; a factor imported:
@@ -30,16 +30,18 @@ is named ("cases" are the ids of the parametrized tests here):
    - an output under a file, a folder as the output, a name too long, a full disk: test_writing.py;
    - a manifest without inputs: test_provenance.py::test_manifest_without_inputs_is_a_one_line_data_error;
    - a meter reading in the year 1: test_meters.py::test_readings_dated_before_1970_are_counted_outside_the_year.
-5. Outputs never clobber or re-read inputs: test_writing.py::test_outputs_never_overwrite_or_hide_the_returns
-   (inventory); test_reproducible.py::test_a_department_name_never_leads_outside_the_folder.
+5. Outputs never clobber or re-read inputs: test_outputs_never_write_over_their_inputs (every command
+   that writes files: collect, report, template, scenario run, trajectory, area, meters, inventory);
+   test_writing.py::test_outputs_never_overwrite_or_hide_the_returns;
+   test_reproducible.py::test_a_department_name_never_leads_outside_the_folder.
 6. Formula text in every CSV written: test_reports.py::test_written_csv_has_no_live_formulas_but_keeps_numbers,
    test_cli_pricing.py::test_csv_cells_are_formula_safe, test_reproducible.py::
    test_template_csv_defuses_and_quotes_the_department.
 7. verify catches every change: test_provenance.py (the test_verify_* tests).
 8. Byte-identical outputs: test_reproducible.py; test_provenance.py::
    test_same_inputs_give_byte_identical_outputs, ::test_manifest_holds_no_absolute_path.
-9. Text: test_activity.py::test_windows_1252_after_the_first_64_kib. Normalised and look-alike
-   names: not yet held by a test.
+9. Text: a bad byte after the first 64 KiB, NFKC names without invisible characters, look-alikes
+   read as Latin with a warning: test_text_faults.py.
 10. A file read once: test_activity.py::test_each_file_is_read_once_and_published_folders_never.
 11. Two runs into one folder: test_provenance.py::test_runs_publishing_into_one_folder_never_interleave.
 """
@@ -419,3 +421,78 @@ def test_a_csv_return_with_a_cell_over_131072_characters_is_refused(tmp_path, ru
     code, _, err = run_cli("inventory", path, "--year", "2023/24")
     assert code == 3 and "internal error" not in err
     assert f"{path}, row 3, column 'notes': {LONG_REASON}" in err, err
+
+
+#: Issue 16 class 5: every command that writes files refuses, before reading anything, to write
+#: over one of its inputs or into a folder it reads. (case, command, the message)
+OVERWRITE_CASES = [
+    ("collect into the returns folder", ["collect", "{returns}", "--year", "2023/24", "--output", "{returns}"],
+     "--output {returns}: that folder holds the returns being read"),
+    ("collect into the folder of its sites register",
+     ["collect", "{returns}", "--year", "2023/24", "--sites", "{sites}", "--output", "{registers}"],
+     "--output {registers}: that folder holds the returns being read"),
+    ("collect into a folder of last year's returns",
+     ["collect", "{returns}", "--year", "2023/24", "--previous", "{previous}", "--output", "{previous}"],
+     "--output {previous}: that folder holds the returns being read"),
+    ("report over a return", ["report", "{returns}", "--year", "2023/24", "--output", "{first}"],
+     "--output {first}: that would overwrite or be read back as an input"),
+    ("report's workbook into the returns folder, by default",
+     ["report", "{returns}", "--year", "2023/24", "--output", "{returns}/report.html"],
+     "--output {returns}/report.html: that would overwrite"),
+    ("report's workbook over the sites register",
+     ["report", "{returns}", "--year", "2023/24", "--sites", "{sites}", "--output", "{out}/report.html",
+      "--workbook", "{sites}"], "--workbook {sites}: that would overwrite"),
+    ("report over its scenarios file",
+     ["report", "{returns}", "--year", "2023/24", "--scenarios", "{scenarios}", "--output", "{scenarios}"],
+     "--output {scenarios}: that would overwrite"),
+    ("scenario chart into the returns folder",
+     ["scenario", "run", "{scenarios}", "--from", "{returns}", "--year", "2023/24", "--waterfall", "{returns}/w.svg"],
+     "--waterfall {returns}/w.svg: that would overwrite"),
+    ("scenario chart over the scenarios file",
+     ["scenario", "run", "{scenarios}", "--from", "{returns}", "--year", "2023/24", "--macc", "{scenarios}"],
+     "--macc {scenarios}: that would overwrite"),
+    ("trajectory chart over its totals", ["trajectory", "--totals", "{totals}", "--chart", "{totals}"],
+     "--chart {totals}: that would overwrite"),
+    ("trajectory chart into the returns folder",
+     ["trajectory", "{returns}", "--baseline", "2023/24", "--chart", "{returns}/t.svg"], "--chart {returns}/t.svg"),
+    ("area chart over its data", ["area", "--la", "BEN", "--data", "{area}", "--chart", "{area}"],
+     "--chart {area}: that would overwrite"),
+    ("template over its sites register",
+     ["template", "--department", "Corporate", "--sites", "{sites_xlsx}", "--output", "{sites_xlsx}"],
+     "--output {sites_xlsx}: that would overwrite"),
+    ("meters output into the folder of its readings",
+     ["meters", "{readings}", "--register", "{register}", "--year", "2023/24", "--output", "{registers}"],
+     "--output {registers}: that folder holds the returns being read"),
+    ("inventory ledger over the sites register",
+     ["inventory", "{returns}", "--year", "2023/24", "--sites", "{sites}", "--ledger", "{sites}"],
+     "--ledger {sites}: that would overwrite"),
+]
+
+
+@pytest.mark.parametrize("case, command, fragment", OVERWRITE_CASES, ids=[c[0] for c in OVERWRITE_CASES])
+def test_outputs_never_write_over_their_inputs(tmp_path, run_cli, case, command, fragment):
+    registers, returns, previous = tmp_path / "registers", tmp_path / "returns", tmp_path / "previous"
+    for folder in (registers, returns, previous):
+        folder.mkdir()
+    write_rows(returns / "return.csv", [gas_row(site="Hall")])
+    write_rows(previous / "return.csv", [gas_row(site="Hall", start="2022-04-01", end="2022-04-30")])
+    sites = "site,department,tags,operational_control,floor_area_m2\nHall,Corporate,,yes,100\n"
+    places = {"returns": returns, "first": returns / "return.csv", "previous": previous,
+              "registers": registers, "sites": registers / "sites.csv", "sites_xlsx": registers / "sites.xlsx",
+              "scenarios": registers / "scenarios.yaml", "totals": registers / "totals.csv",
+              "area": registers / "area.csv", "readings": registers / "readings.csv",
+              "register": registers / "meters.csv", "out": tmp_path / "out"}
+    places["sites"].write_text(sites, encoding="utf-8")
+    places["sites_xlsx"].write_text(sites, encoding="utf-8")
+    places["scenarios"].write_text("scenarios:\n  s:\n    measures: []\n", encoding="utf-8")
+    places["totals"].write_text("year,tco2e\n2019/20,100\n2023/24,80\n", encoding="utf-8")
+    shutil.copy(resources.examples_dir() / "area" / "la-emissions.csv", places["area"])
+    places["readings"].write_text("meter_id,timestamp,kwh\nM1,2023-04-01T00:00:00Z,5\n", encoding="utf-8")
+    places["register"].write_text("meter_id,site,department,activity\nM1,Hall,Corporate,electricity\n",
+                                  encoding="utf-8")
+    before = {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()}
+    code, _, err = run_cli(*[part.format(**places) for part in command])
+    assert code == 2, f"{case}: exit {code}\n{err}"
+    assert "Traceback" not in err and "internal error" not in err
+    assert fragment.format(**places) in err and len(err.strip().splitlines()) == 1, err
+    assert {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()} == before

@@ -80,6 +80,16 @@ def _say(message: str) -> None:
     typer.echo(message, err=True)
 
 
+def _refuse_writing_over(inputs: list, files: dict, folders: dict | None = None, pricing=None) -> None:
+    """Before anything is read, `io.files.refuse_writing_over_inputs` for a command's outputs:
+    ``inputs`` (None left out) with the factors folder and register files of ``pricing``."""
+    from sefton_carbon.io.files import refuse_writing_over_inputs
+
+    read = [*inputs, *([pricing.factors_dir, pricing.scopes_file, pricing.sites, pricing.contracts,
+                        pricing.spend_factors] if pricing is not None else [])]
+    refuse_writing_over_inputs([path for path in read if path is not None], files, folders)
+
+
 def _report_rejected(rejected, rejected_file: Optional[Path]) -> None:
     """Tell the user about rejected rows on stderr, listing them unless they went to a file."""
     if rejected.empty:
@@ -118,9 +128,8 @@ def inventory(
     """Compute the inventory of one reporting year from activity files."""
     from sefton_carbon.engines.large import LargeInventory
     from sefton_carbon.engines.pipeline import compute_inventory_on_engine
-    from sefton_carbon.io.files import refuse_writing_over_inputs
 
-    refuse_writing_over_inputs(paths, {"--ledger": ledger, "--rejected": rejected}, {"--output": output})
+    _refuse_writing_over(paths, {"--ledger": ledger, "--rejected": rejected}, {"--output": output}, pricing)
     result = compute_inventory_on_engine(paths, year, engine=engine, scheduler=scheduler, ledger=ledger,
                                          rejected=rejected, output=output, **pricing.arguments())
     if isinstance(result, LargeInventory):  # figures only; the engine wrote --ledger and --rejected as it ran
@@ -178,6 +187,7 @@ def trajectory(
 
     if (totals is None) == (not paths):
         raise UsageError("give either returns (PATH...) or --totals FILE")
+    _refuse_writing_over([*(paths or []), totals], {"--chart": chart}, pricing=pricing)
     rejected = None
     if totals is not None:
         result = compute_trajectory(read_totals(totals), baseline, target, pathway, residual)
@@ -211,6 +221,7 @@ def template(
     if output_format != "xlsx":
         raise UsageError("--format is xlsx or csv")
     output = output or template_file_name(department)
+    _refuse_writing_over([sites], {"--output": output})
     write_template(department, output, year, read_sites(sites) if sites else None)
     _say(f"template for {department} written to {output}")
 
@@ -254,6 +265,7 @@ def collect(
     from sefton_carbon.outputs.text import collection_json, fit_lines, format_collection, summary_rows
     from sefton_carbon.returns.collection import collect as collect_year
 
+    _refuse_writing_over([folder, *(previous or [])], {}, {"--output": output}, pricing)
     result = collect_year(folder, year, previous=previous, strict=strict, **pricing.arguments())
     written = publish_inventory(result.inventory, output, "collect", [folder],
                                 dict(reporting_year=year, strict=strict, **pricing.arguments()),
@@ -286,6 +298,7 @@ def scenario_run(
     from sefton_carbon.outputs.text import format_scenarios, scenarios_json
     from sefton_carbon.planning.scenarios import scenarios_from_returns
 
+    _refuse_writing_over([file, *paths], {"--macc": macc, "--waterfall": waterfall}, pricing=pricing)
     run = scenarios_from_returns(file, paths, year, **pricing.arguments())
     if macc is not None or waterfall is not None:
         from sefton_carbon.outputs.charts import scenario_charts
@@ -340,6 +353,7 @@ def area(
     from sefton_carbon.outputs.text import area_json, format_area
     from sefton_carbon.planning.area import area_profile
 
+    _refuse_writing_over([data], {"--chart": chart})
     profile = area_profile(la, data, council_tco2e=council_tco2e, council_year=council_year,
                            annual_cut_pct=annual_cut_pct, budget_kt=budget_kt, baseline=baseline, target=target,
                            break_ratio=break_ratio)
@@ -368,9 +382,11 @@ def report(
     from sefton_carbon.outputs.html_report import build_report, write_html
     from sefton_carbon.outputs.workbook import write_workbook
 
+    workbook = workbook or output.with_suffix(".xlsx")
+    _refuse_writing_over([*paths, scenarios], {"--output": output, "--workbook": workbook}, pricing=pricing)
     data = build_report(paths, year, baseline, scenarios=scenarios, pathway=pathway, **pricing.arguments())
     html = write_html(data, output)
-    book = write_workbook(data, workbook or output.with_suffix(".xlsx"), data.street_lighting_sites)
+    book = write_workbook(data, workbook, data.street_lighting_sites)
     typer.echo(f"report: {html}\nworkbook: {book}")
     _report_rejected(data.rejected(), None)
     raise typer.Exit(EXIT_DATA if len(data.rejected()) else EXIT_OK)
@@ -407,6 +423,7 @@ def meters(
     """Aggregate half-hourly meter data to the year: monthly activity rows, gaps, duplicates, bad days."""
     from sefton_carbon.planning.meters import aggregate, read_meters_register, write_half_hourly
 
+    _refuse_writing_over([*data, register], {}, {"--output": output})
     result = aggregate(data, read_meters_register(register), year)
     written = write_half_hourly(result, output)
     typer.echo(f"{result.readings_read:,} readings read = {result.readings:,} in {year} + "
