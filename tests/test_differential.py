@@ -6,10 +6,12 @@ bad-input catalogue, the messy returns, the example council and generated return
 on: the total and each scope (relative tolerance 1e-9), the ``rows`` object, and the rejected rows
 (file, row, column and reason, word for word).
 
-The large engines read UTF-8 CSV with the header on the first line, and do not look for
-duplicates or overlaps, read sites, contracts or spend: each input is therefore compared as a
-plain copy (`plain_copies`) with the same cells, where rows that the in-memory path sets aside as
-duplicates or overlaps, or for cells beyond the header, are left empty.
+The large engines read UTF-8 CSV with the header on the first line, and do not read sites,
+contracts or spend: each input is therefore compared as a plain copy (`plain_copies`) with the same
+cells, where rows that the in-memory path rejects for cells beyond the header are left empty. The
+DuckDB engine applies the same-supply rule (copies and overlaps) as the in-memory path does; the
+Dask engine does not yet, so it is compared on copies where the rows that rule sets aside are
+left empty too.
 """
 
 from __future__ import annotations
@@ -37,14 +39,18 @@ from test_properties import returns
 REPO = Path(__file__).resolve().parents[1]
 YEAR = "2023/24"
 #: Reasons only the in-memory path gives: it alone compares rows with each other and reads ragged rows.
-IN_MEMORY_ONLY = ("duplicate of ", "period overlaps ", "row has more cells than the header")
+#: Reasons only the in-memory path gives: it alone reads ragged rows.
+IN_MEMORY_ONLY = ("row has more cells than the header",)
+#: Reasons of the same-supply rule, which the Dask engine does not apply yet.
+SAME_SUPPLY = ("duplicate of ", "period overlaps ")
 
 
-def plain_copies(paths: list[Path], folder: Path) -> list[Path]:
+def plain_copies(paths: list[Path], folder: Path, set_aside: tuple[str, ...] = IN_MEMORY_ONLY) -> list[Path]:
     """The activity rows of each file the in-memory path can read, as a UTF-8 CSV with its header on
     the first line and each data row on the line it had (the rows above the header dropped); rows
-    the in-memory path sets aside for `IN_MEMORY_ONLY` reasons, within a file or across them, are
+    the in-memory path rejects for the reasons of ``set_aside``, within a file or across them, are
     left empty."""
+    folder.mkdir(parents=True, exist_ok=True)
     frames = {}
     for path in paths:
         if read_activity(path).files.iloc[0]["unreadable"]:
@@ -64,8 +70,8 @@ def plain_copies(paths: list[Path], folder: Path) -> list[Path]:
     if not frames:
         return []
     rejected = read_activity(list(frames)).rejected
-    set_aside = rejected[rejected["reason"].str.contains("|".join(IN_MEMORY_ONLY), regex=True)]
-    for copy, rows in set_aside.groupby("source_file"):
+    left_out = rejected[rejected["reason"].str.contains("|".join(set_aside), regex=True)]
+    for copy, rows in left_out.groupby("source_file"):
         frame = frames[Path(copy)]
         frame.iloc[sorted(rows["source_row"].astype(int) - 2)] = ""
         frame.to_csv(copy, index=False, quoting=csv.QUOTE_ALL, lineterminator="\n")
@@ -85,15 +91,21 @@ def assert_same_everywhere(paths: list[Path], folder: Path, year: str = YEAR) ->
     expected = memory.summary()
     rejected = folder / "rejected.csv"
     duckdb = compute_large_inventory(paths, year, rejected=rejected).summary
-    cells = pd.concat([pd.read_csv(path, dtype=str, keep_default_na=False) for path in paths], ignore_index=True)
-    dask = _summary(_combined(group_partition(cells.replace("", None))), ReportingYear.parse(year),
-                    load_factors(), None, None, None, engine="dask")[0]
-    for summary in (duckdb, dask):
-        assert summary["rows"] == expected["rows"]
-        assert summary["total_tco2e"] == pytest.approx(expected["total_tco2e"], rel=1e-9, abs=1e-12)
+    assert duckdb["possible_double_counts"] == expected["possible_double_counts"]
+    compared = [(duckdb, expected)]
+    dask_paths = plain_copies(paths, folder / "without-same-supply", SAME_SUPPLY)
+    if dask_paths:
+        cells = pd.concat([pd.read_csv(path, dtype=str, keep_default_na=False) for path in dask_paths],
+                          ignore_index=True)
+        dask = _summary(_combined(group_partition(cells.replace("", None))), ReportingYear.parse(year),
+                        load_factors(), None, None, None, engine="dask")[0]
+        compared.append((dask, compute_inventory(dask_paths, year).summary()))
+    for summary, reference in compared:
+        assert summary["rows"] == reference["rows"]
+        assert summary["total_tco2e"] == pytest.approx(reference["total_tco2e"], rel=1e-9, abs=1e-12)
         for scope in ("scope_1", "scope_2", "scope_3"):
-            assert summary["by_scope"][scope] == pytest.approx(expected["by_scope"][scope], rel=1e-9, abs=1e-12)
-        assert summary["by_activity"] == pytest.approx(expected["by_activity"], rel=1e-9, abs=1e-12)
+            assert summary["by_scope"][scope] == pytest.approx(reference["by_scope"][scope], rel=1e-9, abs=1e-12)
+        assert summary["by_activity"] == pytest.approx(reference["by_activity"], rel=1e-9, abs=1e-12)
     listed = pd.read_csv(rejected, dtype={"source_row": "Int64"}, keep_default_na=False,
                          na_values={"source_row": [""]})
     # A file with a header and no rows is refused as a whole in memory; the DuckDB engine reads no rows in it.

@@ -10,9 +10,12 @@ reasons for the others are the same word for word. The accepted rows are then su
 (emissions are linear in quantity). The ledger and the rejected rows, when asked for, take a
 second pass over the rows and join the verdict of each sum back to them.
 
-Not done by these engines (use the in-memory path, `compute_inventory`, for returns that need them):
-Excel files, title rows above the header (header names are matched as the in-memory path matches
-them), duplicate and overlap detection, site tags, contracts (market-based Scope 2) and spend.
+The DuckDB engine applies the same-supply rule (`returns.same_supply`) to the accepted rows, read
+back as ids and looked up once per distinct value, and takes the rows it sets aside out of the sums
+(`_less`). Not done by these engines (use the in-memory path, `compute_inventory`, for returns that
+need them): Excel files, title rows above the header (header names are matched as the in-memory
+path matches them), site tags, contracts (market-based Scope 2) and spend; and on Dask, the
+same-supply rule.
 Row numbers count data rows (``source_row`` = data row + 1, as if the header were row 1).
 """
 
@@ -33,12 +36,16 @@ from sefton_carbon.errors import UsageError
 from sefton_carbon.io.columnar import defused_sql, duckdb_source, reading, renamed_view, sql_string
 from sefton_carbon.io.files import write_csv
 from sefton_carbon.returns.activity import (
+    ID_LOOKUPS,
     REQUIRED_COLUMNS,
     TEXT_CELL_COLUMNS,
     checked_sql,
     column_for_header,
+    expand_paths,
     register_lookups,
+    rows_from_ids,
 )
+from sefton_carbon.returns.same_supply import SameSupply, same_supply
 from sefton_carbon.years import ReportingYear
 
 #: The accepted rows are summed per distinct combination of these columns (as `checked_sql` reads them).
@@ -84,6 +91,44 @@ def _check_rows(connection, source: str, columns: dict[str, str]) -> dict:
     return lookups
 
 
+def _same_supply(connection, lookups: dict, paths: list[str | Path]) -> tuple[pd.DataFrame, SameSupply]:
+    """The accepted rows of ``checked`` (the columns the same-supply rule and the group sums need,
+    looked up once per distinct value), in the order the in-memory path reads them (files as
+    `expand_paths` lists them, then rows in file order), and what `same_supply` finds among them."""
+    result = connection.sql(f"""
+        SELECT source_file, source_row, quantity, {", ".join(ID_LOOKUPS)} FROM checked WHERE ok""").to_arrow_table()
+    checked = {name: result.column(name).to_numpy(zero_copy_only=False) for name in result.column_names}
+    rows = rows_from_ids(checked, np.ones(result.num_rows, dtype=bool), lookups)
+    rows.insert(0, "source_row", checked["source_row"])
+    rows.insert(0, "source_sheet", pd.Categorical.from_codes(np.zeros(len(rows), dtype=np.int8), categories=[""]))
+    rows.insert(0, "source_file", pd.Categorical(checked["source_file"]))
+    try:
+        rank = {str(path): number for number, path in enumerate(expand_paths(paths))}
+    except UsageError:  # a folder of Parquet files: in name order
+        rank = {}
+    file_rank = rows["source_file"].map(lambda name: rank.get(str(name), len(rank))).to_numpy(dtype=np.int64)
+    by_name = rows["source_file"].cat.codes.to_numpy()  # categories are sorted
+    rows = rows.iloc[np.lexsort((rows["source_row"].to_numpy(), by_name, file_rank))].reset_index(drop=True)
+    return rows, same_supply(rows, load_catalogue().metered)
+
+
+def _less(groups: pd.DataFrame, set_aside: pd.DataFrame) -> pd.DataFrame:
+    """The group sums without the rows the same-supply rule sets aside (they are rejected)."""
+    if set_aside.empty:
+        return groups
+    keys = set_aside[GROUP_COLUMNS].astype({column: object for column in GROUP_COLUMNS
+                                            if not column.startswith("period_")})
+    removed = keys.assign(quantity=set_aside["quantity"].to_numpy(), rows=1).groupby(
+        GROUP_COLUMNS, as_index=False, dropna=False)[["rows", "quantity"]].sum()
+    groups = groups.copy()
+    for column in ("period_start", "period_end"):
+        groups[column] = pd.to_datetime(groups[column]).astype("datetime64[ns]")
+    merged = groups.merge(removed, on=GROUP_COLUMNS, how="left", suffixes=("", "_set_aside"))
+    merged["accepted"] = merged["accepted"] - merged["rows"].fillna(0).astype("int64")
+    merged["quantity"] = merged["quantity"] - merged["quantity_set_aside"].fillna(0.0)
+    return merged[groups.columns]
+
+
 def compute_large_inventory(paths: list[str | Path], reporting_year: str | ReportingYear, *,
                             factor_year: int | None = None, factors_dir: str | Path | None = None,
                             scope_option: str | None = None, scopes_file=None,
@@ -110,22 +155,23 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
         connection.execute(f"CREATE TEMP VIEW source AS SELECT * FROM {duckdb_source(paths, column_for_header)}")
         columns = renamed_view(connection, "source", "raw", column_for_header, paths)
     _missing_columns(columns, "large-input")
-    numbered = ledger is not None or rejected is not None
-    # Rows are numbered in file order before any lookup is joined, so no join can reorder them.
+    # Rows are numbered in file order before any lookup is joined, so no join can reorder them: the
+    # same-supply rule names rows by number.
     partition = "PARTITION BY filename" if len(paths) > 1 or Path(paths[0]).is_dir() else ""
-    row_number = f"CAST(row_number() OVER ({partition}) + 1 AS BIGINT)" if numbered else "CAST(NULL AS BIGINT)"
-    if numbered:
-        connection.execute("SET preserve_insertion_order = true")
-    connection.execute(f"CREATE TEMP VIEW numbered AS SELECT *, filename AS source_file, {row_number} AS source_row "
-                       "FROM raw")
+    connection.execute("SET preserve_insertion_order = true")
+    connection.execute(f"CREATE TEMP VIEW numbered AS SELECT *, filename AS source_file, "
+                       f"CAST(row_number() OVER ({partition}) + 1 AS BIGINT) AS source_row FROM raw")
     with reading(paths):
-        _check_rows(connection, "numbered", columns)
+        lookups = _check_rows(connection, "numbered", columns)
         groups = connection.execute(GROUP_SQL).df()
+        supply_rows, supply = _same_supply(connection, lookups, paths)
+    groups = _less(groups, supply_rows[supply.set_aside])
     summary, verdicts, inventory = _summary(groups, year, factors, factor_year, scope_option, scopes_file,
                                             engine="duckdb")
-    if numbered:
+    summary["possible_double_counts"] = int((supply.warnings != "").sum())
+    if ledger is not None or rejected is not None:
         with reading(paths):
-            _write_rows(connection, verdicts, inventory, ledger, rejected)
+            _write_rows(connection, verdicts, inventory, ledger, rejected, supply.rejected)
     connection.close()
     return LargeInventory(summary=summary, ledger_path=Path(ledger) if ledger is not None else None)
 
@@ -182,19 +228,25 @@ def _summary(groups: pd.DataFrame, year: ReportingYear, factors: FactorLibrary, 
 
 
 def _write_rows(connection, verdicts: pd.DataFrame, inventory, ledger: str | Path | None,
-                rejected: str | Path | None) -> None:
+                rejected: str | Path | None, set_aside: pd.DataFrame) -> None:
     """The per-row pass over ``checked``: the ledger (each accepted row's lines, priced with the
-    coefficients of its group's inventory) and the rejected rows (the row rules' reasons, and
-    the reasons pricing gave its group), streamed to files."""
+    coefficients of its group's inventory) and the rejected rows (the row rules' reasons, the rows
+    the same-supply rule set aside, ``set_aside``, and the reasons pricing gave their group),
+    streamed to files."""
     connection.register("verdicts", verdicts.astype({"column": object, "value": object, "reason": object}))
+    connection.register("set_aside", set_aside.astype({"source_row": "int64"})[REJECTED_COLUMNS])
     keys = " AND ".join(f"v.{column} = c.{column}" for column in GROUP_COLUMNS)
+    counted = ("NOT EXISTS (SELECT 1 FROM set_aside a WHERE a.source_file = c.source_file "
+               "AND a.source_row = c.source_row)")
     if rejected is not None:
         refused = connection.execute(f"""
             SELECT source_file, '' AS source_sheet, source_row, "column", value, reason
             FROM checked WHERE NOT ok AND NOT blank
             UNION ALL
+            SELECT source_file, source_sheet, source_row, "column", value, reason FROM set_aside
+            UNION ALL
             SELECT c.source_file, '', c.source_row, v."column", v.value, v.reason
-            FROM checked c JOIN verdicts v ON {keys} WHERE c.ok AND NOT v.accepted
+            FROM checked c JOIN verdicts v ON {keys} WHERE c.ok AND NOT v.accepted AND {counted}
             ORDER BY source_file, source_row""").df()
         write_csv(refused[REJECTED_COLUMNS], rejected)
     if ledger is None:
@@ -217,7 +269,7 @@ def _write_rows(connection, verdicts: pd.DataFrame, inventory, ledger: str | Pat
                      {", ".join(f"l.{column}" for column in LEDGER_LINE_COLUMNS)}, {values},
                      v.in_boundary AND l.line_inside AS in_boundary
               FROM checked c JOIN verdicts v ON {keys} JOIN lines l ON l.activity = c.activity AND l.unit = c.unit
-              WHERE c.ok AND v.accepted ORDER BY c.source_file, c.source_row, l.line)
+              WHERE c.ok AND v.accepted AND {counted} ORDER BY c.source_file, c.source_row, l.line)
         TO {sql_string(ledger)} (FORMAT {"CSV, HEADER" if csv else "PARQUET"})""")
 
 

@@ -598,7 +598,7 @@ _VALUE_OF = {"department": "department", "activity": "activity_as_written",
              "unit": "unit_as_written", "period_start": "start_as_written", "period_end": "end_as_written",
              "data_quality": "quality_as_written", "notes": "notes"}
 #: Each parsed column's lookup: the id column of `checked_sql`, the lookup table and its columns.
-_ID_OF = {"department_id": ("department_cells", {"department": "text"}),
+ID_LOOKUPS = {"department_id": ("department_cells", {"department": "text"}),
           "site_id": ("site_cells", {"site": "text"}), "meter_id": ("meter_cells", {"meter": "text"}),
           "notes_id": ("notes_cells", {"notes": "text"}),
           "activity_id": ("activity_cells", {"activity_as_written": "as_written", "activity": "activity"}),
@@ -696,7 +696,7 @@ def checked_sql(source: str, columns: dict[str, str], coded: frozenset = frozens
             SELECT *, coalesce({" OR ".join(f"({condition})" for _, condition, _ in ROW_RULES)}, false) AS failed,
                    {" AND ".join(_EMPTY_OF[column] for column in MEASURED_COLUMNS)} AND NOT extra_fields AS blank
             FROM united)
-        SELECT source_file, source_row, {", ".join(PARSED_COLUMNS)}, {", ".join(_ID_OF)},
+        SELECT source_file, source_row, {", ".join(PARSED_COLUMNS)}, {", ".join(ID_LOOKUPS)},
                CASE WHEN failed THEN concat_ws('; ', {reasons}) ELSE '' END AS reason,
                CASE WHEN failed THEN CASE {first_column} END END AS "column",
                CASE WHEN failed THEN CASE {first_value} END END AS value,
@@ -783,7 +783,7 @@ def _check_table(table: _Table, path: Path, catalogue: Catalogue) -> tuple[pd.Da
     register(connection, lookups)
     columns = {name: kind for name, kind, *_ in connection.execute("DESCRIBE source_rows").fetchall()}
     result = connection.sql(f"""
-        SELECT source_row, quantity, {", ".join(_ID_OF)}, blank, ok,
+        SELECT source_row, quantity, {", ".join(ID_LOOKUPS)}, blank, ok,
                CASE WHEN NOT (ok OR blank) THEN reason END AS reason,
                CASE WHEN NOT (ok OR blank) THEN "column" END AS "column",
                CASE WHEN NOT (ok OR blank) THEN value END AS value
@@ -808,13 +808,7 @@ def _check_table(table: _Table, path: Path, catalogue: Catalogue) -> tuple[pd.Da
         for name, value in (("column", column_of_row), ("value", np.full(len(ok), "", dtype=object)),
                             ("reason", np.full(len(ok), NOT_UTF8_REASON, dtype=object))):
             checked[name] = np.where(bad, value, checked[name])
-    rows = pd.DataFrame(index=pd.RangeIndex(int(ok.sum())))
-    for name, (lookup, fields) in _ID_OF.items():
-        ids = checked[name][ok].astype(np.int64)
-        for column, field in fields.items():
-            rows[column] = _looked_up(lookups[lookup][field], ids)
-    rows["quantity"] = checked["quantity"][ok].astype("float64")
-    rows = rows[PARSED_COLUMNS]
+    rows = rows_from_ids(checked, ok, lookups)
     rows[NAME_WARNING] = _name_warnings(lookups, checked, ok)
     rows.insert(0, "source_row", checked["source_row"][ok])
     rows.insert(0, "source_sheet", _constant(table.sheet or "", len(rows)))
@@ -826,6 +820,19 @@ def _check_table(table: _Table, path: Path, catalogue: Catalogue) -> tuple[pd.Da
         "value": checked["value"][refused].astype(object),
         "reason": checked["reason"][refused].astype(object)}, columns=REJECTED_COLUMNS)
     return rows, rejected, blank
+
+
+def rows_from_ids(checked: dict[str, np.ndarray], ok: np.ndarray, lookups: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The accepted rows (``ok``) of the output of `checked_sql`, as arrays by column name, in
+    `PARSED_COLUMNS`: each text and date column looked up from its id in ``lookups``, once per
+    distinct value (text columns categorical)."""
+    rows = pd.DataFrame(index=pd.RangeIndex(int(ok.sum())))
+    for name, (lookup, fields) in ID_LOOKUPS.items():
+        ids = checked[name][ok].astype(np.int64)
+        for column, field in fields.items():
+            rows[column] = _looked_up(lookups[lookup][field], ids)
+    rows["quantity"] = checked["quantity"][ok].astype("float64")
+    return rows[PARSED_COLUMNS]
 
 
 def _name_warnings(lookups: dict[str, pd.DataFrame], checked: dict[str, np.ndarray], ok: np.ndarray) -> pd.Categorical:
