@@ -39,10 +39,13 @@ is named ("cases" are the ids of the parametrized tests here):
    test_template_csv_defuses_and_quotes_the_department.
 7. verify catches every change: test_provenance.py (the test_verify_* tests).
 8. Byte-identical outputs: test_reproducible.py; test_provenance.py::
-   test_same_inputs_give_byte_identical_outputs, ::test_manifest_holds_no_absolute_path.
+   test_same_inputs_give_byte_identical_outputs, ::test_manifest_holds_no_absolute_path; input files
+   named alike on every machine in ledgers and summaries: test_recorded_names.py.
 9. Text: a bad byte after the first 64 KiB, NFKC names without invisible characters, look-alikes
    read as Latin with a warning: test_text_faults.py.
-10. A file read once: test_activity.py::test_each_file_is_read_once_and_published_folders_never.
+10. A file read once: test_activity.py::test_each_file_is_read_once_and_published_folders_never; a
+    file changing while it is read refused, and the manifest holding the digest of the bytes read:
+    test_changing_input.py.
 11. Two runs into one folder: test_provenance.py::test_runs_publishing_into_one_folder_never_interleave.
 """
 
