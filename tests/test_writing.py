@@ -58,8 +58,8 @@ def test_outputs_never_overwrite_or_hide_the_returns(run_cli, tmp_path):
     before = first.read_bytes()
     for option, target, fragment in (("--ledger", first, "would overwrite or be read back as an input"),
                                      ("--rejected", returns / "rejected.csv", "would overwrite or be read back"),
-                                     ("--output", returns, "that folder holds the returns being read"),
-                                     ("--output", tmp_path, "that folder holds the returns being read")):
+                                     ("--output", returns, "that folder holds an input of this run"),
+                                     ("--output", tmp_path, "that folder holds an input of this run")):
         code, _, err = run_cli("inventory", returns, "--year", "2024/25", option, target)
         assert code == 2 and fragment in err, (option, err)
     assert first.read_bytes() == before and not (returns / "rejected.csv").exists()

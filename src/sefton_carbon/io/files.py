@@ -78,8 +78,8 @@ def refuse_writing_over_inputs(inputs: list[str | Path], files: dict[str, str | 
             continue
         target = Path(path).resolve()
         if any(target == item or target in item.parents for item in given):
-            raise UsageError(f"{option} {path}: that folder holds the returns being read: write the outputs "
-                             "to a folder of their own")
+            raise UsageError(f"{option} {path}: that folder holds an input of this run (returns or a register): "
+                             "write the outputs to a folder of their own")
 
 
 @contextlib.contextmanager
