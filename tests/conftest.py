@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import shutil
 import sys
 from pathlib import Path
@@ -80,3 +81,23 @@ def browser():
     driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
     yield driver
     driver.quit()
+
+
+def xlsx_bytes(rows_by_sheet: dict[str, list[list]], merge: str | None = None,
+               hidden: tuple[str, ...] = ()) -> bytes:
+    """A workbook with a sheet per entry of ``rows_by_sheet`` (the sheets of ``hidden`` hidden, the
+    cells of ``merge`` merged on each sheet), as the bytes of an .xlsx file."""
+    openpyxl = pytest.importorskip("openpyxl")
+    workbook = openpyxl.Workbook()
+    workbook.remove(workbook.active)
+    for name, rows in rows_by_sheet.items():
+        sheet = workbook.create_sheet(name)
+        for values in rows:
+            sheet.append(values)
+        if merge:
+            sheet.merge_cells(merge)
+        if name in hidden:
+            sheet.sheet_state = "hidden"
+    stream = io.BytesIO()
+    workbook.save(stream)
+    return stream.getvalue()

@@ -58,6 +58,7 @@ import zipfile
 import pytest
 
 from conftest import DATA, HEADER, gas_row, write_rows
+from conftest import xlsx_bytes as xlsx
 from sefton_carbon import resources
 from sefton_carbon.io.cells import MAX_CELL_CHARACTERS
 
@@ -74,21 +75,6 @@ def row(*values) -> str:
 def gas(quantity="1000", unit="kWh", start="2023-04-01", end="2023-04-30", activity="natural_gas",
         quality="actual", site="Town Hall") -> str:
     return row("Corporate", site, activity, quantity, unit, start, end, quality, "")
-
-
-def xlsx(rows_by_sheet: dict[str, list[list]], merge: str | None = None) -> bytes:
-    openpyxl = pytest.importorskip("openpyxl")
-    workbook = openpyxl.Workbook()
-    workbook.remove(workbook.active)
-    for name, rows in rows_by_sheet.items():
-        sheet = workbook.create_sheet(name)
-        for values in rows:
-            sheet.append(values)
-        if merge:
-            sheet.merge_cells(merge)
-    stream = io.BytesIO()
-    workbook.save(stream)
-    return stream.getvalue()
 
 
 def with_long_cell(workbook: bytes, placeholder: str = "LONG") -> bytes:

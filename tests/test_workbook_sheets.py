@@ -4,24 +4,13 @@ lacks a column is refused naming the sheet; sheets with no header (instructions)
 
 import pytest
 
-from conftest import HEADER, gas_row
+from conftest import HEADER, gas_row, xlsx_bytes
 from sefton_carbon import compute_inventory
 from sefton_carbon.returns.activity import read_activity
 from sefton_carbon.returns.collection import validate_returns
 
-openpyxl = pytest.importorskip("openpyxl")
-
-
 def workbook(path, sheets: dict[str, list[list[object]]], hidden: tuple[str, ...] = ()):
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for name, rows in sheets.items():
-        sheet = book.create_sheet(name)
-        for row in rows:
-            sheet.append(row)
-        if name in hidden:
-            sheet.sheet_state = "hidden"
-    book.save(path)
+    path.write_bytes(xlsx_bytes(sheets, hidden=hidden))
     return path
 
 
