@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -116,10 +117,14 @@ def recorded_name(path: Path) -> str:
     """How outputs (ledgers, rejected rows, summaries) name an input file, so that the same inputs
     give the same outputs on any machine: relative to the working folder for a file inside it, as
     ``bundled:<path>`` for data that ships with sefton-carbon (the example council), else as given."""
+    # The working folder is compared without following links, so that a path through a linked
+    # folder inside it keeps the name it was given.
+    absolute, working = Path(os.path.abspath(path)), Path(os.path.abspath(Path.cwd()))
+    if absolute.is_relative_to(working):
+        return absolute.relative_to(working).as_posix()
     resolved = Path(path).resolve()
-    for root, prefix in ((Path.cwd().resolve(), ""), (resources.data_root(), "bundled:")):
-        if resolved.is_relative_to(root):
-            return prefix + resolved.relative_to(root).as_posix()
+    if resolved.is_relative_to(resources.data_root()):
+        return "bundled:" + resolved.relative_to(resources.data_root()).as_posix()
     return str(path)
 
 
