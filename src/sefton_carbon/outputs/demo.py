@@ -24,7 +24,7 @@ from sefton_carbon.outputs.text import (
     trajectory_json,
 )
 from sefton_carbon.outputs.workbook import write_workbook
-from sefton_carbon.planning.trajectory import trajectory_of
+from sefton_carbon.planning.trajectory import restated_trajectory
 from sefton_carbon.returns.activity import read_activity
 from sefton_carbon.returns.collection import Pricing, PricingInputs
 from sefton_carbon.years import ReportingYear
@@ -123,7 +123,7 @@ def run_demo(output_dir: str | Path = "out") -> str:
             publish_inventory(inventory, output_dir / year.label.replace("/", "-"), "inventory",
                               [example_returns()[year]], {"reporting_year": year.label, **example_registers()})
         latest = max(inventories)
-        trajectory = trajectory_of(inventories, min(inventories))
+        trajectory = restated_trajectory(inventories, min(inventories), **example_registers())
         trajectory_chart(trajectory, output_dir / "trajectory.svg")
         (output_dir / "trajectory.json").write_text(trajectory_json(trajectory) + "\n", encoding="utf-8")
         html, book = report_written()
