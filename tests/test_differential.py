@@ -152,6 +152,19 @@ def test_example_council(tmp_path, year):
     assert expected["total_tco2e"] > 1000 and expected["rows"]["accounted"] > 100
 
 
+def test_possible_double_counts_are_counted_alike_when_pricing_refuses_one(tmp_path):
+    """Three overlapping gas rows at one site with no meter (each warned), one of them in litres,
+    which pricing refuses: both engines count the two warned rows that are accounted."""
+    path = tmp_path / "gas.csv"
+    path.write_text("department,site,activity,unit,period_start,quantity,period_end\n"
+                    "c,Town Hall,natural_gas,kWh,2023-04-01,1000,2023-04-30\n"
+                    "Corporate,Town Hall,natural_gas,litres,2023-04-01,1000,2023-04-30\n"
+                    "Corporate,Town Hall,natural_gas,kWh,2023-04-01,1000,2023-04-30\n"
+                    "Corporate,Town Hall,natural_gas,kWh,2023-04-01,1000,2023-04-30\n", encoding="utf-8")
+    expected = assert_same_everywhere([path], tmp_path)
+    assert expected["possible_double_counts"] == 2 and expected["rows"]["accounted"] == 2
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(returns())
 def test_generated_returns(generated):

@@ -112,21 +112,35 @@ def _same_supply(connection, lookups: dict, paths: list[str | Path]) -> tuple[pd
     return rows, same_supply(rows, load_catalogue().metered)
 
 
+def _group_keys(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table's `GROUP_COLUMNS` in one set of types (text as objects, periods as datetime64[ns]),
+    so that rows and group sums join."""
+    return pd.DataFrame({column: (pd.to_datetime(frame[column]).astype("datetime64[ns]")
+                                  if column.startswith("period_") else frame[column].astype(object))
+                         for column in GROUP_COLUMNS})
+
+
 def _less(groups: pd.DataFrame, set_aside: pd.DataFrame) -> pd.DataFrame:
     """The group sums without the rows the same-supply rule sets aside (they are rejected)."""
     if set_aside.empty:
         return groups
-    keys = set_aside[GROUP_COLUMNS].astype({column: object for column in GROUP_COLUMNS
-                                            if not column.startswith("period_")})
-    removed = keys.assign(quantity=set_aside["quantity"].to_numpy(), rows=1).groupby(
+    removed = _group_keys(set_aside).assign(quantity=set_aside["quantity"].to_numpy(), rows=1).groupby(
         GROUP_COLUMNS, as_index=False, dropna=False)[["rows", "quantity"]].sum()
-    groups = groups.copy()
-    for column in ("period_start", "period_end"):
-        groups[column] = pd.to_datetime(groups[column]).astype("datetime64[ns]")
+    groups = groups.assign(**_group_keys(groups))
     merged = groups.merge(removed, on=GROUP_COLUMNS, how="left", suffixes=("", "_set_aside"))
     merged["accepted"] = merged["accepted"] - merged["rows"].fillna(0).astype("int64")
     merged["quantity"] = merged["quantity"] - merged["quantity_set_aside"].fillna(0.0)
     return merged[groups.columns]
+
+
+def _counted_warnings(rows: pd.DataFrame, supply: SameSupply, verdicts: pd.DataFrame) -> int:
+    """Rows with a possible-double-count warning that are counted: not set aside, and in a group
+    that pricing accepted (the in-memory path counts them among the inventory's rows)."""
+    warned = rows[(supply.warnings != "") & ~supply.set_aside]
+    if warned.empty:
+        return 0
+    accepted = _group_keys(verdicts[verdicts["accepted"]]).drop_duplicates()
+    return len(_group_keys(warned).merge(accepted, on=GROUP_COLUMNS, how="inner"))
 
 
 def compute_large_inventory(paths: list[str | Path], reporting_year: str | ReportingYear, *,
@@ -168,7 +182,7 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
     groups = _less(groups, supply_rows[supply.set_aside])
     summary, verdicts, inventory = _summary(groups, year, factors, factor_year, scope_option, scopes_file,
                                             engine="duckdb")
-    summary["possible_double_counts"] = int((supply.warnings != "").sum())
+    summary["possible_double_counts"] = _counted_warnings(supply_rows, supply, verdicts)
     if ledger is not None or rejected is not None:
         with reading(paths):
             _write_rows(connection, verdicts, inventory, ledger, rejected, supply.rejected)

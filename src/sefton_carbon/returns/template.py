@@ -27,7 +27,7 @@ from sefton_carbon.accounting.catalogue import load_catalogue
 from sefton_carbon.accounting.ghg_protocol import SOURCE_TYPES
 from sefton_carbon.accounting.sites import SitesRegister
 from sefton_carbon.errors import DataError, UsageError
-from sefton_carbon.io.files import defuse_text
+from sefton_carbon.io.files import defuse_text, recorded_name
 from sefton_carbon.io.spreadsheets import cell_text, read_sheet_rows, sheet_names
 from sefton_carbon.years import ReportingYear
 
@@ -211,5 +211,5 @@ def read_scoping(path: str | Path) -> pd.DataFrame:
             if record[column] and record[column].lower() not in allowed:
                 raise DataError(f"{column} '{record[column]}' is not one of {', '.join(allowed)}",
                                 file=str(path), sheet="Scoping", row=number, column=column)
-        records.append({"source_file": str(path), "source_row": number, **record})
+        records.append({"source_file": recorded_name(path), "source_row": number, **record})
     return pd.DataFrame(records, columns=["source_file", "source_row", *SCOPING_COLUMNS])
