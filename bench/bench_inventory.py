@@ -101,14 +101,14 @@ def generate_daily_readings(meters: int, path: Path, start_year: int = 2024) -> 
 
 def generate_overlapping_bills(one_day_bills: int, path: Path, start_year: int = 2024) -> Path:
     """One annual gas bill for the financial year starting ``start_year`` plus ``one_day_bills``
-    one-day bills at the same department, site and activity, the days cycling through the year: every
-    one-day bill overlaps the annual one (and those on the same day)."""
+    one-day bills on the same meter, the days cycling through the year: every one-day bill overlaps
+    the annual one (and those on the same day), and overlaps on one meter are refused."""
     first = pd.Timestamp(f"{start_year}-04-01")
     last = pd.Timestamp(f"{start_year + 1}-03-31")
     days = pd.date_range(first, last).strftime("%Y-%m-%d").to_numpy()
     day = days[np.arange(one_day_bills) % len(days)]
     pd.DataFrame({
-        "department": "Facilities", "site": "Town Hall", "activity": "natural_gas",
+        "department": "Facilities", "site": "Town Hall", "meter": "MPRN 7001", "activity": "natural_gas",
         "quantity": np.concatenate([[1_000_000.0], 1000.0 + np.arange(one_day_bills) / 10]),
         "unit": "kWh",
         "period_start": np.concatenate([[f"{first:%Y-%m-%d}"], day]),

@@ -91,12 +91,60 @@ def _check_rows(connection, source: str, columns: dict[str, str]) -> dict:
     return lookups
 
 
+#: The accepted rows of ``checked`` in a supply (`same_supply`'s key) holding an exact copy or two
+#: periods overlapping on one meter, or at a site holding two overlapping metered rows with no meter:
+#: a superset of the rows the rule sets aside or warns about, with whole supplies and sites.
+SUPPLY_CANDIDATES_SQL = """
+    WITH accepted AS (
+        SELECT *, activity IN ({metered}) AND coalesce(meter, '') <> '' AS on_meter,
+               activity IN ({metered}) AND coalesce(meter, '') = '' AS unnamed
+        FROM checked WHERE ok),
+    keyed AS (
+        SELECT *, CASE WHEN on_meter THEN ['meter', activity, meter]
+                       ELSE ['row', department, coalesce(site, ''), coalesce(meter, ''), activity] END AS supply,
+                  CASE WHEN coalesce(site, '') <> '' THEN ['site', site, activity]
+                       ELSE ['department', department, activity] END AS at_site
+        FROM accepted),
+    flagged_supplies AS (
+        SELECT supply FROM keyed GROUP BY supply, period_start, period_end, unit, quantity HAVING count(*) > 1
+        UNION
+        SELECT supply FROM (
+            SELECT supply, period_start, max(period_end) OVER (
+                PARTITION BY supply ORDER BY period_start ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS latest
+            FROM keyed WHERE on_meter) WHERE period_start <= latest),
+    flagged_sites AS (
+        SELECT at_site FROM (
+            SELECT at_site, period_start, max(period_end) OVER (
+                PARTITION BY at_site ORDER BY period_start ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS latest
+            FROM keyed WHERE unnamed) WHERE period_start <= latest)
+    SELECT source_file, source_row, quantity, {ids} FROM keyed
+    WHERE supply IN (SELECT supply FROM flagged_supplies)
+       OR (unnamed AND at_site IN (SELECT at_site FROM flagged_sites))"""
+
+
+def _number_rows(connection, paths: list[str | Path], numbered: bool) -> None:
+    """The view ``numbered``: the rows of ``raw`` with ``source_file`` and, when ``numbered``, their
+    row number in file order (``source_row``, counted before any lookup is joined, so that no join
+    can reorder them; numbering costs time and memory on large inputs, so it is done only when a
+    ledger, the rejected rows or the same-supply rule needs it)."""
+    partition = "PARTITION BY filename" if len(paths) > 1 or Path(paths[0]).is_dir() else ""
+    row_number = f"CAST(row_number() OVER ({partition}) + 1 AS BIGINT)" if numbered else "CAST(NULL AS BIGINT)"
+    if numbered:
+        connection.execute("SET preserve_insertion_order = true")
+    connection.execute(f"CREATE OR REPLACE TEMP VIEW numbered AS SELECT *, filename AS source_file, "
+                       f"{row_number} AS source_row FROM raw")
+
+
 def _same_supply(connection, lookups: dict, paths: list[str | Path]) -> tuple[pd.DataFrame, SameSupply]:
     """The accepted rows of ``checked`` (the columns the same-supply rule and the group sums need,
     looked up once per distinct value), in the order the in-memory path reads them (files as
-    `expand_paths` lists them, then rows in file order), and what `same_supply` finds among them."""
-    result = connection.sql(f"""
-        SELECT source_file, source_row, quantity, {", ".join(ID_LOOKUPS)} FROM checked WHERE ok""").to_arrow_table()
+    `expand_paths` lists them, then rows in file order), and what `same_supply` finds among them.
+
+    Only the rows of the supplies where the rule can find something are read back (`SUPPLY_CANDIDATES_SQL`):
+    the rule looks within one supply, or one site, at a time, so its verdicts on them are its
+    verdicts on the whole input; a year of daily meter readings reads back nothing."""
+    metered = ", ".join(sql_string(name) for name in sorted(load_catalogue().metered)) or "NULL"
+    result = connection.sql(SUPPLY_CANDIDATES_SQL.format(metered=metered, ids=", ".join(ID_LOOKUPS))).to_arrow_table()
     checked = {name: result.column(name).to_numpy(zero_copy_only=False) for name in result.column_names}
     rows = rows_from_ids(checked, np.ones(result.num_rows, dtype=bool), lookups)
     rows.insert(0, "source_row", checked["source_row"])
@@ -169,16 +217,15 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
         connection.execute(f"CREATE TEMP VIEW source AS SELECT * FROM {duckdb_source(paths, column_for_header)}")
         columns = renamed_view(connection, "source", "raw", column_for_header, paths)
     _missing_columns(columns, "large-input")
-    # Rows are numbered in file order before any lookup is joined, so no join can reorder them: the
-    # same-supply rule names rows by number.
-    partition = "PARTITION BY filename" if len(paths) > 1 or Path(paths[0]).is_dir() else ""
-    connection.execute("SET preserve_insertion_order = true")
-    connection.execute(f"CREATE TEMP VIEW numbered AS SELECT *, filename AS source_file, "
-                       f"CAST(row_number() OVER ({partition}) + 1 AS BIGINT) AS source_row FROM raw")
     with reading(paths):
+        _number_rows(connection, paths, ledger is not None or rejected is not None)
         lookups = _check_rows(connection, "numbered", columns)
         groups = connection.execute(GROUP_SQL).df()
         supply_rows, supply = _same_supply(connection, lookups, paths)
+        if len(supply_rows) and supply_rows["source_row"].isna().any():
+            # The rule found something, and names rows by number: number them, and read them again.
+            _number_rows(connection, paths, True)
+            supply_rows, supply = _same_supply(connection, lookups, paths)
     groups = _less(groups, supply_rows[supply.set_aside])
     summary, verdicts, inventory = _summary(groups, year, factors, factor_year, scope_option, scopes_file,
                                             engine="duckdb")
