@@ -135,10 +135,10 @@ def _number_rows(connection, paths: list[str | Path], numbered: bool) -> None:
                        f"{row_number} AS source_row FROM raw")
 
 
-def _same_supply(connection, lookups: dict, paths: list[str | Path]) -> tuple[pd.DataFrame, SameSupply]:
-    """The accepted rows of ``checked`` (the columns the same-supply rule and the group sums need,
-    looked up once per distinct value), in the order the in-memory path reads them (files as
-    `expand_paths` lists them, then rows in file order), and what `same_supply` finds among them.
+def _supply_candidates(connection, lookups: dict, paths: list[str | Path]) -> pd.DataFrame:
+    """The accepted rows of ``checked`` that the same-supply rule must see (the columns it and the
+    group sums need, looked up once per distinct value), in the order the in-memory path reads them
+    (files as `expand_paths` lists them, then rows in file order).
 
     Only the rows of the supplies where the rule can find something are read back (`SUPPLY_CANDIDATES_SQL`):
     the rule looks within one supply, or one site, at a time, so its verdicts on them are its
@@ -156,8 +156,7 @@ def _same_supply(connection, lookups: dict, paths: list[str | Path]) -> tuple[pd
         rank = {}
     file_rank = rows["source_file"].map(lambda name: rank.get(str(name), len(rank))).to_numpy(dtype=np.int64)
     by_name = rows["source_file"].cat.codes.to_numpy()  # categories are sorted
-    rows = rows.iloc[np.lexsort((rows["source_row"].to_numpy(), by_name, file_rank))].reset_index(drop=True)
-    return rows, same_supply(rows, load_catalogue().metered)
+    return rows.iloc[np.lexsort((rows["source_row"].to_numpy(), by_name, file_rank))].reset_index(drop=True)
 
 
 def _group_keys(frame: pd.DataFrame) -> pd.DataFrame:
@@ -221,11 +220,12 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
         _number_rows(connection, paths, ledger is not None or rejected is not None)
         lookups = _check_rows(connection, "numbered", columns)
         groups = connection.execute(GROUP_SQL).df()
-        supply_rows, supply = _same_supply(connection, lookups, paths)
-        if len(supply_rows) and supply_rows["source_row"].isna().any():
-            # The rule found something, and names rows by number: number them, and read them again.
+        supply_rows = _supply_candidates(connection, lookups, paths)
+        if supply_rows["source_row"].isna().any():
+            # The rule has rows to look at, and names rows by number: number them, and read them again.
             _number_rows(connection, paths, True)
-            supply_rows, supply = _same_supply(connection, lookups, paths)
+            supply_rows = _supply_candidates(connection, lookups, paths)
+    supply = same_supply(supply_rows, load_catalogue().metered)
     groups = _less(groups, supply_rows[supply.set_aside])
     summary, verdicts, inventory = _summary(groups, year, factors, factor_year, scope_option, scopes_file,
                                             engine="duckdb")
