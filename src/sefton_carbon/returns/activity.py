@@ -770,6 +770,14 @@ def _connection():
     return connection
 
 
+def _refuse(checked: dict[str, np.ndarray], ok: np.ndarray, refused: np.ndarray, column, reason: str) -> np.ndarray:
+    """Reject the ``refused`` rows of a checked table for ``reason`` (in ``column``: one name, or
+    one per row), whatever the row rules said of them; returns the rows still accepted."""
+    for name, value in (("column", column), ("value", ""), ("reason", reason)):
+        checked[name] = np.where(refused, np.asarray(value, dtype=object), checked[name])
+    return ok & ~refused
+
+
 def _check_table(table: _Table, path: Path, catalogue: Catalogue) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
     """One table through the cell lookups and row rules: its accepted rows, its rejected rows, and
     which of its rows are blank. Every row of a hidden sheet is rejected, naming the sheet."""
@@ -794,20 +802,13 @@ def _check_table(table: _Table, path: Path, catalogue: Catalogue) -> tuple[pd.Da
     checked = {name: result.column(name).to_numpy(zero_copy_only=False)[order] for name in result.column_names}
     blank, ok = checked["blank"].astype(bool), checked["ok"].astype(bool)
     if table.hidden:
-        ok = np.zeros_like(ok)
-        checked["column"] = np.full(len(ok), "", dtype=object)
-        checked["value"] = np.full(len(ok), "", dtype=object)
-        checked["reason"] = np.full(len(ok), f"sheet '{table.sheet}' is hidden: unhide it to count this row, "
-                                    "or delete the sheet if its figures are not for this return", dtype=object)
+        ok = _refuse(checked, ok, ~blank, "", f"sheet '{table.sheet}' is hidden: unhide it to count this row, "
+                     "or delete the sheet if its figures are not for this return")
     if table.not_utf8 is not None:
         column_of_row = np.full(len(ok), "", dtype=object)
         for column in reversed(list(table.not_utf8)):  # the first column holding a bad byte wins
             column_of_row[table.not_utf8[column]] = column
-        bad = (column_of_row != "") & ~blank
-        ok = ok & ~bad
-        for name, value in (("column", column_of_row), ("value", np.full(len(ok), "", dtype=object)),
-                            ("reason", np.full(len(ok), NOT_UTF8_REASON, dtype=object))):
-            checked[name] = np.where(bad, value, checked[name])
+        ok = _refuse(checked, ok, (column_of_row != "") & ~blank, column_of_row, NOT_UTF8_REASON)
     rows = rows_from_ids(checked, ok, lookups)
     rows[NAME_WARNING] = _name_warnings(lookups, checked, ok)
     rows.insert(0, "source_row", checked["source_row"][ok])
