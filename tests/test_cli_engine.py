@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from conftest import gas_row, write_rows
+from conftest import REPO, gas_row, write_rows
 from sefton_carbon import choose_engine, compute_inventory
 
 
@@ -53,10 +53,34 @@ def test_an_output_folder_is_refused_by_the_duckdb_engine(parquet_folder, tmp_pa
     assert not (tmp_path / "out").exists()
 
 
-def test_registers_are_refused_when_auto_chooses_duckdb(parquet_folder, tmp_path, run_cli):
-    code, out, err = run_cli("inventory", parquet_folder, "--year", "2023/24", "--contracts", tmp_path / "c.csv")
-    assert code == 2 and out == ""
-    assert "--contracts: only with the pandas engine" in err and "the duckdb engine was chosen" in err
+def test_duckdb_ledger_with_registers_matches_the_in_memory_ledger(tmp_path, run_cli):
+    """Sites, contracts and spend on the DuckDB engine: every ledger line (location- and
+    market-based t CO2e, boundary and its reason) as the in-memory ledger has it."""
+    council = REPO / "examples" / "example-council"
+    returns = []
+    for path in sorted((council / "returns" / "2024-25").glob("*.csv")):  # without the title line above the header
+        returns.append(tmp_path / path.name)
+        returns[-1].write_text(path.read_text(encoding="utf-8").split("\n", 1)[1], encoding="utf-8")
+    registers = ["--sites", council / "sites.csv", "--contracts", council / "contracts.csv",
+                 "--spend-factors", council / "spend-factors.csv"]
+    ledgers = {}
+    for engine in ("pandas", "duckdb"):
+        ledger = tmp_path / f"{engine}.csv"
+        code, _, err = run_cli("inventory", *returns, "--year", "2024/25", "--engine", engine, *registers,
+                               "--ledger", ledger, "--format", "json")
+        assert code in (0, 3), err
+        ledgers[engine] = pd.read_csv(ledger, keep_default_na=False, na_values={"market_kgco2e_per_kwh": [""]})
+    keys = ["source_file", "source_row", "line"]
+    memory, duckdb = (ledgers[engine].sort_values(keys).reset_index(drop=True) for engine in ("pandas", "duckdb"))
+    assert len(duckdb) == len(memory) > 500
+    assert (duckdb[keys] == memory[keys]).all().all()
+    assert (duckdb["market_basis"] == memory["market_basis"]).all()
+    assert (duckdb["in_boundary"] == memory["in_boundary"]).all()
+    assert (duckdb["outside_reason"] == memory["outside_reason"]).all()
+    assert memory["outside_reason"].str.contains("operational control").any()
+    for column in ("tco2e", "tco2e_market", "market_kgco2e_per_kwh"):
+        assert duckdb[column].to_numpy() == pytest.approx(memory[column].to_numpy(), rel=1e-9, abs=1e-12, nan_ok=True)
+    assert (memory["tco2e_market"] != memory["tco2e"]).sum() > 10
 
 
 def test_duckdb_writes_the_ledger_and_rejected_rows_it_is_asked_for(tmp_path, run_cli):

@@ -25,13 +25,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sefton_carbon.accounting.factors import load_factors
 from sefton_carbon.engines.large import _combined, _summary, compute_large_inventory, group_partition
 from sefton_carbon.engines.pipeline import compute_inventory
 from sefton_carbon.errors import DataError, UsageError
 from sefton_carbon.io.columnar import fast_number_sql
 from sefton_carbon.io.cells import parse_quantity
 from sefton_carbon.returns.activity import _read_tables, read_activity
+from sefton_carbon.returns.collection import PricingInputs
 from sefton_carbon.years import ReportingYear
 from test_bad_inputs import ACTIVITY_CASES, _content
 from test_properties import returns
@@ -85,27 +85,38 @@ def _rejected_rows(frame: pd.DataFrame, unreadable: set[str] = frozenset()) -> l
                       rows["column"].astype(str), rows["reason"].astype(str)))
 
 
-def assert_same_everywhere(paths: list[Path], folder: Path, year: str = YEAR) -> dict:
-    """Run every engine over ``paths`` and assert they agree; returns the in-memory summary."""
-    memory = compute_inventory(paths, year)
+#: Summary keys every engine gives alike, beyond the figures compared with a tolerance.
+SAME_KEYS = ("rows", "reporting_year", "factor_year", "factor_set", "gwp_basis", "scope_option", "scope_2_method",
+             "boundary", "notes")
+
+
+def assert_same_everywhere(paths: list[Path], folder: Path, year: str = YEAR, **pricing) -> dict:
+    """Run every engine over ``paths``, priced with the `PricingInputs` ``pricing``, and assert
+    they agree; returns the in-memory summary."""
+    memory = compute_inventory(paths, year, **pricing)
     expected = memory.summary()
     rejected = folder / "rejected.csv"
-    duckdb = compute_large_inventory(paths, year, rejected=rejected).summary
+    duckdb = compute_large_inventory(paths, year, rejected=rejected, **pricing).summary
     assert duckdb["possible_double_counts"] == expected["possible_double_counts"]
     compared = [(duckdb, expected)]
     dask_paths = plain_copies(paths, folder / "without-same-supply", SAME_SUPPLY)
     if dask_paths:
         cells = pd.concat([pd.read_csv(path, dtype=str, keep_default_na=False) for path in dask_paths],
                           ignore_index=True)
-        dask = _summary(_combined(group_partition(cells.replace("", None))), ReportingYear.parse(year),
-                        load_factors(), None, None, None, engine="dask")[0]
-        compared.append((dask, compute_inventory(dask_paths, year).summary()))
+        by_site = bool(pricing.get("sites") or pricing.get("contracts"))
+        dask = _summary(_combined(group_partition(cells.replace("", None), by_site)), ReportingYear.parse(year),
+                        PricingInputs(**pricing).load(), engine="dask")[0]
+        compared.append((dask, compute_inventory(dask_paths, year, **pricing).summary()))
     for summary, reference in compared:
-        assert summary["rows"] == reference["rows"]
+        for key in SAME_KEYS:
+            assert summary[key] == reference[key], key
         assert summary["total_tco2e"] == pytest.approx(reference["total_tco2e"], rel=1e-9, abs=1e-12)
-        for scope in ("scope_1", "scope_2", "scope_3"):
-            assert summary["by_scope"][scope] == pytest.approx(reference["by_scope"][scope], rel=1e-9, abs=1e-12)
-        assert summary["by_activity"] == pytest.approx(reference["by_activity"], rel=1e-9, abs=1e-12)
+        for key in ("by_scope", "by_activity", "by_department", "by_scope_3_category", "by_gas"):
+            assert summary[key] == pytest.approx(reference[key], rel=1e-9, abs=1e-12), key
+        outside = summary["outside_boundary"]
+        assert {key: outside[key] for key in ("rows", "rows_by_reason")} == {
+            key: reference["outside_boundary"][key] for key in ("rows", "rows_by_reason")}
+        assert outside["tco2e"] == pytest.approx(reference["outside_boundary"]["tco2e"], rel=1e-9, abs=1e-12)
     listed = pd.read_csv(rejected, dtype={"source_row": "Int64"}, keep_default_na=False,
                          na_values={"source_row": [""]})
     # A file with a header and no rows is refused as a whole in memory; the DuckDB engine reads no rows in it.
@@ -150,6 +161,22 @@ def test_example_council(tmp_path, year):
     copies = plain_copies(sorted(folder.glob("*.csv")), tmp_path)
     expected = assert_same_everywhere(copies, tmp_path, year)
     assert expected["total_tco2e"] > 1000 and expected["rows"]["accounted"] > 100
+
+
+def test_example_council_with_its_registers(tmp_path):
+    """Sites (operational control and tags), contracts (market-based Scope 2) and spend priced
+    alike by every engine."""
+    council = REPO / "examples" / "example-council"
+    copies = plain_copies(sorted((council / "returns" / "2024-25").glob("*.csv")), tmp_path)
+    registers = {"sites": council / "sites.csv", "contracts": council / "contracts.csv",
+                 "spend_factors": council / "spend-factors.csv"}
+    expected = assert_same_everywhere(copies, tmp_path, "2024/25", **registers)
+    plain = compute_inventory(copies, "2024/25").summary()
+    # The registers move the figures: market-based Scope 2 differs from location-based, sites outside
+    # operational control leave the boundary, and spend (outside the default option) is priced.
+    assert expected["by_scope"]["scope_2_market"] != pytest.approx(expected["by_scope"]["scope_2_location"])
+    assert expected["outside_boundary"]["rows"] > plain["outside_boundary"]["rows"]
+    assert expected["outside_boundary"]["tco2e"] > plain["outside_boundary"]["tco2e"] + 1000
 
 
 def test_possible_double_counts_are_counted_alike_when_pricing_refuses_one(tmp_path):

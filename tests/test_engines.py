@@ -19,6 +19,7 @@ from sefton_carbon.engines.large import (
     compute_large_inventory,
     group_partition,
 )
+from sefton_carbon.returns.collection import PricingInputs
 from sefton_carbon.years import ReportingYear
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
@@ -164,7 +165,6 @@ def test_duckdb_reads_csv_strictly(tmp_path, run_cli):
 
 
 @pytest.mark.parametrize("options, message", [
-    (["--engine", "duckdb", "--sites", "sites.csv"], "--sites: only with the pandas engine (the default)"),
     (["--engine", "dask", "--rejected", "rejected.csv"], "--engine dask writes no ledger or rejected rows"),
     (["--scheduler", "tcp://localhost:8786"], "--scheduler is for --engine dask"),
 ])
@@ -243,8 +243,8 @@ def test_large_engines_account_for_rows_as_the_pandas_path_does(rows):
         summary = compute_large_inventory([path], "2023/24").summary
         # The Dask engine's partition step over the same cells (as Parquet hands them: empty is null).
         cells = pd.read_csv(path, dtype=str, keep_default_na=False).replace("", None)
-        partitioned = _summary(_combined(group_partition(cells)), ReportingYear.parse("2023/24"), load_factors(),
-                               None, None, None, engine="dask")[0]
+        partitioned = _summary(_combined(group_partition(cells)), ReportingYear.parse("2023/24"),
+                               PricingInputs().load(), engine="dask")[0]
     assert summary["rows"] == expected["rows"]
     assert summary["total_tco2e"] == pytest.approx(expected["total_tco2e"], rel=1e-9, abs=1e-12)
     for breakdown in ("by_department", "by_activity", "by_scope_3_category"):

@@ -59,6 +59,11 @@ VALUES = ["tco2e", *(f"tco2e_{gas}" for gas in (*GASES, UNATTRIBUTED)), "tco2_bi
 RESOLUTION_COLUMNS = [
     "line", "scope", "category", "factor_key", "desnz_id", "factor_source_row", "factor_unit",
     "factor_uom", *FACTOR_VALUES, "unit_conversion", "unit_conversion_note", "factor_set"]
+#: A column of `Inventory.rows` priced from rows summed per group (the large-input engines): how
+#: many input rows the group holds, so that rows are counted as input rows (`Inventory.row_weights`).
+ROWS_IN_GROUP = "rows_in_group"
+#: A ledger line's ``outside_reason`` when its row is inside the boundary and the line is not.
+LINE_OUTSIDE_REASON = "line type, scope or category outside the boundary"
 LEDGER_COLUMNS = [
     "input_row", "line", "parent_line", "source_file", "source_sheet", "source_row", "department",
     "site", "activity", "activity_as_written", "quantity_reported", "share_in_year", "quantity", "unit",
@@ -127,8 +132,16 @@ class Inventory:
         return int(self.files["rows_read"].sum())
 
     @property
+    def row_weights(self) -> np.ndarray:
+        """How many input rows each row of `rows` stands for: one, or, for an inventory priced from
+        rows summed per group by a large-input engine, the group's rows (column `ROWS_IN_GROUP`)."""
+        if ROWS_IN_GROUP in self.rows:
+            return self.rows[ROWS_IN_GROUP].to_numpy(dtype=np.int64)
+        return np.ones(len(self.rows), dtype=np.int64)
+
+    @property
     def rows_accounted(self) -> int:
-        return len(self.rows)
+        return int(self.row_weights.sum())
 
     @property
     def possible_double_counts(self) -> pd.DataFrame:
@@ -144,7 +157,7 @@ class Inventory:
 
     @property
     def rows_outside_boundary(self) -> int:
-        return int(self.outside.notna().sum())
+        return int(self.row_weights[self.outside.notna().to_numpy()].sum())
 
     @property
     def rows_rejected(self) -> int:
@@ -293,11 +306,13 @@ class Inventory:
 
     def outside_boundary(self) -> dict:
         """What the boundary leaves out: rows and t CO2e (location-based), by reason."""
-        reasons = self.outside.dropna()
-        by_reason = {str(reason): int(count) for reason, count in reasons.value_counts().items()}
+        outside = self.outside.notna().to_numpy()
+        counts = pd.Series(self.row_weights[outside]).groupby(self.outside[outside].to_numpy(), sort=False).sum()
+        by_reason = {str(reason): int(count) for reason, count in counts.sort_values(ascending=False,
+                                                                                   kind="stable").items()}
         excluded = self.totals(line_column="scope", inside=False, method="location")
         excluded = excluded[excluded.index != OUTSIDE_OF_SCOPES_NUMBER]
-        return {"rows": int(len(reasons)), "rows_by_reason": by_reason,
+        return {"rows": self.rows_outside_boundary, "rows_by_reason": by_reason,
                 "tco2e": float(excluded.sum()),
                 "tco2e_by_scope": {f"scope_{int(scope)}": float(value) for scope, value in excluded.items()}}
 
@@ -359,7 +374,7 @@ class Inventory:
         outside = self.outside.to_numpy()[row_positions]
         ledger["in_boundary"] = pd.isna(outside) & self.line_inside[line_positions]
         ledger["outside_reason"] = np.where(pd.isna(outside), np.where(
-            self.line_inside[line_positions], "", "line type, scope or category outside the boundary"),
+            self.line_inside[line_positions], "", LINE_OUTSIDE_REASON),
             outside)
         return ledger[LEDGER_COLUMNS]
 
@@ -594,7 +609,7 @@ def _notes(inventory: Inventory) -> list[str]:
                      "one third-party page quotes 0.17088 (the treatment factor) for supply")
     fallback = inventory.rows["market_basis"].isin([base for base in MARKET_BASES if GRID_FALLBACK in base])
     if fallback.any():
-        notes.append(f"market-based Scope 2: {int(fallback.sum()):,} electricity row(s) have no contract "
+        notes.append(f"market-based Scope 2: {int(inventory.row_weights[fallback.to_numpy()].sum()):,} electricity row(s) have no contract "
                      "evidence and no residual-mix factor is set in scopes.yaml, so the location-based "
                      "grid factor was used for them (set residual_mix_kgco2e_per_kwh and residual_mix_source "
                      "under scope_2_market in scopes.yaml, or give --contracts)")
@@ -602,7 +617,7 @@ def _notes(inventory: Inventory) -> list[str]:
         inventory.boundary)
     if unregistered:
         notes.append(unregistered)
-    unpriced = int(_unpriced_rows(inventory.pair_of_row, inventory.lines).sum())
+    unpriced = int(inventory.row_weights[_unpriced_rows(inventory.pair_of_row, inventory.lines)].sum())
     if unpriced:
         notes.append(f"{unpriced:,} spend row(s) are accounted for as outside the boundary, without a figure "
                      "since no spend factor table was given (--spend-factors FILE)")

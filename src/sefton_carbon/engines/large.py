@@ -27,10 +27,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sefton_carbon.accounting.boundary import load_boundary_options
-from sefton_carbon.accounting.catalogue import load_catalogue
-from sefton_carbon.accounting.factors import FactorLibrary, load_factors
-from sefton_carbon.accounting.inventory import VALUES, price_activity
+from sefton_carbon.accounting.catalogue import DIRECT, load_catalogue
+from sefton_carbon.accounting.inventory import KG_PER_TONNE, LINE_OUTSIDE_REASON, ROWS_IN_GROUP, VALUES
 from sefton_carbon.accounting.rows import REJECTED_COLUMNS, ActivityData
 from sefton_carbon.errors import UsageError
 from sefton_carbon.io.columnar import defused_sql, duckdb_source, reading, renamed_view, sql_string
@@ -45,19 +43,32 @@ from sefton_carbon.returns.activity import (
     register_lookups,
     rows_from_ids,
 )
+from sefton_carbon.returns.collection import Pricing, PricingInputs
 from sefton_carbon.returns.same_supply import SameSupply, same_supply
 from sefton_carbon.years import ReportingYear
 
-#: The accepted rows are summed per distinct combination of these columns (as `checked_sql` reads them).
+#: The accepted rows are summed per distinct combination of these columns (as `checked_sql` reads
+#: them), and of the site when a sites register or contracts are given (`group_columns`).
 GROUP_COLUMNS = ["department", "activity", "unit", "unit_as_written", "period_start", "period_end", "data_quality"]
 #: What is summed: rows read (not blank), rows accepted by the row rules, and their quantity.
 COUNT_COLUMNS = ["read", "accepted", "quantity"]
-#: The per-group sums, from the view ``checked_for_sums`` (`_check_rows`).
-GROUP_SQL = f"""
-    SELECT {", ".join(f"CASE WHEN ok THEN {column} END AS {column}" for column in GROUP_COLUMNS)},
-           count(*) FILTER (WHERE NOT blank) AS read, count(*) FILTER (WHERE ok) AS accepted,
-           coalesce(sum(quantity) FILTER (WHERE ok), 0) AS quantity
-    FROM checked_for_sums GROUP BY ALL"""
+
+
+def group_columns(by_site: bool) -> list[str]:
+    """The columns the accepted rows are summed by: `GROUP_COLUMNS`, and ``site`` when ``by_site``
+    (a sites register or contracts price rows by their site)."""
+    return GROUP_COLUMNS + (["site"] if by_site else [])
+
+
+def group_sql(by_site: bool) -> str:
+    """The per-group sums, from the view ``checked_for_sums`` (`_check_rows`)."""
+    return f"""
+        SELECT {", ".join(f"CASE WHEN ok THEN {column} END AS {column}" for column in group_columns(by_site))},
+               count(*) FILTER (WHERE NOT blank) AS read, count(*) FILTER (WHERE ok) AS accepted,
+               coalesce(sum(quantity) FILTER (WHERE ok), 0) AS quantity
+        FROM checked_for_sums GROUP BY ALL"""
+
+
 #: The ledger's columns from each row, and from each of its pair's lines.
 LEDGER_ROW_COLUMNS = ["source_file", "source_row", "department", "site", "activity", "quantity_reported",
                       "share_in_year", "quantity", "unit", "period_start", "period_end", "data_quality"]
@@ -79,13 +90,14 @@ def _missing_columns(columns, engine: str) -> None:
                          f"header names); missing: {', '.join(missing)}")
 
 
-def _check_rows(connection, source: str, columns: dict[str, str]) -> dict:
+def _check_rows(connection, source: str, columns: dict[str, str], by_site: bool) -> dict:
     """Create the views ``checked`` (the rows of ``source`` through the library's cell lookups and
-    row rules, `activity.checked_sql`) and ``checked_for_sums`` (the same without reading site,
-    meter and notes beyond what the rules need); returns the lookup tables."""
+    row rules, `activity.checked_sql`) and ``checked_for_sums`` (the same without reading site
+    (unless ``by_site``), meter and notes beyond what the rules need); returns the lookup tables."""
     lookups = register_lookups(connection, source, columns, load_catalogue())
     connection.execute(f"CREATE OR REPLACE TEMP VIEW checked AS {checked_sql(source, columns)}")
-    light = {column: lookups[f"{column}_cells"] for column in TEXT_CELL_COLUMNS if column != "department"}
+    light = {column: lookups[f"{column}_cells"] for column in TEXT_CELL_COLUMNS
+             if column != "department" and not (by_site and column == "site")}
     connection.execute(f"CREATE OR REPLACE TEMP VIEW checked_for_sums AS "
                        f"{checked_sql(source, columns, flags_only=light)}")
     return lookups
@@ -159,22 +171,28 @@ def _supply_candidates(connection, lookups: dict, paths: list[str | Path]) -> pd
     return rows.iloc[np.lexsort((rows["source_row"].to_numpy(), by_name, file_rank))].reset_index(drop=True)
 
 
-def _group_keys(frame: pd.DataFrame) -> pd.DataFrame:
-    """A table's `GROUP_COLUMNS` in one set of types (text as objects, periods as datetime64[ns]),
+def _keys(groups: pd.DataFrame) -> list[str]:
+    """The columns a table of group sums is keyed by (`group_columns`)."""
+    return [column for column in group_columns(True) if column in groups.columns]
+
+
+def _group_keys(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """A table's ``keys`` columns in one set of types (text as objects, periods as datetime64[ns]),
     so that rows and group sums join."""
     return pd.DataFrame({column: (pd.to_datetime(frame[column]).astype("datetime64[ns]")
                                   if column.startswith("period_") else frame[column].astype(object))
-                         for column in GROUP_COLUMNS})
+                         for column in keys})
 
 
 def _less(groups: pd.DataFrame, set_aside: pd.DataFrame) -> pd.DataFrame:
     """The group sums without the rows the same-supply rule sets aside (they are rejected)."""
     if set_aside.empty:
         return groups
-    removed = _group_keys(set_aside).assign(quantity=set_aside["quantity"].to_numpy(), rows=1).groupby(
-        GROUP_COLUMNS, as_index=False, dropna=False)[["rows", "quantity"]].sum()
-    groups = groups.assign(**_group_keys(groups))
-    merged = groups.merge(removed, on=GROUP_COLUMNS, how="left", suffixes=("", "_set_aside"))
+    keys = _keys(groups)
+    removed = _group_keys(set_aside, keys).assign(quantity=set_aside["quantity"].to_numpy(), rows=1).groupby(
+        keys, as_index=False, dropna=False)[["rows", "quantity"]].sum()
+    groups = groups.assign(**_group_keys(groups, keys))
+    merged = groups.merge(removed, on=keys, how="left", suffixes=("", "_set_aside"))
     merged["accepted"] = merged["accepted"] - merged["rows"].fillna(0).astype("int64")
     merged["quantity"] = merged["quantity"] - merged["quantity_set_aside"].fillna(0.0)
     return merged[groups.columns]
@@ -186,27 +204,36 @@ def _counted_warnings(rows: pd.DataFrame, supply: SameSupply, verdicts: pd.DataF
     warned = rows[(supply.warnings != "") & ~supply.set_aside]
     if warned.empty:
         return 0
-    accepted = _group_keys(verdicts[verdicts["accepted"]]).drop_duplicates()
-    return len(_group_keys(warned).merge(accepted, on=GROUP_COLUMNS, how="inner"))
+    keys = _keys(verdicts)
+    accepted = _group_keys(verdicts[verdicts["accepted"]], keys).drop_duplicates()
+    return len(_group_keys(warned, keys).merge(accepted, on=keys, how="inner"))
+
+
+def _load_pricing(year: ReportingYear, inputs: PricingInputs) -> Pricing:
+    """The pricing inputs read, failing on a missing factor year before any row is read."""
+    pricing = inputs.load()
+    pricing.factors.table(inputs.factor_year or year.default_factor_year)
+    return pricing
 
 
 def compute_large_inventory(paths: list[str | Path], reporting_year: str | ReportingYear, *,
-                            factor_year: int | None = None, factors_dir: str | Path | None = None,
-                            scope_option: str | None = None, scopes_file=None,
                             ledger: str | Path | None = None, rejected: str | Path | None = None,
-                            memory_limit: str = "700MB",
-                            threads: int | None = None) -> LargeInventory:
+                            memory_limit: str = "700MB", threads: int | None = None,
+                            **pricing_inputs) -> LargeInventory:
     """The inventory of one year from large CSV or Parquet inputs, computed in DuckDB.
 
     One scan checks every row and sums the accepted ones per distinct (department, activity, unit,
-    period, data quality); the sums are priced as the in-memory path prices rows. The ledger and the
-    rejected rows, when asked for, take a second, per-row pass, streamed to files.
+    period, data quality, and site when a sites register or contracts are given); the sums are
+    priced as the in-memory path prices rows. The ledger and the rejected rows, when asked for,
+    take a second, per-row pass, streamed to files. ``pricing_inputs`` are the `PricingInputs`
+    (``factors_dir``, ``factor_year``, ``scope_option``, ``scopes_file``, ``sites``,
+    ``contracts``, ``spend_factors``).
     """
     import duckdb
 
     year = ReportingYear.parse(reporting_year)
-    factors = load_factors(factors_dir)
-    factors.table(factor_year or year.default_factor_year)  # fail on a missing year before reading
+    pricing = _load_pricing(year, PricingInputs(**pricing_inputs))
+    by_site = pricing.sites is not None or pricing.contracts is not None
     connection = duckdb.connect()
     connection.execute("SET enable_progress_bar = false")
     connection.execute(f"SET memory_limit = '{memory_limit}'")
@@ -218,8 +245,8 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
     _missing_columns(columns, "large-input")
     with reading(paths):
         _number_rows(connection, paths, ledger is not None or rejected is not None)
-        lookups = _check_rows(connection, "numbered", columns)
-        groups = connection.execute(GROUP_SQL).df()
+        lookups = _check_rows(connection, "numbered", columns, by_site)
+        groups = connection.execute(group_sql(by_site)).df()
         supply_rows = _supply_candidates(connection, lookups, paths)
         if supply_rows["source_row"].isna().any():
             # The rule has rows to look at, and names rows by number: number them, and read them again.
@@ -227,8 +254,7 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
             supply_rows = _supply_candidates(connection, lookups, paths)
     supply = same_supply(supply_rows, load_catalogue().metered)
     groups = _less(groups, supply_rows[supply.set_aside])
-    summary, verdicts, inventory = _summary(groups, year, factors, factor_year, scope_option, scopes_file,
-                                            engine="duckdb")
+    summary, verdicts, inventory = _summary(groups, year, pricing, engine="duckdb")
     summary["possible_double_counts"] = _counted_warnings(supply_rows, supply, verdicts)
     if ledger is not None or rejected is not None:
         with reading(paths):
@@ -237,50 +263,56 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
     return LargeInventory(summary=summary, ledger_path=Path(ledger) if ledger is not None else None)
 
 
-def _summary(groups: pd.DataFrame, year: ReportingYear, factors: FactorLibrary, factor_year: int | None,
-             scope_option: str | None, scopes_file, engine: str):
-    """The summary figures from the rows summed per group (``GROUP_COLUMNS`` and ``COUNT_COLUMNS``),
-    priced by `price_activity` as one activity row per group, the same way for every engine; and
-    each group's verdict (accepted with its share of the year, or the reason it is not counted) and
-    the inventory of the groups, for the per-row pass."""
+#: Keys of `Inventory.summary` that describe files and rows one by one, which a summary of groups
+#: cannot give: the large-input engines leave them out (``rows`` is counted from the groups).
+PER_ROW_KEYS = ("files",)
+
+
+def _summary(groups: pd.DataFrame, year: ReportingYear, pricing: Pricing, engine: str):
+    """The summary figures from the rows summed per group (`group_columns` and ``COUNT_COLUMNS``),
+    priced by `Pricing.price` as one activity row per group standing for its rows
+    (`inventory.ROWS_IN_GROUP`), the same way for every engine; and each group's verdict (accepted
+    with its share of the year, or the reason it is not counted) and the inventory of the groups,
+    for the per-row pass."""
     accepted = groups[groups["accepted"] > 0].reset_index(drop=True)
     count = len(accepted)
     text = {column: pd.Categorical(accepted[column].astype(object)) for column in
             ("department", "activity", "unit", "unit_as_written", "data_quality")}
     blank = pd.Categorical.from_codes(np.zeros(count, dtype=np.int8), categories=[""])
+    site = pd.Categorical(accepted["site"].fillna("").astype(object)) if "site" in accepted else blank
     rows = pd.DataFrame({
         "source_file": pd.Categorical.from_codes(np.zeros(count, dtype=np.int8), categories=["groups"]),
         "source_sheet": blank, "source_row": np.arange(count, dtype=np.int64),
-        "department": text["department"], "site": blank, "meter": blank,
+        "department": text["department"], "site": site, "meter": blank,
         "activity_as_written": text["activity"], "activity": text["activity"],
         "quantity": accepted["quantity"].astype("float64"), "unit_as_written": text["unit_as_written"],
         "unit": text["unit"], "period_start": pd.to_datetime(accepted["period_start"]).astype("datetime64[ns]"),
         "period_end": pd.to_datetime(accepted["period_end"]).astype("datetime64[ns]"),
-        "data_quality": text["data_quality"], "notes": blank})
+        "data_quality": text["data_quality"], "notes": blank,
+        ROWS_IN_GROUP: accepted["accepted"].to_numpy(dtype=np.int64)})
     rows.insert(0, "input_row", np.arange(1, count + 1))
     activity = ActivityData(rows=rows, rejected=pd.DataFrame(columns=REJECTED_COLUMNS),
                             files=pd.DataFrame({"source_file": ["groups"], "rows_read": [count], "blank_rows": [0],
                                                 "unreadable": [False]}))
-    inventory = price_activity(activity, year, factor_year, factors, scope_option=scope_option,
-                               boundary_options=load_boundary_options(scopes_file))
-    weight = accepted["accepted"].to_numpy()
-    counted = inventory.rows["source_row"].to_numpy()
-    outside = counted[inventory.outside.notna().to_numpy()]
+    inventory = pricing.price(activity, year)
     read = int(groups["read"].sum())
-    accounted = int(weight[counted].sum())
     figures = inventory.summary()
-    summary = {
-        "reporting_year": year.label, "factor_year": inventory.factor_year, "engine": engine,
-        **{key: figures[key] for key in ("total_tco2e", "by_scope", "by_scope_3_category", "by_department",
-                                         "by_activity", "by_gas")},
-        "rows": {"read": read, "accounted": accounted, "rejected": read - accounted,
-                 "outside_boundary": int(weight[outside].sum())},
-    }
-    verdicts = accepted[GROUP_COLUMNS].assign(group=np.arange(count), accepted=False, share_in_year=0.0,
-                                              in_boundary=False, column=None, value=None, reason=None)
+    summary = {"engine": engine, **{key: value for key, value in figures.items() if key not in PER_ROW_KEYS},
+               "rows": {"read": read, "accounted": inventory.rows_accounted,
+                        "rejected": read - inventory.rows_accounted,
+                        "outside_boundary": inventory.rows_outside_boundary}}
+    counted = inventory.rows["source_row"].to_numpy()
+    verdicts = accepted[_keys(accepted)].assign(group=np.arange(count), accepted=False, share_in_year=0.0,
+                                                in_boundary=False, column=None, value=None, reason=None)
     verdicts.loc[counted, "accepted"] = True
     verdicts.loc[counted, "share_in_year"] = inventory.rows["share_in_year"].to_numpy()
     verdicts.loc[counted, "in_boundary"] = inventory.outside.isna().to_numpy()
+    verdicts["outside_reason"] = pd.Series(None, index=verdicts.index, dtype=object)
+    verdicts.loc[counted, "outside_reason"] = inventory.outside.to_numpy(dtype=object)
+    verdicts["market_kgco2e_per_kwh"] = np.nan
+    verdicts.loc[counted, "market_kgco2e_per_kwh"] = inventory.rows["market_kgco2e_per_kwh"].to_numpy()
+    verdicts["market_basis"] = ""
+    verdicts.loc[counted, "market_basis"] = inventory.rows["market_basis"].astype(str).to_numpy()
     refused = inventory.rejected
     positions = refused["source_row"].to_numpy(dtype=np.int64)
     for column in ("column", "value", "reason"):
@@ -294,9 +326,10 @@ def _write_rows(connection, verdicts: pd.DataFrame, inventory, ledger: str | Pat
     coefficients of its group's inventory) and the rejected rows (the row rules' reasons, the rows
     the same-supply rule set aside, ``set_aside``, and the reasons pricing gave their group),
     streamed to files."""
-    connection.register("verdicts", verdicts.astype({"column": object, "value": object, "reason": object}))
+    connection.register("verdicts", verdicts.astype({"column": object, "value": object, "reason": object,
+                                                     "outside_reason": object}))
     connection.register("set_aside", set_aside.astype({"source_row": "int64"})[REJECTED_COLUMNS])
-    keys = " AND ".join(f"v.{column} = c.{column}" for column in GROUP_COLUMNS)
+    keys = " AND ".join(f"v.{column} = c.{column}" for column in _keys(verdicts))
     counted = ("NOT EXISTS (SELECT 1 FROM set_aside a WHERE a.source_file = c.source_file "
                "AND a.source_row = c.source_row)")
     if rejected is not None:
@@ -317,6 +350,12 @@ def _write_rows(connection, verdicts: pd.DataFrame, inventory, ledger: str | Pat
     connection.register("lines", lines[["activity", "unit", *LEDGER_LINE_COLUMNS, "line_inside",
                                         *(f"{value}_coefficient" for value in VALUES)]].astype({"line": str}))
     values = ", ".join(f"c.quantity * v.share_in_year * l.{value}_coefficient AS {value}" for value in VALUES)
+    # Market-based Scope 2 replaces the grid factor of an electricity row's direct line (`inventory._market_based`).
+    market = (f"c.quantity * v.share_in_year * l.tco2e_coefficient + CASE WHEN l.scope = 2 AND l.line = '{DIRECT}' "
+              f"AND NOT isnan(v.market_kgco2e_per_kwh) THEN c.quantity * v.share_in_year * l.unit_conversion "
+              f"* (v.market_kgco2e_per_kwh - l.kgco2e_per_unit) / {KG_PER_TONNE} ELSE 0 END AS tco2e_market")
+    outside = (f"CASE WHEN v.outside_reason IS NOT NULL THEN v.outside_reason WHEN l.line_inside THEN '' "
+               f"ELSE {sql_string(LINE_OUTSIDE_REASON)} END AS outside_reason")
     ledger = Path(ledger)
     ledger.parent.mkdir(parents=True, exist_ok=True)
     csv = ledger.suffix.lower() != ".parquet"
@@ -328,15 +367,17 @@ def _write_rows(connection, verdicts: pd.DataFrame, inventory, ledger: str | Pat
     connection.execute(f"""
         COPY (SELECT {", ".join(f"{row_columns.get(column, 'c.' + column)} AS {column}" for column in LEDGER_ROW_COLUMNS)},
                      {", ".join(f"l.{column}" for column in LEDGER_LINE_COLUMNS)}, {values},
-                     v.in_boundary AND l.line_inside AS in_boundary
+                     CASE WHEN isnan(v.market_kgco2e_per_kwh) THEN NULL ELSE v.market_kgco2e_per_kwh END
+                         AS market_kgco2e_per_kwh, v.market_basis, {market},
+                     v.in_boundary AND l.line_inside AS in_boundary, {outside}
               FROM checked c JOIN verdicts v ON {keys} JOIN lines l ON l.activity = c.activity AND l.unit = c.unit
               WHERE c.ok AND v.accepted AND {counted} ORDER BY c.source_file, c.source_row, l.line)
         TO {sql_string(ledger)} (FORMAT {"CSV, HEADER" if csv else "PARQUET"})""")
 
 
-def group_partition(frame: pd.DataFrame) -> pd.DataFrame:
+def group_partition(frame: pd.DataFrame, by_site: bool = False) -> pd.DataFrame:
     """One partition's rows checked by the library's row rules (`activity.checked_sql`, in DuckDB
-    over the partition) and the accepted ones summed per group (``GROUP_COLUMNS``, with
+    over the partition) and the accepted ones summed per group (`group_columns`, with
     ``COUNT_COLUMNS``): the per-partition step of the Dask engine (no I/O); `_combined` adds the
     partitions up."""
     import duckdb
@@ -347,34 +388,33 @@ def group_partition(frame: pd.DataFrame) -> pd.DataFrame:
     connection.execute("CREATE TEMP VIEW numbered AS SELECT *, CAST(NULL AS VARCHAR) AS source_file, "
                        "CAST(NULL AS BIGINT) AS source_row FROM partition_rows")
     columns = {name: kind for name, kind, *_ in connection.execute("DESCRIBE partition_rows").fetchall()}
-    _check_rows(connection, "numbered", columns)
-    groups = connection.execute(GROUP_SQL).df()
+    _check_rows(connection, "numbered", columns, by_site)
+    groups = connection.execute(group_sql(by_site)).df()
     connection.close()
     return groups.astype({"read": "int64", "accepted": "int64", "quantity": "float64"})
 
 
 def compute_dask_inventory(paths: list[str | Path], reporting_year: str | ReportingYear, *,
-                           scheduler: str | None = None, factor_year: int | None = None,
-                           factors_dir: str | Path | None = None,
-                           scope_option: str | None = None, scopes_file=None) -> dict:
+                           scheduler: str | None = None, **pricing_inputs) -> dict:
     """The inventory of partitioned Parquet inputs computed on Dask (a local process pool, or the
     cluster at ``scheduler``). Each worker checks and sums its partitions with `group_partition`;
     the client adds the sums and prices them as the DuckDB engine does, so both give the same
-    figures and the same rows rejected. Returns the summary figures."""
+    figures and the same rows rejected. ``pricing_inputs`` are the `PricingInputs`. Returns the
+    summary figures."""
     import dask
     import dask.dataframe as dd
 
     year = ReportingYear.parse(reporting_year)
-    factors = load_factors(factors_dir)
-    factors.table(factor_year or year.default_factor_year)
+    pricing = _load_pricing(year, PricingInputs(**pricing_inputs))
+    by_site = pricing.sites is not None or pricing.contracts is not None
     frames = dd.read_parquet([str(path) for path in paths])
     frames = frames.rename(columns={written: column_for_header(written) or written for written in frames.columns})
     _missing_columns(frames.columns, "Dask")
     meta = pd.DataFrame({**{column: pd.Series(dtype="datetime64[ns]" if column.startswith("period_") else object)
-                            for column in GROUP_COLUMNS},
+                            for column in group_columns(by_site)},
                          "read": pd.Series(dtype="int64"), "accepted": pd.Series(dtype="int64"),
                          "quantity": pd.Series(dtype="float64")})
-    partials = frames.map_partitions(group_partition, meta=meta)
+    partials = frames.map_partitions(group_partition, by_site, meta=meta)
     if scheduler:
         from distributed import Client
 
@@ -383,9 +423,9 @@ def compute_dask_inventory(paths: list[str | Path], reporting_year: str | Report
     else:
         with dask.config.set(scheduler="processes"):
             result = partials.compute()
-    return _summary(_combined(result), year, factors, factor_year, scope_option, scopes_file, engine="dask")[0]
+    return _summary(_combined(result), year, pricing, engine="dask")[0]
 
 
 def _combined(partitions: pd.DataFrame) -> pd.DataFrame:
     """The sums of `group_partition` over all partitions, per group."""
-    return partitions.groupby(GROUP_COLUMNS, as_index=False, dropna=False, sort=False)[COUNT_COLUMNS].sum()
+    return partitions.groupby(_keys(partitions), as_index=False, dropna=False, sort=False)[COUNT_COLUMNS].sum()

@@ -25,8 +25,6 @@ from sefton_carbon.years import ReportingYear
 
 #: Values of ``--engine``: ``auto`` picks one with `choose_engine`; ``pandas`` is the in-memory path.
 ENGINES = ("auto", "pandas", "duckdb", "dask")
-#: Inputs only the in-memory engine applies.
-IN_MEMORY_ONLY = (("sites", "--sites"), ("contracts", "--contracts"), ("spend_factors", "--spend-factors"))
 
 
 def compute_inventory(paths: list[str | Path] | str | Path, reporting_year: str | ReportingYear,
@@ -144,8 +142,7 @@ def compute_inventory_on_engine(paths: list[str | Path], reporting_year: str | R
     The in-memory engine returns an `Inventory` (the caller writes its ledger, rejected rows and
     ``output`` folder). The DuckDB engine returns a `LargeInventory` and writes ``ledger`` and
     ``rejected`` itself while computing; the Dask engine returns the figures only. An option the
-    chosen engine cannot honour is refused (`UsageError`), never ignored: ``output`` (a folder
-    with a manifest, which `verify` recomputes in memory) and the registers are in-memory only.
+    chosen engine cannot honour is refused (`UsageError`), never ignored.
     """
     chosen = choose_engine(paths, engine)
     if scheduler and chosen != "dask":
@@ -154,23 +151,16 @@ def compute_inventory_on_engine(paths: list[str | Path], reporting_year: str | R
         return compute_inventory(paths, reporting_year, factor_year, factors_dir, scope_option=scope_option,
                                  scopes_file=scopes_file, sites=sites, contracts=contracts,
                                  spend_factors=spend_factors)
-    given = {"sites": sites, "contracts": contracts, "spend_factors": spend_factors}
-    in_memory_only = [option for name, option in IN_MEMORY_ONLY if given[name]]
-    if in_memory_only:
-        raise UsageError(f"{', '.join(in_memory_only)}: only with the pandas engine (the default), which "
-                         f"does not read Parquet; the {chosen} engine was {'chosen' if engine == 'auto' else 'asked for'}")
     if output is not None:
         raise UsageError(f"--output: the {chosen} engine writes no output folder with a manifest; use --ledger "
                          "FILE and --rejected FILE with --engine duckdb, or the pandas engine on CSV or Excel")
+    pricing = dict(factors_dir=factors_dir, factor_year=factor_year, scope_option=scope_option,
+                   scopes_file=scopes_file, sites=sites, contracts=contracts, spend_factors=spend_factors)
     if chosen == "duckdb":
-        return compute_large_inventory(paths, reporting_year, factor_year=factor_year, factors_dir=factors_dir,
-                                       scope_option=scope_option, scopes_file=scopes_file, ledger=ledger,
-                                       rejected=rejected)
+        return compute_large_inventory(paths, reporting_year, ledger=ledger, rejected=rejected, **pricing)
     if ledger or rejected:
         raise UsageError("--engine dask writes no ledger or rejected rows: run --engine duckdb on the same files "
                          "for --ledger and --rejected")
     if find_spec("dask") is None:
         raise UsageError("--engine dask needs Dask: pip install 'sefton-carbon[cluster]'")
-    return LargeInventory(summary=compute_dask_inventory(
-        paths, reporting_year, scheduler=scheduler, factor_year=factor_year, factors_dir=factors_dir,
-        scope_option=scope_option, scopes_file=scopes_file))
+    return LargeInventory(summary=compute_dask_inventory(paths, reporting_year, scheduler=scheduler, **pricing))
