@@ -30,9 +30,9 @@ import pandas as pd
 from sefton_carbon.accounting.catalogue import DIRECT, load_catalogue
 from sefton_carbon.accounting.inventory import KG_PER_TONNE, LINE_OUTSIDE_REASON, ROWS_IN_GROUP, VALUES
 from sefton_carbon.accounting.rows import REJECTED_COLUMNS, ActivityData
-from sefton_carbon.errors import UsageError
+from sefton_carbon.errors import DataError, UsageError
 from sefton_carbon.io.columnar import defused_sql, duckdb_source, reading, renamed_view, sql_string
-from sefton_carbon.io.files import write_csv
+from sefton_carbon.io.files import recorded_name, write_csv
 from sefton_carbon.returns.activity import (
     ID_LOOKUPS,
     REQUIRED_COLUMNS,
@@ -40,8 +40,10 @@ from sefton_carbon.returns.activity import (
     checked_sql,
     column_for_header,
     expand_paths,
+    reads_as_plain_csv,
     register_lookups,
     rows_from_ids,
+    text_tables,
 )
 from sefton_carbon.returns.collection import Pricing, PricingInputs
 from sefton_carbon.returns.same_supply import SameSupply, same_supply
@@ -70,7 +72,7 @@ def group_sql(by_site: bool) -> str:
 
 
 #: The ledger's columns from each row, and from each of its pair's lines.
-LEDGER_ROW_COLUMNS = ["source_file", "source_row", "department", "site", "activity", "quantity_reported",
+LEDGER_ROW_COLUMNS = ["source_file", "source_sheet", "source_row", "department", "site", "activity", "quantity_reported",
                       "share_in_year", "quantity", "unit", "period_start", "period_end", "data_quality"]
 LEDGER_LINE_COLUMNS = ["line", "scope", "category", "factor_key", "factor_unit", "kgco2e_per_unit", "unit_conversion"]
 
@@ -129,28 +131,102 @@ SUPPLY_CANDIDATES_SQL = """
             SELECT at_site, period_start, max(period_end) OVER (
                 PARTITION BY at_site ORDER BY period_start ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS latest
             FROM keyed WHERE unnamed) WHERE period_start <= latest)
-    SELECT source_file, source_row, quantity, {ids} FROM keyed
+    SELECT source_file, source_sheet, source_row, quantity, {ids} FROM keyed
     WHERE supply IN (SELECT supply FROM flagged_supplies)
        OR (unnamed AND at_site IN (SELECT at_site FROM flagged_sites))"""
 
 
-def _number_rows(connection, paths: list[str | Path], numbered: bool) -> None:
+def holds_parquet(path: str | Path) -> bool:
+    """A Parquet file, or a folder with a Parquet file anywhere below it (hive partitions)."""
+    path = Path(path)
+    if path.is_dir():
+        return next(path.rglob("*.parquet"), None) is not None
+    return path.suffix.lower() == ".parquet"
+
+
+@dataclass
+class _Inputs:
+    """The inputs of one run: those DuckDB reads itself (Parquet files and folders, and CSV files
+    it reads as the library does: `activity.reads_as_plain_csv`), and the others read by the
+    library's reader (`activity.text_tables`: workbooks, title rows, UTF-16 and Windows-1252),
+    registered as ``text_table_<n>``, with the files and sheets that reader refuses as a whole."""
+
+    native: list[Path]
+    #: The name DuckDB gives a native file -> its `files.recorded_name`, where the two differ.
+    renamed: dict[str, str]
+    text_tables: list[str]
+    refused: pd.DataFrame
+    #: (file, sheet) -> its place in the order the in-memory path reads them.
+    sheet_order: dict[tuple[str, str], int]
+
+
+def _named_for_duckdb(path: Path) -> Path:
+    """A native input as DuckDB is given it: by its `files.recorded_name` when that is a path (a
+    file inside the working folder, relative to it), so that DuckDB names its rows as the in-memory
+    path does; else as given."""
+    name = recorded_name(path)
+    return Path(name) if not Path(name).is_absolute() and ":" not in name else path
+
+
+def _register_inputs(connection, paths: list[str | Path], read_here: set[Path]) -> _Inputs:
+    """Sort the inputs (`_Inputs`; the CSV files of ``read_here`` go to the library's reader),
+    create the view ``raw`` over the native ones (columns renamed by `column_for_header`) and
+    register the tables the library's reader reads."""
+    native, library = [], []
+    for given in paths:
+        path = Path(given)
+        if not path.exists():
+            raise UsageError(f"{path}: no such file or folder")
+        if holds_parquet(path):
+            native.append(_named_for_duckdb(path))
+            continue
+        for file in expand_paths([path]):
+            (native if file not in read_here and reads_as_plain_csv(file) else library).append(file)
+    native = [_named_for_duckdb(path) for path in native]
+    renamed = {str(path): recorded_name(path) for path in native if recorded_name(path) != str(path)}
+    if native:
+        connection.execute(f"CREATE TEMP VIEW source AS SELECT * FROM {duckdb_source(native, column_for_header)}")
+        renamed_view(connection, "source", "raw", column_for_header, native)
+    names, refused, sheet_order = [], [], {}
+    for path in library:
+        tables, refused_whole = text_tables(path)
+        refused.append(refused_whole)
+        for table in tables:
+            names.append(f"text_table_{len(names)}")
+            connection.register(names[-1], table)
+            sheet = table.column("source_sheet")[0].as_py() if table.num_rows else ""
+            sheet_order[(recorded_name(path), sheet)] = len(sheet_order)
+    return _Inputs(native=native, renamed=renamed, text_tables=names, sheet_order=sheet_order,
+                   refused=pd.concat(refused, ignore_index=True) if refused
+                   else pd.DataFrame(columns=REJECTED_COLUMNS))
+
+
+def _number_rows(connection, inputs: _Inputs, numbered: bool) -> dict[str, str]:
     """The view ``numbered``: the rows of ``raw`` with ``source_file`` and, when ``numbered``, their
     row number in file order (``source_row``, counted before any lookup is joined, so that no join
     can reorder them; numbering costs time and memory on large inputs, so it is done only when a
-    ledger, the rejected rows or the same-supply rule needs it)."""
-    partition = "PARTITION BY filename" if len(paths) > 1 or Path(paths[0]).is_dir() else ""
-    row_number = f"CAST(row_number() OVER ({partition}) + 1 AS BIGINT)" if numbered else "CAST(NULL AS BIGINT)"
-    if numbered:
-        connection.execute("SET preserve_insertion_order = true")
-    connection.execute(f"CREATE OR REPLACE TEMP VIEW numbered AS SELECT *, filename AS source_file, "
-                       f"{row_number} AS source_row FROM raw")
+    ledger, the rejected rows or the same-supply rule needs it), and the rows of the tables the
+    library's reader read, numbered by it. Returns the view's columns, name -> DuckDB type."""
+    parts = [f"SELECT * FROM {name}" for name in inputs.text_tables]
+    if inputs.native:
+        several = len(inputs.native) > 1 or inputs.native[0].is_dir()
+        row_number = (f"CAST(row_number() OVER ({'PARTITION BY filename' if several else ''}) + 1 AS BIGINT)"
+                      if numbered else "CAST(NULL AS BIGINT)")
+        if numbered:
+            connection.execute("SET preserve_insertion_order = true")
+        source_file = ("CASE filename " + " ".join(f"WHEN {sql_string(given)} THEN {sql_string(name)}"
+                                                   for given, name in inputs.renamed.items()) + " ELSE filename END"
+                       if inputs.renamed else "filename")
+        parts.insert(0, f"SELECT * EXCLUDE (filename), {source_file} AS source_file, {row_number} AS source_row "
+                        "FROM raw")
+    connection.execute(f"CREATE OR REPLACE TEMP VIEW numbered AS {' UNION ALL BY NAME '.join(parts)}")
+    return {name: kind for name, kind, *_ in connection.execute("DESCRIBE numbered").fetchall()}
 
 
-def _supply_candidates(connection, lookups: dict, paths: list[str | Path]) -> pd.DataFrame:
+def _supply_candidates(connection, lookups: dict, paths: list[str | Path], inputs: _Inputs) -> pd.DataFrame:
     """The accepted rows of ``checked`` that the same-supply rule must see (the columns it and the
     group sums need, looked up once per distinct value), in the order the in-memory path reads them
-    (files as `expand_paths` lists them, then rows in file order).
+    (files as `expand_paths` lists them, then sheets, then rows in file order).
 
     Only the rows of the supplies where the rule can find something are read back (`SUPPLY_CANDIDATES_SQL`):
     the rule looks within one supply, or one site, at a time, so its verdicts on them are its
@@ -160,15 +236,18 @@ def _supply_candidates(connection, lookups: dict, paths: list[str | Path]) -> pd
     checked = {name: result.column(name).to_numpy(zero_copy_only=False) for name in result.column_names}
     rows = rows_from_ids(checked, np.ones(result.num_rows, dtype=bool), lookups)
     rows.insert(0, "source_row", checked["source_row"])
-    rows.insert(0, "source_sheet", pd.Categorical.from_codes(np.zeros(len(rows), dtype=np.int8), categories=[""]))
+    rows.insert(0, "source_sheet", pd.Categorical(checked["source_sheet"]))
     rows.insert(0, "source_file", pd.Categorical(checked["source_file"]))
     try:
-        rank = {str(path): number for number, path in enumerate(expand_paths(paths))}
+        rank = {recorded_name(path): number for number, path in enumerate(expand_paths(paths))}
     except UsageError:  # a folder of Parquet files: in name order
         rank = {}
     file_rank = rows["source_file"].map(lambda name: rank.get(str(name), len(rank))).to_numpy(dtype=np.int64)
     by_name = rows["source_file"].cat.codes.to_numpy()  # categories are sorted
-    return rows.iloc[np.lexsort((rows["source_row"].to_numpy(), by_name, file_rank))].reset_index(drop=True)
+    sheet_rank = np.array([inputs.sheet_order.get(key, 0) for key in zip(checked["source_file"], checked["source_sheet"])],
+                          dtype=np.int64) if inputs.sheet_order else np.zeros(len(rows), dtype=np.int64)
+    order = np.lexsort((rows["source_row"].to_numpy(), sheet_rank, by_name, file_rank))
+    return rows.iloc[order].reset_index(drop=True)
 
 
 def _keys(groups: pd.DataFrame) -> list[str]:
@@ -220,7 +299,8 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
                             ledger: str | Path | None = None, rejected: str | Path | None = None,
                             memory_limit: str = "700MB", threads: int | None = None,
                             **pricing_inputs) -> LargeInventory:
-    """The inventory of one year from large CSV or Parquet inputs, computed in DuckDB.
+    """The inventory of one year from activity files (CSV, Excel, Parquet files and folders of any
+    size), computed in DuckDB.
 
     One scan checks every row and sums the accepted ones per distinct (department, activity, unit,
     period, data quality, and site when a sites register or contracts are given); the sums are
@@ -228,11 +308,36 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
     take a second, per-row pass, streamed to files. ``pricing_inputs`` are the `PricingInputs`
     (``factors_dir``, ``factor_year``, ``scope_option``, ``scopes_file``, ``sites``,
     ``contracts``, ``spend_factors``).
-    """
-    import duckdb
 
+    A CSV file DuckDB cannot read (a line with more or fewer cells than the header, a byte that is
+    not UTF-8) is read again by the library's reader, which rejects such rows one by one, as the
+    in-memory path does.
+    """
     year = ReportingYear.parse(reporting_year)
     pricing = _load_pricing(year, PricingInputs(**pricing_inputs))
+    read_here: set[Path] = set()
+    while True:
+        try:
+            return _large_inventory(paths, year, pricing, ledger, rejected, memory_limit, threads, read_here)
+        except DataError as error:
+            faulty = next((path for path in _native_csv_files(paths, read_here) if str(path) == error.file), None)
+            if faulty is None:
+                raise
+            read_here.add(faulty)
+
+
+def _native_csv_files(paths: list[str | Path], read_here: set[Path]) -> list[Path]:
+    """The CSV files DuckDB reads itself in a run (`_register_inputs`), as DuckDB names them."""
+    return [_named_for_duckdb(file) for given in paths if not holds_parquet(given) for file in expand_paths([given])
+            if file not in read_here and reads_as_plain_csv(file)]
+
+
+def _large_inventory(paths: list[str | Path], year: ReportingYear, pricing: Pricing, ledger: str | Path | None,
+                     rejected: str | Path | None, memory_limit: str, threads: int | None,
+                     read_here: set[Path]) -> LargeInventory:
+    """`compute_large_inventory`, with the CSV files of ``read_here`` read by the library's reader."""
+    import duckdb
+
     by_site = pricing.sites is not None or pricing.contracts is not None
     connection = duckdb.connect()
     connection.execute("SET enable_progress_bar = false")
@@ -240,25 +345,25 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
     if threads:
         connection.execute(f"SET threads = {int(threads)}")
     with reading(paths):
-        connection.execute(f"CREATE TEMP VIEW source AS SELECT * FROM {duckdb_source(paths, column_for_header)}")
-        columns = renamed_view(connection, "source", "raw", column_for_header, paths)
+        inputs = _register_inputs(connection, paths, read_here)
+        columns = _number_rows(connection, inputs, ledger is not None or rejected is not None)
     _missing_columns(columns, "large-input")
     with reading(paths):
-        _number_rows(connection, paths, ledger is not None or rejected is not None)
         lookups = _check_rows(connection, "numbered", columns, by_site)
         groups = connection.execute(group_sql(by_site)).df()
-        supply_rows = _supply_candidates(connection, lookups, paths)
+        supply_rows = _supply_candidates(connection, lookups, paths, inputs)
         if supply_rows["source_row"].isna().any():
             # The rule has rows to look at, and names rows by number: number them, and read them again.
-            _number_rows(connection, paths, True)
-            supply_rows = _supply_candidates(connection, lookups, paths)
+            _number_rows(connection, inputs, True)
+            supply_rows = _supply_candidates(connection, lookups, paths, inputs)
     supply = same_supply(supply_rows, load_catalogue().metered)
     groups = _less(groups, supply_rows[supply.set_aside])
     summary, verdicts, inventory = _summary(groups, year, pricing, engine="duckdb")
     summary["possible_double_counts"] = _counted_warnings(supply_rows, supply, verdicts)
     if ledger is not None or rejected is not None:
         with reading(paths):
-            _write_rows(connection, verdicts, inventory, ledger, rejected, supply.rejected)
+            _write_rows(connection, verdicts, inventory, ledger, rejected,
+                        pd.concat([inputs.refused, supply.rejected], ignore_index=True))
     connection.close()
     return LargeInventory(summary=summary, ledger_path=Path(ledger) if ledger is not None else None)
 
@@ -323,25 +428,25 @@ def _summary(groups: pd.DataFrame, year: ReportingYear, pricing: Pricing, engine
 def _write_rows(connection, verdicts: pd.DataFrame, inventory, ledger: str | Path | None,
                 rejected: str | Path | None, set_aside: pd.DataFrame) -> None:
     """The per-row pass over ``checked``: the ledger (each accepted row's lines, priced with the
-    coefficients of its group's inventory) and the rejected rows (the row rules' reasons, the rows
-    the same-supply rule set aside, ``set_aside``, and the reasons pricing gave their group),
-    streamed to files."""
+    coefficients of its group's inventory) and the rejected rows (the row rules' reasons; in
+    ``set_aside``, the files and sheets refused as a whole and the rows the same-supply rule set
+    aside; and the reasons pricing gave their group), streamed to files."""
     connection.register("verdicts", verdicts.astype({"column": object, "value": object, "reason": object,
                                                      "outside_reason": object}))
-    connection.register("set_aside", set_aside.astype({"source_row": "int64"})[REJECTED_COLUMNS])
+    connection.register("set_aside", set_aside.astype({"source_row": "Int64"})[REJECTED_COLUMNS])
     keys = " AND ".join(f"v.{column} = c.{column}" for column in _keys(verdicts))
     counted = ("NOT EXISTS (SELECT 1 FROM set_aside a WHERE a.source_file = c.source_file "
-               "AND a.source_row = c.source_row)")
+               "AND a.source_sheet = c.source_sheet AND a.source_row = c.source_row)")
     if rejected is not None:
         refused = connection.execute(f"""
-            SELECT source_file, '' AS source_sheet, source_row, "column", value, reason
+            SELECT source_file, source_sheet, source_row, "column", value, reason
             FROM checked WHERE NOT ok AND NOT blank
             UNION ALL
             SELECT source_file, source_sheet, source_row, "column", value, reason FROM set_aside
             UNION ALL
-            SELECT c.source_file, '', c.source_row, v."column", v.value, v.reason
+            SELECT c.source_file, c.source_sheet, c.source_row, v."column", v.value, v.reason
             FROM checked c JOIN verdicts v ON {keys} WHERE c.ok AND NOT v.accepted AND {counted}
-            ORDER BY source_file, source_row""").df()
+            ORDER BY source_file, source_sheet, source_row""").df()
         write_csv(refused[REJECTED_COLUMNS], rejected)
     if ledger is None:
         return
@@ -363,7 +468,7 @@ def _write_rows(connection, verdicts: pd.DataFrame, inventory, ledger: str | Pat
                    "quantity": "c.quantity * v.share_in_year", "period_start": "CAST(c.period_start AS DATE)",
                    "period_end": "CAST(c.period_end AS DATE)",
                    **{column: defused_sql(f"c.{column}") if csv else f"c.{column}"
-                      for column in ("source_file", "department", "site")}}
+                      for column in ("source_file", "source_sheet", "department", "site")}}
     connection.execute(f"""
         COPY (SELECT {", ".join(f"{row_columns.get(column, 'c.' + column)} AS {column}" for column in LEDGER_ROW_COLUMNS)},
                      {", ".join(f"l.{column}" for column in LEDGER_LINE_COLUMNS)}, {values},
@@ -371,7 +476,7 @@ def _write_rows(connection, verdicts: pd.DataFrame, inventory, ledger: str | Pat
                          AS market_kgco2e_per_kwh, v.market_basis, {market},
                      v.in_boundary AND l.line_inside AS in_boundary, {outside}
               FROM checked c JOIN verdicts v ON {keys} JOIN lines l ON l.activity = c.activity AND l.unit = c.unit
-              WHERE c.ok AND v.accepted AND {counted} ORDER BY c.source_file, c.source_row, l.line)
+              WHERE c.ok AND v.accepted AND {counted} ORDER BY c.source_file, c.source_sheet, c.source_row, l.line)
         TO {sql_string(ledger)} (FORMAT {"CSV, HEADER" if csv else "PARQUET"})""")
 
 

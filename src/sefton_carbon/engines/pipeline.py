@@ -17,7 +17,7 @@ import pandas as pd
 
 from sefton_carbon.accounting.factors import FactorLibrary
 from sefton_carbon.accounting.inventory import Inventory, compare_options, split_by_year
-from sefton_carbon.engines.large import LargeInventory, compute_dask_inventory, compute_large_inventory
+from sefton_carbon.engines.large import LargeInventory, compute_dask_inventory, compute_large_inventory, holds_parquet
 from sefton_carbon.errors import UsageError
 from sefton_carbon.returns.activity import read_activity
 from sefton_carbon.returns.collection import PricingInputs
@@ -108,14 +108,6 @@ def all_rejected(inventories: dict[ReportingYear, Inventory], reading_rejected: 
     """The rows rejected on reading and those rejected by each year's pricing, in one table."""
     return pd.concat([reading_rejected, *(inventory.rejected for inventory in inventories.values())],
                      ignore_index=True)
-
-
-def holds_parquet(path: str | Path) -> bool:
-    """A Parquet file, or a folder with a Parquet file anywhere below it (hive partitions)."""
-    path = Path(path)
-    if path.is_dir():
-        return next(path.rglob("*.parquet"), None) is not None
-    return path.suffix.lower() == ".parquet"
 
 
 def choose_engine(paths: list[str | Path], engine: str = "auto") -> str:

@@ -619,8 +619,9 @@ def checked_sql(source: str, columns: dict[str, str], coded: frozenset = frozens
     """SQL reading every row of ``source`` through the lookup tables of `cell_lookups` and the
     `ROW_RULES`. ``source`` has the activity-table columns of ``columns`` (name -> DuckDB type; the
     ``coded`` ones carry their lookup's key, the others their text), ``source_file``,
-    ``source_row`` and, optionally, ``extra_fields`` (the row has more cells than the header).
-    Each row gets `PARSED_COLUMNS`, their lookup ids, ``reason`` (the reasons of every rule it
+    ``source_row`` and, optionally, ``source_sheet``, ``extra_fields`` (the row has more cells
+    than the header) and ``refused_column`` and ``refused_reason`` (the reader refuses the row
+    whatever its cells: `refusals`). Each row gets `PARSED_COLUMNS`, their lookup ids, ``reason`` (the reasons of every rule it
     fails, joined), ``column`` and ``value`` (the first failing rule's), ``blank`` (nothing in the
     measured columns: not an activity row) and ``ok``. For the text columns of ``flags_only``
     (column -> its lookup table), only whether a cell is empty or a total label is read, from the
@@ -642,6 +643,9 @@ def checked_sql(source: str, columns: dict[str, str], coded: frozenset = frozens
                 else "false")
 
     extra = "coalesce(s.extra_fields, false)" if "extra_fields" in columns else "false"
+    sheet = "coalesce(s.source_sheet, '')" if "source_sheet" in columns else "''"
+    refused = ("s.refused_column, s.refused_reason" if "refused_reason" in columns
+               else "CAST(NULL AS VARCHAR) AS refused_column, CAST(NULL AS VARCHAR) AS refused_reason")
     fast = "NULL" if "quantity" in coded else fast_number_sql("quantity", columns["quantity"])
     reasons = ", ".join(f"CASE WHEN {condition} THEN {reason} END" for _, condition, reason in ROW_RULES)
     first_column = " ".join(f"WHEN {condition} THEN '{column}'" for column, condition, _ in ROW_RULES)
@@ -650,14 +654,15 @@ def checked_sql(source: str, columns: dict[str, str], coded: frozenset = frozens
                                   for column in LOOKUP_COLUMNS if column not in ("quantity", *flags_only))
     return f"""
         WITH cells AS (
-            SELECT s.source_file, s.source_row, {extra} AS extra_fields,
+            SELECT s.source_file, {sheet} AS source_sheet, s.source_row, {extra} AS extra_fields, {refused},
                    {", ".join(f"{written(column)} AS {column}_written" for column in LOOKUP_COLUMNS
                               if column != "quantity")},
                    s.quantity AS quantity_cell, s.fast_number,
                    CASE WHEN s.fast_number IS NULL THEN {written("quantity")} END AS quantity_written
             FROM (SELECT *, {fast} AS fast_number FROM {source}) s),
         parsed AS (
-            SELECT c.source_file, c.source_row, c.extra_fields, c.unit_written, c.quantity_cell,
+            SELECT c.source_file, c.source_sheet, c.source_row, c.extra_fields, c.refused_column, c.refused_reason,
+                   c.unit_written, c.quantity_cell,
                    department.id AS department_id, {field("site", "id")} AS site_id,
                    {field("meter", "id")} AS meter_id, {field("notes", "id")} AS notes_id,
                    activity.id AS activity_id, period_start.id AS start_id, period_end.id AS end_id,
@@ -695,13 +700,16 @@ def checked_sql(source: str, columns: dict[str, str], coded: frozenset = frozens
         judged AS (
             SELECT *, coalesce({" OR ".join(f"({condition})" for _, condition, _ in ROW_RULES)}, false) AS failed,
                    {" AND ".join(_EMPTY_OF[column] for column in MEASURED_COLUMNS)} AND NOT extra_fields AS blank
-            FROM united)
-        SELECT source_file, source_row, {", ".join(PARSED_COLUMNS)}, {", ".join(ID_LOOKUPS)},
-               CASE WHEN failed THEN concat_ws('; ', {reasons}) ELSE '' END AS reason,
-               CASE WHEN failed THEN CASE {first_column} END END AS "column",
-               CASE WHEN failed THEN CASE {first_value} END END AS value,
-               blank, NOT failed AND NOT blank AS ok
-        FROM judged"""
+            FROM united),
+        refused AS (
+            SELECT *, refused_reason IS NOT NULL AND NOT blank AS refused_whole FROM judged)
+        SELECT source_file, source_sheet, source_row, {", ".join(PARSED_COLUMNS)}, {", ".join(ID_LOOKUPS)},
+               CASE WHEN refused_whole THEN refused_reason
+                    WHEN failed THEN concat_ws('; ', {reasons}) ELSE '' END AS reason,
+               CASE WHEN refused_whole THEN refused_column WHEN failed THEN CASE {first_column} END END AS "column",
+               CASE WHEN refused_whole THEN '' WHEN failed THEN CASE {first_value} END END AS value,
+               blank, NOT failed AND NOT blank AND NOT refused_whole AS ok
+        FROM refused"""
 
 
 def _constant(value: str, length: int) -> pd.Categorical:
@@ -741,7 +749,28 @@ def _source_table(table: _Table, path: Path):
     arrays["source_row"] = pyarrow.array(np.arange(len(frame), dtype=np.int64) + table.first_row)
     if table.extra_fields is not None:
         arrays["extra_fields"] = pyarrow.array(table.extra_fields)
+    refused = refusals(table)
+    if refused is not None:
+        arrays["refused_column"] = pyarrow.array(refused[0], type=pyarrow.string())
+        arrays["refused_reason"] = pyarrow.array(refused[1], type=pyarrow.string())
     return pyarrow.table(arrays)
+
+
+def refusals(table: _Table) -> tuple[np.ndarray, np.ndarray] | None:
+    """The rows a reader refuses whatever their cells, as (column, reason) per row (None where a
+    row is not refused), or None when it refuses none: every row of a hidden sheet, and the rows
+    of a UTF-8 file holding a byte that is not UTF-8 (naming the first column that holds one)."""
+    rows = len(table.frame)
+    if table.hidden:
+        reason = (f"sheet '{table.sheet}' is hidden: unhide it to count this row, or delete the sheet if its "
+                  "figures are not for this return")
+        return np.full(rows, "", dtype=object), np.full(rows, reason, dtype=object)
+    if table.not_utf8 is None:
+        return None
+    column_of_row = np.full(rows, None, dtype=object)
+    for column in reversed(list(table.not_utf8)):  # the first column holding a bad byte wins
+        column_of_row[table.not_utf8[column]] = column
+    return column_of_row, np.where(pd.notna(column_of_row), NOT_UTF8_REASON, None)
 
 
 def _looked_up(values: pd.Series, ids: np.ndarray) -> pd.Series | pd.Categorical:
@@ -770,17 +799,9 @@ def _connection():
     return connection
 
 
-def _refuse(checked: dict[str, np.ndarray], ok: np.ndarray, refused: np.ndarray, column, reason: str) -> np.ndarray:
-    """Reject the ``refused`` rows of a checked table for ``reason`` (in ``column``: one name, or
-    one per row), whatever the row rules said of them; returns the rows still accepted."""
-    for name, value in (("column", column), ("value", ""), ("reason", reason)):
-        checked[name] = np.where(refused, np.asarray(value, dtype=object), checked[name])
-    return ok & ~refused
-
-
 def _check_table(table: _Table, path: Path, catalogue: Catalogue) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
     """One table through the cell lookups and row rules: its accepted rows, its rejected rows, and
-    which of its rows are blank. Every row of a hidden sheet is rejected, naming the sheet."""
+    which of its rows are blank (the rows `refusals` names are rejected by `checked_sql`)."""
     frame = table.frame
     coded = frozenset(column for column in frame.columns
                       if isinstance(frame[column].dtype, pd.CategoricalDtype))
@@ -801,14 +822,6 @@ def _check_table(table: _Table, path: Path, catalogue: Catalogue) -> tuple[pd.Da
     order = np.argsort(result.column("source_row").to_numpy(), kind="stable")
     checked = {name: result.column(name).to_numpy(zero_copy_only=False)[order] for name in result.column_names}
     blank, ok = checked["blank"].astype(bool), checked["ok"].astype(bool)
-    if table.hidden:
-        ok = _refuse(checked, ok, ~blank, "", f"sheet '{table.sheet}' is hidden: unhide it to count this row, "
-                     "or delete the sheet if its figures are not for this return")
-    if table.not_utf8 is not None:
-        column_of_row = np.full(len(ok), "", dtype=object)
-        for column in reversed(list(table.not_utf8)):  # the first column holding a bad byte wins
-            column_of_row[table.not_utf8[column]] = column
-        ok = _refuse(checked, ok, (column_of_row != "") & ~blank, column_of_row, NOT_UTF8_REASON)
     rows = rows_from_ids(checked, ok, lookups)
     rows[NAME_WARNING] = _name_warnings(lookups, checked, ok)
     rows.insert(0, "source_row", checked["source_row"][ok])
@@ -855,15 +868,76 @@ def _read_one(path: Path, catalogue: Catalogue) -> tuple[pd.DataFrame, pd.DataFr
     if all(blank.all() for _, _, blank in checked):
         raise DataError("has a header row but no data rows", file=str(path), sheet=tables[0].sheet,
                         row=tables[0].first_row - 1)
-    refused_sheets = pd.DataFrame([{"source_file": str(path), "source_sheet": error.sheet or "",
-                                    "source_row": error.row, "column": error.column or "", "value": "",
-                                    "reason": f"{error.reason}: the sheet was not read"} for error in incomplete],
-                                  columns=REJECTED_COLUMNS)
+    refused_sheets = _refused_sheets(path, incomplete)
     rows = _concat([rows for rows, _, _ in checked]) if len(checked) > 1 else checked[0][0]
     rejected = pd.concat([refused_sheets, *(rejected for _, rejected, _ in checked)], ignore_index=True)
     counts = {"source_file": str(path), "rows_read": sum(int((~blank).sum()) for _, _, blank in checked),
               "blank_rows": sum(int(blank.sum()) for _, _, blank in checked)}
     return rows, rejected, counts
+
+
+def _refused_sheets(path: Path, incomplete: list[DataError]) -> pd.DataFrame:
+    """The rejected entries of a workbook's sheets refused as a whole (`_read_workbook`)."""
+    return pd.DataFrame([{"source_file": str(path), "source_sheet": error.sheet or "", "source_row": error.row,
+                          "column": error.column or "", "value": "",
+                          "reason": f"{error.reason}: the sheet was not read"} for error in incomplete],
+                        columns=REJECTED_COLUMNS)
+
+
+def refused_file(path: Path, error: DataError) -> pd.DataFrame:
+    """The rejected entry of a file that cannot be read at all: its rows are not counted as read."""
+    return pd.DataFrame([{"source_file": str(path), "source_sheet": error.sheet or "", "source_row": error.row,
+                          "column": error.column or "", "value": "", "reason": error.reason}],
+                        columns=REJECTED_COLUMNS)
+
+
+def reads_as_plain_csv(path: Path) -> bool:
+    """Whether DuckDB reads a file as this module does: a CSV file in UTF-8 with its header on the
+    first line. Other files (workbooks, title rows above the header, UTF-16 or Windows-1252 text)
+    are read here (`text_tables`) for the engines that otherwise read files themselves."""
+    if path.suffix.lower() not in CSV_SUFFIXES:
+        return False
+    try:
+        encoding = _detect_encoding(path)
+        return encoding == "utf-8-sig" and _find_csv_header(path, encoding)[0] == 0
+    except DataError:
+        return False  # read here, where the fault becomes the file's rejected entry
+
+
+def text_tables(path: Path) -> tuple[list, pd.DataFrame]:
+    """A file read by this module's reader for `checked_sql` run over many files at once
+    (`engines.large`): each of its activity tables as an Arrow table of the cells as text (the
+    quantity as numbers where the reader parsed them), with ``source_file``, ``source_sheet``,
+    ``source_row``, ``extra_fields`` and the `refusals`; and the rejected entries of the file or
+    of its sheets when refused as a whole (as `read_activity` lists them)."""
+    import pyarrow
+
+    try:
+        tables, incomplete = _read_tables(path)
+    except DataError as error:
+        return [], refused_file(path, error).assign(source_file=recorded_name(path))
+    read = []
+    for table in tables:
+        arrays = {}
+        for column in table.frame.columns:
+            values = table.frame[column]
+            if column == "quantity" and table.quantity_empty is not None:
+                arrays[column] = pyarrow.array(values.to_numpy(dtype="float64"), mask=table.quantity_empty,
+                                               from_pandas=False)
+            else:
+                arrays[column] = pyarrow.array(values.astype(object).to_numpy(), type=pyarrow.string())
+        length = len(table.frame)
+        arrays["source_file"] = pyarrow.array([recorded_name(path)] * length, type=pyarrow.string())
+        arrays["source_sheet"] = pyarrow.array([table.sheet or ""] * length, type=pyarrow.string())
+        arrays["source_row"] = pyarrow.array(np.arange(length, dtype=np.int64) + table.first_row)
+        arrays["extra_fields"] = pyarrow.array(table.extra_fields if table.extra_fields is not None
+                                               else np.zeros(length, dtype=bool))
+        refused = refusals(table)
+        none = np.full(length, None, dtype=object)
+        arrays["refused_column"] = pyarrow.array(none if refused is None else refused[0], type=pyarrow.string())
+        arrays["refused_reason"] = pyarrow.array(none if refused is None else refused[1], type=pyarrow.string())
+        read.append(pyarrow.table(arrays))
+    return read, _refused_sheets(path, incomplete).assign(source_file=recorded_name(path))
 
 
 def expand_paths(paths: list[str | Path]) -> list[Path]:
@@ -908,9 +982,7 @@ def read_activity(paths: list[str | Path] | str | Path, catalogue: Catalogue | N
             counts["sha256"] = digest
         except DataError as error:
             rows = None
-            rejected = pd.DataFrame([{"source_file": str(path), "source_sheet": error.sheet or "",
-                                      "source_row": error.row, "column": error.column or "",
-                                      "value": "", "reason": error.reason}])
+            rejected = refused_file(path, error)
             counts = {"source_file": str(path), "rows_read": 0, "blank_rows": 0, "unreadable": True,
                       "sha256": sha256(path)}
         name = recorded_name(path)
