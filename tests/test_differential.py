@@ -25,7 +25,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sefton_carbon.engines.large import _combined, _summary, compute_large_inventory, group_partition
+from sefton_carbon.engines.cluster import _combined, group_partition
+from sefton_carbon.engines.large import _summary, compute_large_inventory
 from sefton_carbon.engines.pipeline import compute_inventory
 from sefton_carbon.errors import DataError, UsageError
 from sefton_carbon.io.columnar import fast_number_sql

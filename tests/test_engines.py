@@ -12,13 +12,8 @@ from hypothesis import strategies as st
 
 from sefton_carbon import compute_inventory
 from sefton_carbon.accounting.factors import load_factors
-from sefton_carbon.engines.large import (
-    _combined,
-    _summary,
-    compute_dask_inventory,
-    compute_large_inventory,
-    group_partition,
-)
+from sefton_carbon.engines.cluster import _combined, compute_dask_inventory, group_partition
+from sefton_carbon.engines.large import _summary, compute_large_inventory
 from sefton_carbon.returns.collection import PricingInputs
 from sefton_carbon.years import ReportingYear
 

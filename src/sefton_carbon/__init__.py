@@ -36,7 +36,7 @@ _EXPORTS = {
     "compute_inventory": "engines.pipeline", "compute_inventories": "engines.pipeline",
     "compare_inventories": "engines.pipeline", "compute_inventory_on_engine": "engines.pipeline",
     "choose_engine": "engines.pipeline",
-    "compute_large_inventory": "engines.large", "compute_dask_inventory": "engines.large",
+    "compute_large_inventory": "engines.large", "compute_dask_inventory": "engines.cluster",
     "trajectory_of": "planning.trajectory", "compute_trajectory": "planning.trajectory",
     "read_totals": "planning.trajectory", "trajectory_from_returns": "planning.trajectory",
     "load_scenarios": "planning.scenarios", "run_scenarios": "planning.scenarios",

@@ -1,22 +1,19 @@
-"""Large inputs: the inventory computed in DuckDB (one machine, larger than memory) or Dask (a cluster).
+"""The inventory computed in DuckDB: inputs of any size on one machine, larger than memory.
 
 The rules are the library's own, run the same way as for a department's return: every cell is
 read once per distinct value by the functions of `returns.activity` (`register_lookups`), and every
 row goes through the same relational plan (`activity.checked_sql`), so the rows accepted and the
-reasons for the others are the same word for word. The accepted rows are then summed per distinct
-(department, activity, unit, period, data quality), DuckDB over the whole input, Dask per partition
-(`group_partition`) with the client adding the partitions up, and the sums are priced by
-`inventory.price_activity` itself (`_summary`): apportionment to the year, factors, the boundary
-(emissions are linear in quantity). The ledger and the rejected rows, when asked for, take a
-second pass over the rows and join the verdict of each sum back to them.
+reasons for the others are the same word for word. DuckDB reads Parquet, and CSV files that it
+reads as the library does; the library's reader reads the others (workbooks, title rows, UTF-16
+and Windows-1252, lines DuckDB cannot read) into Arrow tables that join the same plan.
 
-The DuckDB engine applies the same-supply rule (`returns.same_supply`) to the accepted rows, read
-back as ids and looked up once per distinct value, and takes the rows it sets aside out of the sums
-(`_less`). Not done by these engines (use the in-memory path, `compute_inventory`, for returns that
-need them): Excel files, title rows above the header (header names are matched as the in-memory
-path matches them), site tags, contracts (market-based Scope 2) and spend; and on Dask, the
-same-supply rule.
-Row numbers count data rows (``source_row`` = data row + 1, as if the header were row 1).
+The accepted rows are summed per distinct (department, activity, unit, period, data quality, and
+site when a register prices by site: `group_columns`), and the sums are priced by
+`Pricing.price` itself (`_summary`): apportionment to the year, factors, the boundary, registers
+(emissions are linear in quantity). The same-supply rule (`returns.same_supply`) sees the accepted
+rows of the supplies where it can find something, and the rows it sets aside leave the sums
+(`_less`). The ledger and the rejected rows, when asked for, take a second pass over the rows and
+join the verdict of each sum back to them. `engines.cluster` runs the same plan on Dask.
 """
 
 from __future__ import annotations
@@ -478,59 +475,3 @@ def _write_rows(connection, verdicts: pd.DataFrame, inventory, ledger: str | Pat
               FROM checked c JOIN verdicts v ON {keys} JOIN lines l ON l.activity = c.activity AND l.unit = c.unit
               WHERE c.ok AND v.accepted AND {counted} ORDER BY c.source_file, c.source_sheet, c.source_row, l.line)
         TO {sql_string(ledger)} (FORMAT {"CSV, HEADER" if csv else "PARQUET"})""")
-
-
-def group_partition(frame: pd.DataFrame, by_site: bool = False) -> pd.DataFrame:
-    """One partition's rows checked by the library's row rules (`activity.checked_sql`, in DuckDB
-    over the partition) and the accepted ones summed per group (`group_columns`, with
-    ``COUNT_COLUMNS``): the per-partition step of the Dask engine (no I/O); `_combined` adds the
-    partitions up."""
-    import duckdb
-
-    connection = duckdb.connect()
-    connection.execute("SET enable_progress_bar = false")
-    connection.register("partition_rows", frame)
-    connection.execute("CREATE TEMP VIEW numbered AS SELECT *, CAST(NULL AS VARCHAR) AS source_file, "
-                       "CAST(NULL AS BIGINT) AS source_row FROM partition_rows")
-    columns = {name: kind for name, kind, *_ in connection.execute("DESCRIBE partition_rows").fetchall()}
-    _check_rows(connection, "numbered", columns, by_site)
-    groups = connection.execute(group_sql(by_site)).df()
-    connection.close()
-    return groups.astype({"read": "int64", "accepted": "int64", "quantity": "float64"})
-
-
-def compute_dask_inventory(paths: list[str | Path], reporting_year: str | ReportingYear, *,
-                           scheduler: str | None = None, **pricing_inputs) -> dict:
-    """The inventory of partitioned Parquet inputs computed on Dask (a local process pool, or the
-    cluster at ``scheduler``). Each worker checks and sums its partitions with `group_partition`;
-    the client adds the sums and prices them as the DuckDB engine does, so both give the same
-    figures and the same rows rejected. ``pricing_inputs`` are the `PricingInputs`. Returns the
-    summary figures."""
-    import dask
-    import dask.dataframe as dd
-
-    year = ReportingYear.parse(reporting_year)
-    pricing = _load_pricing(year, PricingInputs(**pricing_inputs))
-    by_site = pricing.sites is not None or pricing.contracts is not None
-    frames = dd.read_parquet([str(path) for path in paths])
-    frames = frames.rename(columns={written: column_for_header(written) or written for written in frames.columns})
-    _missing_columns(frames.columns, "Dask")
-    meta = pd.DataFrame({**{column: pd.Series(dtype="datetime64[ns]" if column.startswith("period_") else object)
-                            for column in group_columns(by_site)},
-                         "read": pd.Series(dtype="int64"), "accepted": pd.Series(dtype="int64"),
-                         "quantity": pd.Series(dtype="float64")})
-    partials = frames.map_partitions(group_partition, by_site, meta=meta)
-    if scheduler:
-        from distributed import Client
-
-        with Client(scheduler) as client:
-            result = client.compute(partials).result()
-    else:
-        with dask.config.set(scheduler="processes"):
-            result = partials.compute()
-    return _summary(_combined(result), year, pricing, engine="dask")[0]
-
-
-def _combined(partitions: pd.DataFrame) -> pd.DataFrame:
-    """The sums of `group_partition` over all partitions, per group."""
-    return partitions.groupby(_keys(partitions), as_index=False, dropna=False, sort=False)[COUNT_COLUMNS].sum()

@@ -17,7 +17,8 @@ import pandas as pd
 
 from sefton_carbon.accounting.factors import FactorLibrary
 from sefton_carbon.accounting.inventory import Inventory, compare_options, split_by_year
-from sefton_carbon.engines.large import LargeInventory, compute_dask_inventory, compute_large_inventory, holds_parquet
+from sefton_carbon.engines.cluster import compute_dask_inventory
+from sefton_carbon.engines.large import LargeInventory, compute_large_inventory, holds_parquet
 from sefton_carbon.errors import UsageError
 from sefton_carbon.returns.activity import read_activity
 from sefton_carbon.returns.collection import PricingInputs
