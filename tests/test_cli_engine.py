@@ -43,13 +43,36 @@ def test_inventory_of_parquet_by_default(returns, parquet_folder, run_cli):
 
 
 @pytest.mark.parametrize("engine", ["duckdb", "auto"])
-def test_an_output_folder_is_refused_by_the_duckdb_engine(parquet_folder, tmp_path, run_cli, engine):
-    path = parquet_folder if engine == "auto" else write_rows(tmp_path / "a.csv", [gas_row()])
-    code, out, err = run_cli("inventory", path, "--year", "2023/24", "--engine", engine, "-o", tmp_path / "out")
+def test_an_output_folder_from_the_duckdb_engine_verifies(parquet_folder, returns, tmp_path, run_cli, engine):
+    """-o DIR on the DuckDB engine: ledger, rejected rows, summary and a manifest that verify
+    recomputes on the same engine, with the figures of the in-memory path."""
+    path = parquet_folder if engine == "auto" else returns
+    output = tmp_path / "out"
+    code, out, err = run_cli("inventory", path, "--year", "2023/24", "--engine", engine, "-o", output,
+                             "--format", "json")
+    assert code == 0, err
+    assert sorted(item.name for item in output.iterdir() if not item.name.startswith(".")) == [
+        "ledger.csv", "manifest.json", "rejected.csv", "summary.json"]
+    manifest = json.loads((output / "manifest.json").read_text())
+    assert manifest["parameters"]["engine"] == "duckdb"
+    expected = compute_inventory(returns, "2023/24")
+    assert manifest["figures"]["total_tco2e"] == pytest.approx(expected.total_tco2e, rel=1e-9)
+    assert manifest["figures"]["rows"] == expected.summary()["rows"]
+    assert len(pd.read_csv(output / "ledger.csv")) == len(expected.ledger)
+    code, out, err = run_cli("verify", output)
+    assert code == 0 and out.startswith("verified:"), out + err
+    (output / "summary.json").write_text("{}", encoding="utf-8")
+    code, out, err = run_cli("verify", output)
+    assert code == 3 and "summary.json: the published file was edited after it was written" in err
+
+
+def test_an_output_folder_is_refused_by_the_dask_engine(parquet_folder, tmp_path, run_cli):
+    code, out, err = run_cli("inventory", parquet_folder, "--year", "2023/24", "--engine", "dask",
+                             "-o", tmp_path / "out")
     assert code == 2 and out == ""
-    assert err.strip().splitlines() == [(
-        "error: --output: the duckdb engine writes no output folder with a manifest; use --ledger FILE and "
-        "--rejected FILE with --engine duckdb, or the pandas engine on CSV or Excel")]
+    assert err.strip().splitlines() == [
+        "error: --output: the dask engine gives the figures only; run --engine duckdb for an output folder "
+        "with a manifest"]
     assert not (tmp_path / "out").exists()
 
 

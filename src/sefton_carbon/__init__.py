@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 
 #: Public name -> module that defines it. Imported on first use, so that ``sefton-carbon --help``
 #: does not pay for pandas and pint. Each command's library twin is here:
-#: inventory -> `compute_inventory_on_engine` (`compute_inventory` in memory); validate ->
+#: inventory -> `run_inventory` (`compute_inventory` in memory); validate ->
 #: `validate_returns`; collect -> `collect`; scope compare -> `compare_inventories`; trajectory ->
 #: `compute_inventories` and `trajectory_of` (or `read_totals` and `compute_trajectory`); scenario
 #: run and compare -> `scenarios_from_returns`; report -> `build_report`; area -> `area_profile`;
@@ -35,7 +35,7 @@ _EXPORTS = {
     "collect": "returns.collection", "write_template": "returns.template",
     "compute_inventory": "engines.pipeline", "compute_inventories": "engines.pipeline",
     "compare_inventories": "engines.pipeline", "compute_inventory_on_engine": "engines.pipeline",
-    "choose_engine": "engines.pipeline",
+    "choose_engine": "engines.pipeline", "run_inventory": "outputs.runs",
     "compute_large_inventory": "engines.large", "compute_dask_inventory": "engines.cluster",
     "trajectory_of": "planning.trajectory", "compute_trajectory": "planning.trajectory",
     "read_totals": "planning.trajectory", "trajectory_from_returns": "planning.trajectory",

@@ -127,25 +127,18 @@ def inventory(
 ) -> None:
     """Compute the inventory of one reporting year from activity files."""
     from sefton_carbon.engines.large import LargeInventory
-    from sefton_carbon.engines.pipeline import compute_inventory_on_engine
-
-    _refuse_writing_over(paths, {"--ledger": ledger, "--rejected": rejected}, {"--output": output}, pricing)
-    result = compute_inventory_on_engine(paths, year, engine=engine, scheduler=scheduler, ledger=ledger,
-                                         rejected=rejected, output=output, **pricing.arguments())
-    if isinstance(result, LargeInventory):  # figures only; the engine wrote --ledger and --rejected as it ran
-        _large_inventory(result.summary, rejected, output_format)
-    from sefton_carbon.io.files import write_csv
-    from sefton_carbon.outputs.manifest import publish_inventory
+    from sefton_carbon.outputs.runs import run_inventory
     from sefton_carbon.outputs.text import format_table, summary_json, summary_rows
 
+    _refuse_writing_over(paths, {"--ledger": ledger, "--rejected": rejected}, {"--output": output}, pricing)
+    result = run_inventory(paths, year, engine=engine, scheduler=scheduler, ledger=ledger, rejected=rejected,
+                           output=output, **pricing.arguments())
     if output is not None:
-        publish_inventory(result, output, "inventory", paths, dict(reporting_year=year, **pricing.arguments()))
         _say(f"outputs and manifest written to {output}")
+    if isinstance(result, LargeInventory):  # figures only; the engine wrote the ledger and rejected rows as it ran
+        _large_inventory(result.summary, rejected or (output / "rejected.csv" if output else None), output_format)
     if ledger is not None:
-        write_csv(result.ledger, ledger)
         _say(f"ledger: {len(result.ledger):,} lines written to {ledger}")
-    if rejected is not None:
-        write_csv(result.rejected, rejected)
     _print(output_format, lambda: format_table(result), lambda: summary_rows(result.summary()), lambda: summary_json(result))
     _report_rejected(result.rejected, rejected)
     raise typer.Exit(EXIT_DATA if len(result.rejected) else EXIT_OK)

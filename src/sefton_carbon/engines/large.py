@@ -141,6 +141,19 @@ def holds_parquet(path: str | Path) -> bool:
     return path.suffix.lower() == ".parquet"
 
 
+def expand_inputs(paths: list[str | Path]) -> list[Path]:
+    """Every file the engines read for ``paths``: `activity.expand_paths`, and the Parquet files of
+    a Parquet file or folder (in name order)."""
+    files: list[Path] = []
+    for given in paths:
+        path = Path(given)
+        if holds_parquet(path):
+            files.extend(sorted(path.rglob("*.parquet")) if path.is_dir() else [path])
+        else:
+            files.extend(expand_paths([path]))
+    return files
+
+
 @dataclass
 class _Inputs:
     """The inputs of one run: those DuckDB reads itself (Parquet files and folders, and CSV files

@@ -125,15 +125,15 @@ def choose_engine(paths: list[str | Path], engine: str = "auto") -> str:
 def compute_inventory_on_engine(paths: list[str | Path], reporting_year: str | ReportingYear, *,
                                 engine: str = "auto", scheduler: str | None = None,
                                 ledger: str | Path | None = None, rejected: str | Path | None = None,
-                                output: str | Path | None = None, factors_dir: str | Path | None = None,
+                                factors_dir: str | Path | None = None,
                                 factor_year: int | None = None, scope_option: str | None = None,
                                 scopes_file: str | Path | None = None, sites: str | Path | None = None,
                                 contracts: str | Path | None = None,
                                 spend_factors: str | Path | None = None) -> Inventory | LargeInventory:
     """The inventory of one year on the engine `choose_engine` picks.
 
-    The in-memory engine returns an `Inventory` (the caller writes its ledger, rejected rows and
-    ``output`` folder). The DuckDB engine returns a `LargeInventory` and writes ``ledger`` and
+    The in-memory engine returns an `Inventory` (the caller writes its ledger and rejected rows:
+    `outputs.runs.run_inventory`). The DuckDB engine returns a `LargeInventory` and writes ``ledger`` and
     ``rejected`` itself while computing; the Dask engine returns the figures only. An option the
     chosen engine cannot honour is refused (`UsageError`), never ignored.
     """
@@ -144,9 +144,6 @@ def compute_inventory_on_engine(paths: list[str | Path], reporting_year: str | R
         return compute_inventory(paths, reporting_year, factor_year, factors_dir, scope_option=scope_option,
                                  scopes_file=scopes_file, sites=sites, contracts=contracts,
                                  spend_factors=spend_factors)
-    if output is not None:
-        raise UsageError(f"--output: the {chosen} engine writes no output folder with a manifest; use --ledger "
-                         "FILE and --rejected FILE with --engine duckdb, or the pandas engine on CSV or Excel")
     pricing = dict(factors_dir=factors_dir, factor_year=factor_year, scope_option=scope_option,
                    scopes_file=scopes_file, sites=sites, contracts=contracts, spend_factors=spend_factors)
     if chosen == "duckdb":

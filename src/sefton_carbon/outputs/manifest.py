@@ -23,17 +23,21 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from sefton_carbon import __version__, resources
+from sefton_carbon.accounting.inventory import Inventory
+from sefton_carbon.engines.large import LargeInventory, expand_inputs
 from sefton_carbon.engines.pipeline import compute_inventory
 from sefton_carbon.errors import DataError, UsageError
 from sefton_carbon.io.files import MANIFEST_NAME, recorded_name, sha256, write_text, writing
-from sefton_carbon.outputs.files import write_inventory_outputs
-from sefton_carbon.returns.activity import expand_paths
+from sefton_carbon.outputs.files import write_inventory_outputs, write_large_inventory_outputs
 from sefton_carbon.returns.collection import PricingInputs, collect
 
 MANIFEST = MANIFEST_NAME
 RELATIVE_TOLERANCE = 1e-9
 PARAMETERS = ("reporting_year", "factor_year", "scope_option", "scopes_file", "sites", "contracts",
-              "spend_factors", "factors_dir", "strict")
+              "spend_factors", "factors_dir", "strict", "engine")
+#: The ``engine`` parameter of outputs computed by the DuckDB engine (`write_large_inventory_outputs`);
+#: outputs with no engine recorded were computed in memory.
+DUCKDB = "duckdb"
 PATH_PARAMETERS = ("scopes_file", "sites", "contracts", "spend_factors", "factors_dir")
 #: The parameters that are `PricingInputs`, passed as they are to the recomputation.
 PRICING_PARAMETERS = tuple(field.name for field in fields(PricingInputs))
@@ -56,28 +60,34 @@ def _published_files(folder: Path) -> list[Path]:
                   and not any(parent in nested for parent in path.parents))
 
 
-def _figures(inventory) -> dict:
-    summary = inventory.summary()
+def _summary_of(result: Inventory | LargeInventory) -> dict:
+    """The summary of an in-memory inventory or of the DuckDB engine's, in one shape."""
+    return result.summary() if isinstance(result, Inventory) else result.summary
+
+
+def _figures(summary: dict) -> dict:
+    """The headline figures a manifest records and `verify` compares."""
     return {"total_tco2e": summary["total_tco2e"], "by_scope": summary["by_scope"],
             "by_scope_3_category": summary["by_scope_3_category"], "by_department": summary["by_department"],
             "by_activity": summary["by_activity"], "rows": summary["rows"]}
 
 
-def _inputs(paths: list, parameters: dict, inventory, folder: Path) -> list[dict]:
+def _inputs(paths: list, parameters: dict, result: Inventory | LargeInventory, folder: Path) -> list[dict]:
 
-    files = [Path(path) for path in expand_paths(list(paths))]
+    files = [Path(path) for path in expand_inputs(list(paths))]
     files += [Path(parameters[name]) for name in ("sites", "contracts", "spend_factors") if parameters.get(name)]
     files.append(Path(parameters.get("scopes_file") or resources.scopes_file()))
     files.append(resources.factors_dir() / "activities.yaml")
-    factor_folder = Path(parameters.get("factors_dir") or resources.factors_dir()) / str(inventory.factor_year)
+    factor_year = _summary_of(result)["factor_year"]
+    factor_folder = Path(parameters.get("factors_dir") or resources.factors_dir()) / str(factor_year)
     if not (factor_folder / "factors.csv").is_file():
-        factor_folder = resources.factors_dir() / str(inventory.factor_year)
+        factor_folder = resources.factors_dir() / str(factor_year)
     files.append(factor_folder / "factors.csv")
     # An activity file is recorded with the digest of the bytes that were read, not of the file as it
     # may be now.
     read = {}
-    if "sha256" in inventory.files:
-        read = dict(zip(inventory.files["source_file"].astype(str), inventory.files["sha256"]))
+    if isinstance(result, Inventory) and "sha256" in result.files:
+        read = dict(zip(result.files["source_file"].astype(str), result.files["sha256"]))
     return [{"path": _recorded_path(path, folder), "sha256": read.get(recorded_name(path)) or sha256(path),
              "bytes": path.stat().st_size} for path in files]
 
@@ -103,8 +113,8 @@ def _recorded_file(recorded: str, folder: Path) -> Path:
     return folder / recorded
 
 
-def write_manifest(folder: str | Path, command: str, paths: list, parameters: dict, inventory,
-                   outputs: dict[str, Path] | None = None) -> Path:
+def write_manifest(folder: str | Path, command: str, paths: list, parameters: dict,
+                   result: Inventory | LargeInventory, outputs: dict[str, Path] | None = None) -> Path:
     """Record how the outputs in ``folder`` were made (see the module docstring).
 
     Every file in the folder is recorded, ``outputs`` (name -> path) or not, so that no published
@@ -120,9 +130,9 @@ def write_manifest(folder: str | Path, command: str, paths: list, parameters: di
         "sefton_carbon_version": __version__, "command": command,
         "paths": [str(path) for path in paths], "paths_from_manifest": [_relative(path, folder) for path in paths],
         "parameters": given, "parameters_from_manifest": relative,
-        "inputs": _inputs(paths, parameters, inventory, folder),
+        "inputs": _inputs(paths, parameters, result, folder),
         "outputs": {_relative(path, folder): sha256(path) for path in sorted(published)},
-        "figures": _figures(inventory),
+        "figures": _figures(_summary_of(result)),
     }
     return write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", folder / MANIFEST)
 
@@ -153,6 +163,18 @@ def publish_inventory(inventory, folder: str | Path, command: str, paths: list, 
         written = write(held) if write is not None else write_inventory_outputs(inventory, held)
         written["manifest"] = write_manifest(held, command, paths, parameters, inventory, written)
     return written
+
+
+def publish_large_inventory(paths: list, reporting_year: str, folder: str | Path, parameters: dict) -> LargeInventory:
+    """Compute one year on the DuckDB engine into ``folder`` (`write_large_inventory_outputs`, with
+    the `PricingInputs` among ``parameters``) and write its manifest, one run at a time
+    (`publishing`); `verify` recomputes it on the same engine."""
+    parameters = {**parameters, "reporting_year": reporting_year, "engine": DUCKDB}
+    pricing = {name: parameters.get(name) for name in PRICING_PARAMETERS}
+    with publishing(folder) as held:
+        result, written = write_large_inventory_outputs(paths, reporting_year, held, **pricing)
+        write_manifest(held, "inventory", paths, parameters, result, written)
+    return result
 
 
 @dataclass
@@ -255,12 +277,12 @@ def verify(folder: str | Path) -> Verification:
         if missing:
             result.differences.append(f"inputs missing: {', '.join(missing)}")
             return result
-        inventory = _recompute(manifest["command"], paths, parameters)
-        result.checked += _compare(manifest["figures"], _figures(inventory), "figures", result.differences)
-        if working is None:
-            return result  # absolute paths that moved: file names inside the outputs differ; the figures decide
         with tempfile.TemporaryDirectory() as scratch:
-            for name, recomputed in write_inventory_outputs(inventory, scratch).items():
+            summary, recomputed_files = _recompute(manifest["command"], paths, parameters, Path(scratch))
+            result.checked += _compare(manifest["figures"], _figures(summary), "figures", result.differences)
+            if working is None:
+                return result  # absolute paths that moved: file names inside the outputs differ; the figures decide
+            for name, recomputed in recomputed_files.items():
                 if recomputed.name in manifest["outputs"]:
                     result.checked += 1
                     if sha256(recomputed) != manifest["outputs"][recomputed.name]:
@@ -283,9 +305,15 @@ def verify_all(folder: str | Path) -> list[Verification]:
     return results + [verify(child) for child in years]
 
 
-def _recompute(command: str, paths: list[str], parameters: dict):
+def _recompute(command: str, paths: list[str], parameters: dict, scratch: Path) -> tuple[dict, dict[str, Path]]:
+    """The summary and the inventory's output files computed again, on the engine recorded, into ``scratch``."""
     pricing = {name: parameters.get(name) for name in PRICING_PARAMETERS}
+    if parameters.get("engine") == DUCKDB:
+        result, written = write_large_inventory_outputs(paths, parameters["reporting_year"], scratch, **pricing)
+        return result.summary, written
     if command == "collect":
-        return collect(paths[0], parameters["reporting_year"], strict=bool(parameters.get("strict")),
-                       **pricing).inventory
-    return compute_inventory(paths, parameters["reporting_year"], **pricing)
+        inventory = collect(paths[0], parameters["reporting_year"], strict=bool(parameters.get("strict")),
+                            **pricing).inventory
+    else:
+        inventory = compute_inventory(paths, parameters["reporting_year"], **pricing)
+    return inventory.summary(), write_inventory_outputs(inventory, scratch)
