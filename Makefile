@@ -56,9 +56,13 @@ demo: $(VENV)/.installed
 	@$(BIN)/sefton-carbon demo --output out
 	@echo "make: done. The committee report is out/report.html; check the figures with: $(BIN)/sefton-carbon verify out"
 
+# The tests run on TEST_WORKERS processes (pytest-xdist; the machines and CI have two cores), each
+# test sent to whichever process is free; TEST_WORKERS=0 runs them in this one process. Every test
+# writes only under its own tmp_path and serves on a free port, so no two tests share a file.
+TEST_WORKERS ?= 2
 test: $(VENV)/.installed-test
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 # The speed targets beside their references (bench/speed_targets.py). The full run takes 16 to 21
 # minutes here (2 cores shared with other work), the first one a minute or two more to write the
