@@ -25,8 +25,13 @@ def parquet_folder(tmp_path, returns):
     return folder
 
 
-def test_auto_chooses_duckdb_for_parquet_and_pandas_otherwise(returns, parquet_folder, tmp_path):
+def test_auto_chooses_duckdb_for_parquet_and_large_inputs(returns, parquet_folder, tmp_path, monkeypatch):
+    from sefton_carbon.engines import pipeline
+
     assert choose_engine([returns]) == "pandas"
+    monkeypatch.setattr(pipeline, "LARGE_INPUT_BYTES", returns.stat().st_size - 1)
+    assert choose_engine([returns]) == "duckdb"
+    monkeypatch.undo()
     assert choose_engine([parquet_folder]) == "duckdb"
     assert choose_engine([returns, parquet_folder / "department=Corporate"]) == "duckdb"
     assert choose_engine([parquet_folder], "pandas") == "pandas"

@@ -120,8 +120,8 @@ def inventory(
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", help="Write ledger, rejected rows, summary and a manifest (for verify) here.")] = None,
     engine: Annotated[str, typer.Option(
-        help="auto (duckdb for Parquet, else pandas), pandas (every check), duckdb (large CSV/Parquet on one "
-             "machine) or dask (a cluster).")] = "auto",
+        help="auto (duckdb for Parquet or inputs over 200 MB, else pandas), pandas (in memory), duckdb (any "
+             "size on one machine) or dask (a cluster); all give the same figures and rows.")] = "auto",
     scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address, e.g. tcp://host:8786.")] = None,
     *, pricing,
 ) -> None:
