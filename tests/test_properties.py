@@ -55,7 +55,7 @@ def _read(content: bytes):
         return read_activity(path)
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(returns())
 def test_reader_never_fails_and_loses_nothing(generated):
     content, _ = generated
