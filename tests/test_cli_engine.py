@@ -124,3 +124,24 @@ def test_duckdb_writes_the_ledger_and_rejected_rows_it_is_asked_for(tmp_path, ru
 def test_unknown_engine_is_a_usage_error(returns, run_cli):
     code, _, err = run_cli("inventory", returns, "--year", "2023/24", "--engine", "spark")
     assert code == 2 and "--engine is pandas, duckdb or dask (or auto, the default), not 'spark'" in err
+
+
+def test_every_engine_reads_a_parquet_file_as_the_csv_it_came_from(returns, tmp_path):
+    """A Parquet file, with the quantity as numbers, read in memory and by DuckDB: the rows, rejected
+    rows and figures of the CSV file with the same cells."""
+    from sefton_carbon.engines.large import compute_large_inventory
+
+    cells = pd.read_csv(returns, dtype=str, keep_default_na=False)
+    cells = pd.concat([cells, cells.assign(quantity="-3", period_start="2023-06-01", period_end="2023-06-30")])
+    csv = tmp_path / "cells.csv"
+    cells.to_csv(csv, index=False)
+    parquet = tmp_path / "cells.parquet"
+    cells.assign(quantity=cells["quantity"].astype(float)).to_parquet(parquet, index=False)
+    expected = compute_inventory(csv, "2023/24")
+    for summary in (compute_inventory(parquet, "2023/24").summary(),
+                    compute_large_inventory([parquet], "2023/24").summary):
+        assert summary["rows"] == expected.summary()["rows"] == {
+            "read": 4, "accounted": 2, "rejected": 2, "outside_boundary": 0}
+        assert summary["total_tco2e"] == pytest.approx(expected.total_tco2e, rel=1e-12)
+    reasons = compute_inventory(parquet, "2023/24").rejected["reason"]
+    assert reasons.str.startswith("quantity -3 is negative").all()

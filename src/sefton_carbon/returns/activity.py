@@ -337,7 +337,35 @@ def _read_tables(path: Path) -> tuple[list[_Table], list[DataError]]:
         return [_read_csv(path)], []
     if suffix in SPREADSHEET_SUFFIXES:
         return _read_workbook(path)
-    raise DataError(f"unsupported file type '{suffix}': send .csv, .xlsx, .xls or .ods", file=str(path))
+    if suffix == PARQUET_SUFFIX:
+        return [_read_parquet(path)], []
+    raise DataError(f"unsupported file type '{suffix}': send .csv, .xlsx, .xls, .ods or .parquet", file=str(path))
+
+
+#: A Parquet file is read here as one table; a folder of them (hive partitions) by the DuckDB engine.
+PARQUET_SUFFIX = ".parquet"
+
+
+def _read_parquet(path: Path) -> _Table:
+    """A Parquet file's activity columns (header names matched as in any return), every cell as
+    text but a numeric quantity, which stays a number (``quantity_empty`` marking the empty ones)."""
+    import pyarrow
+    import pyarrow.parquet as parquet
+
+    try:
+        table = parquet.read_table(path)
+    except (pyarrow.ArrowException, OSError) as error:
+        raise DataError(f"is not a Parquet file this version can read ({error})", file=str(path)) from None
+    position, found = _find_header([table.column_names], path, None)
+    columns, quantity_empty = {}, None
+    for column, index in found.items():
+        values = table.column(index)
+        if column == "quantity" and (pyarrow.types.is_floating(values.type) or pyarrow.types.is_integer(values.type)):
+            quantity_empty = values.is_null().to_numpy(zero_copy_only=False)
+            columns[column] = pd.Series(values.cast(pyarrow.float64()).fill_null(0).to_numpy())
+        else:
+            columns[column] = _as_text(pd.Series(values.cast(pyarrow.string()).to_pandas(), dtype=object))
+    return _Table(pd.DataFrame(columns), position + 2, None, quantity_empty=quantity_empty)
 
 
 # --- Cell interpretations -------------------------------------------------------------------------
