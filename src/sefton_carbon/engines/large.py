@@ -25,7 +25,14 @@ import numpy as np
 import pandas as pd
 
 from sefton_carbon.accounting.catalogue import DIRECT, load_catalogue
-from sefton_carbon.accounting.inventory import KG_PER_TONNE, LINE_OUTSIDE_REASON, ROWS_IN_GROUP, VALUES
+from sefton_carbon.accounting.inventory import (
+    FACTOR_VALUES,
+    KG_PER_TONNE,
+    LEDGER_COLUMNS,
+    LINE_OUTSIDE_REASON,
+    ROWS_IN_GROUP,
+    VALUES,
+)
 from sefton_carbon.accounting.rows import REJECTED_COLUMNS, ActivityData
 from sefton_carbon.errors import DataError, UsageError
 from sefton_carbon.io.columnar import defused_sql, duckdb_source, reading, renamed_view, sql_string
@@ -67,11 +74,6 @@ def group_sql(by_site: bool) -> str:
                coalesce(sum(quantity) FILTER (WHERE ok), 0) AS quantity
         FROM checked_for_sums GROUP BY ALL"""
 
-
-#: The ledger's columns from each row, and from each of its pair's lines.
-LEDGER_ROW_COLUMNS = ["source_file", "source_sheet", "source_row", "department", "site", "activity", "quantity_reported",
-                      "share_in_year", "quantity", "unit", "period_start", "period_end", "data_quality"]
-LEDGER_LINE_COLUMNS = ["line", "scope", "category", "factor_key", "factor_unit", "kgco2e_per_unit", "unit_conversion"]
 
 
 @dataclass
@@ -166,8 +168,9 @@ class _Inputs:
     renamed: dict[str, str]
     text_tables: list[str]
     refused: pd.DataFrame
-    #: (file, sheet) -> its place in the order the in-memory path reads them.
-    sheet_order: dict[tuple[str, str], int]
+    #: ``source_file``, ``source_sheet`` and ``rank``: each file (and sheet) in the order the
+    #: in-memory path reads them (`expand_paths`), which orders rows before their row numbers.
+    order: pd.DataFrame
 
 
 def _named_for_duckdb(path: Path) -> Path:
@@ -182,31 +185,38 @@ def _register_inputs(connection, paths: list[str | Path], read_here: set[Path]) 
     """Sort the inputs (`_Inputs`; the CSV files of ``read_here`` go to the library's reader),
     create the view ``raw`` over the native ones (columns renamed by `column_for_header`) and
     register the tables the library's reader reads."""
-    native, library = [], []
+    native, library, order = [], [], []
     for given in paths:
         path = Path(given)
         if not path.exists():
             raise UsageError(f"{path}: no such file or folder")
         if holds_parquet(path):
             native.append(_named_for_duckdb(path))
+            order += [(recorded_name(file), "") for file in expand_inputs([path])]
             continue
         for file in expand_paths([path]):
-            (native if file not in read_here and reads_as_plain_csv(file) else library).append(file)
-    native = [_named_for_duckdb(path) for path in native]
+            if file not in read_here and reads_as_plain_csv(file):
+                native.append(_named_for_duckdb(file))
+                order.append((recorded_name(file), ""))
+            else:
+                library.append(file)
+                order.append((recorded_name(file), None))  # its sheets, once read
     renamed = {str(path): recorded_name(path) for path in native if recorded_name(path) != str(path)}
     if native:
         connection.execute(f"CREATE TEMP VIEW source AS SELECT * FROM {duckdb_source(native, column_for_header)}")
         renamed_view(connection, "source", "raw", column_for_header, native)
-    names, refused, sheet_order = [], [], {}
+    names, refused, sheets = [], [], {}
     for path in library:
         tables, refused_whole = text_tables(path)
         refused.append(refused_whole)
+        sheets[recorded_name(path)] = []
         for table in tables:
             names.append(f"text_table_{len(names)}")
             connection.register(names[-1], table)
-            sheet = table.column("source_sheet")[0].as_py() if table.num_rows else ""
-            sheet_order[(recorded_name(path), sheet)] = len(sheet_order)
-    return _Inputs(native=native, renamed=renamed, text_tables=names, sheet_order=sheet_order,
+            sheets[recorded_name(path)].append(table.column("source_sheet")[0].as_py() if table.num_rows else "")
+    order = [(name, sheet) for name, listed in order for sheet in ([listed] if listed is not None else sheets[name])]
+    return _Inputs(native=native, renamed=renamed, text_tables=names,
+                   order=pd.DataFrame(order, columns=["source_file", "source_sheet"]).assign(rank=range(len(order))),
                    refused=pd.concat(refused, ignore_index=True) if refused
                    else pd.DataFrame(columns=REJECTED_COLUMNS))
 
@@ -233,7 +243,7 @@ def _number_rows(connection, inputs: _Inputs, numbered: bool) -> dict[str, str]:
     return {name: kind for name, kind, *_ in connection.execute("DESCRIBE numbered").fetchall()}
 
 
-def _supply_candidates(connection, lookups: dict, paths: list[str | Path], inputs: _Inputs) -> pd.DataFrame:
+def _supply_candidates(connection, lookups: dict, inputs: _Inputs) -> pd.DataFrame:
     """The accepted rows of ``checked`` that the same-supply rule must see (the columns it and the
     group sums need, looked up once per distinct value), in the order the in-memory path reads them
     (files as `expand_paths` lists them, then sheets, then rows in file order).
@@ -248,15 +258,9 @@ def _supply_candidates(connection, lookups: dict, paths: list[str | Path], input
     rows.insert(0, "source_row", checked["source_row"])
     rows.insert(0, "source_sheet", pd.Categorical(checked["source_sheet"]))
     rows.insert(0, "source_file", pd.Categorical(checked["source_file"]))
-    try:
-        rank = {recorded_name(path): number for number, path in enumerate(expand_paths(paths))}
-    except UsageError:  # a folder of Parquet files: in name order
-        rank = {}
-    file_rank = rows["source_file"].map(lambda name: rank.get(str(name), len(rank))).to_numpy(dtype=np.int64)
-    by_name = rows["source_file"].cat.codes.to_numpy()  # categories are sorted
-    sheet_rank = np.array([inputs.sheet_order.get(key, 0) for key in zip(checked["source_file"], checked["source_sheet"])],
-                          dtype=np.int64) if inputs.sheet_order else np.zeros(len(rows), dtype=np.int64)
-    order = np.lexsort((rows["source_row"].to_numpy(), sheet_rank, by_name, file_rank))
+    ranks = rows[["source_file", "source_sheet"]].astype(str).merge(
+        inputs.order, on=["source_file", "source_sheet"], how="left")["rank"].fillna(len(inputs.order))
+    order = np.lexsort((rows["source_row"].to_numpy(), ranks.to_numpy(dtype=np.int64)))
     return rows.iloc[order].reset_index(drop=True)
 
 
@@ -361,11 +365,11 @@ def _large_inventory(paths: list[str | Path], year: ReportingYear, pricing: Pric
     with reading(paths):
         lookups = _check_rows(connection, "numbered", columns, by_site)
         groups = connection.execute(group_sql(by_site)).df()
-        supply_rows = _supply_candidates(connection, lookups, paths, inputs)
+        supply_rows = _supply_candidates(connection, lookups, inputs)
         if supply_rows["source_row"].isna().any():
             # The rule has rows to look at, and names rows by number: number them, and read them again.
             _number_rows(connection, inputs, True)
-            supply_rows = _supply_candidates(connection, lookups, paths, inputs)
+            supply_rows = _supply_candidates(connection, lookups, inputs)
     supply = same_supply(supply_rows, load_catalogue().metered)
     groups = _less(groups, supply_rows[supply.set_aside])
     summary, verdicts, inventory = _summary(groups, year, pricing, engine="duckdb")
@@ -373,7 +377,7 @@ def _large_inventory(paths: list[str | Path], year: ReportingYear, pricing: Pric
     if ledger is not None or rejected is not None:
         with reading(paths):
             _write_rows(connection, verdicts, inventory, ledger, rejected,
-                        pd.concat([inputs.refused, supply.rejected], ignore_index=True))
+                        pd.concat([inputs.refused, supply.rejected], ignore_index=True), inputs.order)
     connection.close()
     return LargeInventory(summary=summary, ledger_path=Path(ledger) if ledger is not None else None)
 
@@ -436,7 +440,7 @@ def _summary(groups: pd.DataFrame, year: ReportingYear, pricing: Pricing, engine
 
 
 def _write_rows(connection, verdicts: pd.DataFrame, inventory, ledger: str | Path | None,
-                rejected: str | Path | None, set_aside: pd.DataFrame) -> None:
+                rejected: str | Path | None, set_aside: pd.DataFrame, order: pd.DataFrame) -> None:
     """The per-row pass over ``checked``: the ledger (each accepted row's lines, priced with the
     coefficients of its group's inventory) and the rejected rows (the row rules' reasons; in
     ``set_aside``, the files and sheets refused as a whole and the rows the same-supply rule set
@@ -460,31 +464,71 @@ def _write_rows(connection, verdicts: pd.DataFrame, inventory, ledger: str | Pat
         write_csv(refused[REJECTED_COLUMNS], rejected)
     if ledger is None:
         return
-    lines = inventory.lines.merge(inventory.pairs, on="pair_id").assign(line_inside=inventory.line_inside)
-    lines = lines.rename(columns={"kgco2e": "kgco2e_per_unit"})
-    connection.register("lines", lines[["activity", "unit", *LEDGER_LINE_COLUMNS, "line_inside",
-                                        *(f"{value}_coefficient" for value in VALUES)]].astype({"line": str}))
-    values = ", ".join(f"c.quantity * v.share_in_year * l.{value}_coefficient AS {value}" for value in VALUES)
-    # Market-based Scope 2 replaces the grid factor of an electricity row's direct line (`inventory._market_based`).
-    market = (f"c.quantity * v.share_in_year * l.tco2e_coefficient + CASE WHEN l.scope = 2 AND l.line = '{DIRECT}' "
-              f"AND NOT isnan(v.market_kgco2e_per_kwh) THEN c.quantity * v.share_in_year * l.unit_conversion "
-              f"* (v.market_kgco2e_per_kwh - l.kgco2e_per_unit) / {KG_PER_TONNE} ELSE 0 END AS tco2e_market")
-    outside = (f"CASE WHEN v.outside_reason IS NOT NULL THEN v.outside_reason WHEN l.line_inside THEN '' "
-               f"ELSE {sql_string(LINE_OUTSIDE_REASON)} END AS outside_reason")
+    _write_ledger(connection, inventory, ledger, keys, counted, order)
+
+
+#: Ledger columns holding text, which may be empty.
+TEXT_LEDGER_COLUMNS = ("source_file", "source_sheet", "department", "site", "activity_as_written", "unit_as_written",
+                       "data_quality", "parent_line", "factor_set", "factor_key", "desnz_id", "factor_uom",
+                       "factor_unit", "unit_conversion_note", "market_basis", "outside_reason")
+#: Ledger columns read from the row as `checked_sql` gives it.
+_ROW_COLUMNS = ("source_file", "source_sheet", "source_row", "department", "site", "activity", "activity_as_written",
+                "unit", "unit_as_written", "data_quality")
+#: Ledger columns read from the row's factor line (`inventory.lines`).
+_LINE_COLUMNS = ("line", "parent_line", "scope", "category", "factor_set", "factor_key", "desnz_id",
+                 "factor_source_row", "factor_uom", "factor_unit", "unit_conversion", "unit_conversion_note")
+
+
+def _write_ledger(connection, inventory, ledger: str | Path, keys: str, counted: str, order: pd.DataFrame) -> None:
+    """The ledger of the accepted rows, in `inventory.LEDGER_COLUMNS` and computed in the same
+    order of operations as `Inventory.ledger`, so that every figure is the same double: each
+    counted row (numbered ``input_row`` among the rows that pass the reading rules, in the order the
+    in-memory path reads them) joined to its group's verdict and its pair's factor lines."""
+    # Lines in the order of `inventory.lines` (by pair, then line), the order of `Inventory.ledger`.
+    lines = inventory.lines.assign(line_inside=inventory.line_inside, line_order=np.arange(len(inventory.lines)))
+    lines = lines.merge(inventory.pairs, on="pair_id")
+    lines["parent_line"] = np.where(lines["line"] == DIRECT, "", DIRECT)
+    connection.register("lines", lines[["activity", "unit", *_LINE_COLUMNS, *FACTOR_VALUES, "line_inside",
+                                        "line_order"]]
+                        .astype({"line": str, "factor_set": str}))
+    connection.register("input_order", order)
     ledger = Path(ledger)
     ledger.parent.mkdir(parents=True, exist_ok=True)
     csv = ledger.suffix.lower() != ".parquet"
-    row_columns = {"quantity_reported": "c.quantity", "share_in_year": "v.share_in_year",
-                   "quantity": "c.quantity * v.share_in_year", "period_start": "CAST(c.period_start AS DATE)",
-                   "period_end": "CAST(c.period_end AS DATE)",
-                   **{column: defused_sql(f"c.{column}") if csv else f"c.{column}"
-                      for column in ("source_file", "source_sheet", "department", "site")}}
+    quantity = "(c.quantity * v.share_in_year)"
+    in_factor_unit = f"({quantity} * l.unit_conversion)"
+    columns = {
+        **{column: f"c.{column}" for column in _ROW_COLUMNS}, **{column: f"l.{column}" for column in _LINE_COLUMNS},
+        "input_row": "c.input_row", "quantity_reported": "c.quantity", "share_in_year": "v.share_in_year",
+        "quantity": quantity, "period_start": "CAST(c.period_start AS DATE)",
+        "period_end": "CAST(c.period_end AS DATE)", "factor_year": str(int(inventory.factor_year)),
+        **{f"{factor}_per_unit": f"l.{factor}" for factor in FACTOR_VALUES},
+        "quantity_in_factor_unit": in_factor_unit,
+        **{value: f"{in_factor_unit} * l.{factor} / {KG_PER_TONNE}" for value, factor in zip(VALUES, FACTOR_VALUES)},
+        # Market-based Scope 2 replaces the grid factor of an electricity row's direct line (`inventory._market_based`).
+        "market_kgco2e_per_kwh": "CASE WHEN isnan(v.market_kgco2e_per_kwh) THEN NULL ELSE v.market_kgco2e_per_kwh END",
+        "market_basis": "v.market_basis",
+        "tco2e_market": (f"{in_factor_unit} * l.kgco2e / {KG_PER_TONNE} + CASE WHEN l.scope = 2 AND l.line = "
+                         f"'{DIRECT}' AND NOT isnan(v.market_kgco2e_per_kwh) THEN {in_factor_unit} * "
+                         f"(v.market_kgco2e_per_kwh - l.kgco2e) / {KG_PER_TONNE} ELSE 0 END"),
+        "in_boundary": "v.in_boundary AND l.line_inside",
+        "outside_reason": (f"CASE WHEN v.outside_reason IS NOT NULL THEN v.outside_reason WHEN l.line_inside THEN '' "
+                           f"ELSE {sql_string(LINE_OUTSIDE_REASON)} END"),
+    }
+    if csv:  # written as `files.write_csv` writes the in-memory ledger: the same bytes
+        columns.update({column: defused_sql(f"c.{column}") for column in  # text a spreadsheet would run as a formula
+                        ("source_file", "source_sheet", "department", "site", "activity_as_written", "unit_as_written")})
+        columns["in_boundary"] = f"CASE WHEN {columns['in_boundary']} THEN 'True' ELSE 'False' END"
+        columns = {column: f"nullif({expression}, '')" if column in TEXT_LEDGER_COLUMNS else expression
+                   for column, expression in columns.items()}  # empty text unquoted
+    # Rows that pass the reading rules and the same-supply rule, numbered as the in-memory reader numbers them.
+    numbered = f"""
+        SELECT c.*, row_number() OVER (ORDER BY o.rank NULLS LAST, c.source_file, c.source_sheet, c.source_row)
+                    AS input_row
+        FROM checked c LEFT JOIN input_order o ON o.source_file = c.source_file AND o.source_sheet = c.source_sheet
+        WHERE c.ok AND {counted}"""
     connection.execute(f"""
-        COPY (SELECT {", ".join(f"{row_columns.get(column, 'c.' + column)} AS {column}" for column in LEDGER_ROW_COLUMNS)},
-                     {", ".join(f"l.{column}" for column in LEDGER_LINE_COLUMNS)}, {values},
-                     CASE WHEN isnan(v.market_kgco2e_per_kwh) THEN NULL ELSE v.market_kgco2e_per_kwh END
-                         AS market_kgco2e_per_kwh, v.market_basis, {market},
-                     v.in_boundary AND l.line_inside AS in_boundary, {outside}
-              FROM checked c JOIN verdicts v ON {keys} JOIN lines l ON l.activity = c.activity AND l.unit = c.unit
-              WHERE c.ok AND v.accepted AND {counted} ORDER BY c.source_file, c.source_sheet, c.source_row, l.line)
+        COPY (SELECT {", ".join(f"{columns[column]} AS {column}" for column in LEDGER_COLUMNS)}
+              FROM ({numbered}) c JOIN verdicts v ON {keys} JOIN lines l ON l.activity = c.activity AND l.unit = c.unit
+              WHERE v.accepted ORDER BY c.input_row, l.line_order)
         TO {sql_string(ledger)} (FORMAT {"CSV, HEADER" if csv else "PARQUET"})""")

@@ -622,7 +622,7 @@ ROW_RULES: list[tuple[str, str, str]] = [
 ]
 #: The text of each column as `checked_sql` names it, for the ``value`` of a rejected row.
 _VALUE_OF = {"department": "department", "activity": "activity_as_written",
-             "quantity": "coalesce(quantity_as_written, trim(CAST(quantity_cell AS VARCHAR)))",
+             "quantity": "coalesce(quantity_as_written, CAST(quantity AS VARCHAR), trim(CAST(quantity_cell AS VARCHAR)))",
              "unit": "unit_as_written", "period_start": "start_as_written", "period_end": "end_as_written",
              "data_quality": "quality_as_written", "notes": "notes"}
 #: Each parsed column's lookup: the id column of `checked_sql`, the lookup table and its columns.
