@@ -18,6 +18,36 @@ HEADER = ["department", "site", "activity", "quantity", "unit", "period_start", 
           "data_quality", "notes"]
 
 
+@pytest.fixture(scope="session")
+def demo_output(tmp_path_factory) -> tuple[str, Path]:
+    """The bundled example council's demo, written once per test process into ``out/`` as `make
+    demo` writes it (13 s): (what it prints, the folder). Tests read it as it is; a test that adds
+    to it or changes it works on a `copy_demo`.
+
+    It runs in a folder outside the repository, so its outputs name the example's returns
+    ``bundled:...``: `verify` finds them the same from a test's own ``tmp_path``, not from the
+    repository root (where they are ``examples/...``)."""
+    from sefton_carbon.outputs.demo import run_demo
+
+    working = tmp_path_factory.mktemp("demo")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(working)
+        return run_demo("out"), working / "out"
+
+
+def copy_demo(demo_folder: Path, destination: Path) -> Path:
+    """A copy of the demo's ``out/`` at ``destination``, a test's ``tmp_path / "out"``.
+
+    The manifests record the example council's registers relative to their own folder as well as
+    given, and `verify` finds the working folder again from the two: the copy must sit as deep as the
+    original (both are ``out/`` in a folder of pytest's base temporary folder) to name the same files.
+    """
+    assert len(destination.resolve().parts) == len(demo_folder.resolve().parts), (
+        f"copy the demo to a folder as deep as {demo_folder}, not {destination}")
+    shutil.copytree(demo_folder, destination)
+    return destination
+
+
 def flat_file_for(year: int) -> Path:
     """The reference DESNZ flat file of one year, or skip when ../shared is not beside the repo."""
     if not FLAT_FILES.is_dir():

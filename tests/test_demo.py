@@ -5,8 +5,9 @@ import json
 import pandas as pd
 import pytest
 
+from conftest import copy_demo
 from sefton_carbon import load_factors
-from sefton_carbon.outputs.demo import example_registers, example_returns, run_demo, run_example_council
+from sefton_carbon.outputs.demo import example_registers, example_returns, run_example_council
 
 
 @pytest.fixture(scope="module")
@@ -70,27 +71,28 @@ def test_street_lighting_led_programme_shows_in_scope_2(inventories):
     assert scope_2[-1] < 0.6 * scope_2[0]
 
 
-def test_run_demo_writes_outputs(tmp_path):
-    text = run_demo(tmp_path)
+def test_run_demo_writes_outputs(demo_output):
+    text, folder = demo_output  # run_demo's text and the folder it wrote
     assert "Greenhouse gas inventory 2024/25" in text and "2019/20" in text
-    summary = json.loads((tmp_path / "2023-24" / "summary.json").read_text())
+    summary = json.loads((folder / "2023-24" / "summary.json").read_text())
     assert summary["rows"]["rejected"] == 0
-    assert (tmp_path / "2019-20" / "ledger.csv").stat().st_size > 10_000
-    assert (tmp_path / "report.html").is_file() and (tmp_path / "manifest.json").is_file()
+    assert (folder / "2019-20" / "ledger.csv").stat().st_size > 10_000
+    assert (folder / "report.html").is_file() and (folder / "manifest.json").is_file()
 
 
-def test_verify_the_demo_folder_its_report_and_each_year(tmp_path, run_cli):
-    run_demo(tmp_path)
-    manifest = json.loads((tmp_path / "manifest.json").read_text())
+def test_verify_the_demo_folder_its_report_and_each_year(demo_output, tmp_path, run_cli, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # outside the repository, as the demo was run
+    folder = copy_demo(demo_output[1], tmp_path / "out")
+    manifest = json.loads((folder / "manifest.json").read_text())
     assert set(manifest["outputs"]) == {"report.html", "report.xlsx", "trajectory.svg", "trajectory.json"}
-    code, out, err = run_cli("verify", tmp_path)
+    code, out, err = run_cli("verify", folder)
     assert code == 0, err
     assert len(out.splitlines()) == 7 and all(line.startswith("verified:") for line in out.splitlines())
     code, _, err = run_cli("collect", example_returns()[max(example_returns())], "--year", "2024/25",
-                           "-o", tmp_path / "collect-2024-25")  # a publication of its own, inside out/
-    code, out, err = run_cli("verify", tmp_path)
+                           "-o", folder / "collect-2024-25")  # a publication of its own, inside out/
+    code, out, err = run_cli("verify", folder)
     assert code == 0 and len(out.splitlines()) == 8, err
-    report = tmp_path / "report.html"
+    report = folder / "report.html"
     report.write_text(report.read_text().replace("</h1>", " (draft)</h1>", 1))
-    code, out, err = run_cli("verify", tmp_path)
+    code, out, err = run_cli("verify", folder)
     assert code == 3 and "report.html: the published file was edited after it was written" in err
