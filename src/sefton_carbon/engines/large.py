@@ -104,35 +104,58 @@ def _check_rows(connection, source: str, columns: dict[str, str], by_site: bool)
     return lookups
 
 
-#: The accepted rows of ``checked`` in a supply (`same_supply`'s key) holding an exact copy or two
-#: periods overlapping on one meter, or at a site holding two overlapping metered rows with no meter:
-#: a superset of the rows the rule sets aside or warns about, with whole supplies and sites.
+#: The supplies and sites where the same-supply rule (`same_supply`) can find something: a supply
+#: holding an exact copy or two periods overlapping on one meter, and a site holding two
+#: overlapping metered rows with no meter. A supply is (activity, meter) for a metered row naming
+#: its meter, else (department, site, meter, activity): the department is never empty on an
+#: accepted row, so the two kinds never meet. One sort per supply finds both copies (equal
+#: neighbours) and overlaps (a start on or before the latest end before it). Each result row is a
+#: ``kind`` ('supply' or 'site') and its key (``a``, ``b``, ``c``, ``activity``).
+SUPPLY_SCREEN_SQL = """
+    WITH keyed AS (
+        SELECT activity, period_start, period_end, unit, quantity, on_meter, unnamed,
+               CASE WHEN on_meter THEN '' ELSE department END AS supply_department,
+               CASE WHEN on_meter THEN '' ELSE coalesce(site, '') END AS supply_site,
+               coalesce(meter, '') AS supply_meter,
+               coalesce(site, '') <> '' AS at_named_site,
+               CASE WHEN coalesce(site, '') <> '' THEN site ELSE department END AS at_site
+        FROM (SELECT *, activity IN ({metered}) AND coalesce(meter, '') <> '' AS on_meter,
+                        activity IN ({metered}) AND coalesce(meter, '') = '' AS unnamed
+              FROM checked WHERE ok)),
+    supplies AS (
+        SELECT DISTINCT supply_department, supply_site, supply_meter, activity FROM (
+            SELECT supply_department, supply_site, supply_meter, activity,
+                   coalesce(lag(period_start) OVER supply = period_start AND lag(period_end) OVER supply = period_end
+                            AND lag(unit) OVER supply = unit AND lag(quantity) OVER supply = quantity, false)
+                   OR (on_meter AND coalesce(period_start <= max(period_end) OVER (
+                       supply ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), false)) AS found
+            FROM keyed
+            WINDOW supply AS (PARTITION BY supply_department, supply_site, supply_meter, activity
+                              ORDER BY period_start, period_end, unit, quantity))
+        WHERE found),
+    sites AS (
+        SELECT DISTINCT at_named_site, at_site, activity FROM (
+            SELECT at_named_site, at_site, activity, period_start, max(period_end) OVER (
+                PARTITION BY at_named_site, at_site, activity ORDER BY period_start
+                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS latest
+            FROM keyed WHERE unnamed)
+        WHERE period_start <= latest)
+    SELECT 'supply' AS kind, supply_department AS a, supply_site AS b, supply_meter AS c, activity FROM supplies
+    UNION ALL
+    SELECT 'site', CAST(at_named_site AS VARCHAR), at_site, '', activity FROM sites"""
+#: The accepted rows of ``checked`` in the supplies and sites of `SUPPLY_SCREEN_SQL` (registered
+#: as ``flagged``), with the columns the rule and the group sums need.
 SUPPLY_CANDIDATES_SQL = """
-    WITH accepted AS (
+    SELECT source_file, source_sheet, source_row, quantity, {ids} FROM (
         SELECT *, activity IN ({metered}) AND coalesce(meter, '') <> '' AS on_meter,
-               activity IN ({metered}) AND coalesce(meter, '') = '' AS unnamed
-        FROM checked WHERE ok),
-    keyed AS (
-        SELECT *, CASE WHEN on_meter THEN ['meter', activity, meter]
-                       ELSE ['row', department, coalesce(site, ''), coalesce(meter, ''), activity] END AS supply,
-                  CASE WHEN coalesce(site, '') <> '' THEN ['site', site, activity]
-                       ELSE ['department', department, activity] END AS at_site
-        FROM accepted),
-    flagged_supplies AS (
-        SELECT supply FROM keyed GROUP BY supply, period_start, period_end, unit, quantity HAVING count(*) > 1
-        UNION
-        SELECT supply FROM (
-            SELECT supply, period_start, max(period_end) OVER (
-                PARTITION BY supply ORDER BY period_start ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS latest
-            FROM keyed WHERE on_meter) WHERE period_start <= latest),
-    flagged_sites AS (
-        SELECT at_site FROM (
-            SELECT at_site, period_start, max(period_end) OVER (
-                PARTITION BY at_site ORDER BY period_start ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS latest
-            FROM keyed WHERE unnamed) WHERE period_start <= latest)
-    SELECT source_file, source_sheet, source_row, quantity, {ids} FROM keyed
-    WHERE supply IN (SELECT supply FROM flagged_supplies)
-       OR (unnamed AND at_site IN (SELECT at_site FROM flagged_sites))"""
+                  activity IN ({metered}) AND coalesce(meter, '') = '' AS unnamed
+        FROM checked WHERE ok) k
+    WHERE EXISTS (SELECT 1 FROM flagged f WHERE f.kind = 'supply' AND f.activity = k.activity
+                  AND f.a = CASE WHEN on_meter THEN '' ELSE department END
+                  AND f.b = CASE WHEN on_meter THEN '' ELSE coalesce(site, '') END AND f.c = coalesce(meter, ''))
+       OR (unnamed AND EXISTS (SELECT 1 FROM flagged f WHERE f.kind = 'site' AND f.activity = k.activity
+                               AND f.a = CAST(coalesce(site, '') <> '' AS VARCHAR)
+                               AND f.b = CASE WHEN coalesce(site, '') <> '' THEN site ELSE department END))"""
 
 
 def holds_parquet(path: str | Path) -> bool:
@@ -243,16 +266,26 @@ def _number_rows(connection, inputs: _Inputs, numbered: bool) -> dict[str, str]:
     return {name: kind for name, kind, *_ in connection.execute("DESCRIBE numbered").fetchall()}
 
 
-def _supply_candidates(connection, lookups: dict, inputs: _Inputs) -> pd.DataFrame:
-    """The accepted rows of ``checked`` that the same-supply rule must see (the columns it and the
-    group sums need, looked up once per distinct value), in the order the in-memory path reads them
-    (files as `expand_paths` lists them, then sheets, then rows in file order).
+def _supply_screen(connection) -> pd.DataFrame:
+    """The supplies and sites where the same-supply rule can find something (`SUPPLY_SCREEN_SQL`):
+    none at all, for a year of daily meter readings."""
+    return connection.sql(SUPPLY_SCREEN_SQL.format(metered=_metered_sql())).df()
 
-    Only the rows of the supplies where the rule can find something are read back (`SUPPLY_CANDIDATES_SQL`):
-    the rule looks within one supply, or one site, at a time, so its verdicts on them are its
-    verdicts on the whole input; a year of daily meter readings reads back nothing."""
-    metered = ", ".join(sql_string(name) for name in sorted(load_catalogue().metered)) or "NULL"
-    result = connection.sql(SUPPLY_CANDIDATES_SQL.format(metered=metered, ids=", ".join(ID_LOOKUPS))).to_arrow_table()
+
+def _metered_sql() -> str:
+    """The metered activities of the catalogue as a SQL list."""
+    return ", ".join(sql_string(name) for name in sorted(load_catalogue().metered)) or "NULL"
+
+
+def _supply_candidates(connection, lookups: dict, inputs: _Inputs, flagged: pd.DataFrame) -> pd.DataFrame:
+    """The accepted rows of ``checked`` that the same-supply rule must see, those of the supplies
+    and sites ``flagged`` by `_supply_screen` (the columns the rule and the group sums need, looked
+    up once per distinct value), in the order the in-memory path reads them (files as
+    `expand_paths` lists them, then sheets, then rows in file order). The rule looks within one
+    supply, or one site, at a time, so its verdicts on them are its verdicts on the whole input."""
+    connection.register("flagged", flagged)
+    query = SUPPLY_CANDIDATES_SQL.format(metered=_metered_sql(), ids=", ".join(ID_LOOKUPS))
+    result = connection.sql(query + (" LIMIT 0" if flagged.empty else "")).to_arrow_table()
     checked = {name: result.column(name).to_numpy(zero_copy_only=False) for name in result.column_names}
     rows = rows_from_ids(checked, np.ones(result.num_rows, dtype=bool), lookups)
     rows.insert(0, "source_row", checked["source_row"])
@@ -360,16 +393,17 @@ def _large_inventory(paths: list[str | Path], year: ReportingYear, pricing: Pric
         connection.execute(f"SET threads = {int(threads)}")
     with reading(paths):
         inputs = _register_inputs(connection, paths, read_here)
-        columns = _number_rows(connection, inputs, ledger is not None or rejected is not None)
+        numbered = ledger is not None or rejected is not None
+        columns = _number_rows(connection, inputs, numbered)
     _missing_columns(columns, "large-input")
     with reading(paths):
         lookups = _check_rows(connection, "numbered", columns, by_site)
         groups = connection.execute(group_sql(by_site)).df()
-        supply_rows = _supply_candidates(connection, lookups, inputs)
-        if supply_rows["source_row"].isna().any():
-            # The rule has rows to look at, and names rows by number: number them, and read them again.
+        flagged = _supply_screen(connection)
+        if len(flagged) and not numbered:
+            # The rule has rows to look at, and names rows by number: number them.
             _number_rows(connection, inputs, True)
-            supply_rows = _supply_candidates(connection, lookups, inputs)
+        supply_rows = _supply_candidates(connection, lookups, inputs, flagged)
     supply = same_supply(supply_rows, load_catalogue().metered)
     groups = _less(groups, supply_rows[supply.set_aside])
     summary, verdicts, inventory = _summary(groups, year, pricing, engine="duckdb")
