@@ -136,11 +136,12 @@ def same_supply(rows: pd.DataFrame, metered: frozenset[str]) -> SameSupply:
     reasons: dict[int, list[str]] = {}
     warnings: dict[int, list[str]] = {}
     if len(rows) > 1:
-        files = rows["source_file"].astype(str).to_numpy()
+        files = pd.Categorical(rows["source_file"])  # named per row only where a reason needs it
+        file_codes, file_names = files.codes, files.categories
         source_rows = rows["source_row"].to_numpy()
 
         def where(position: int) -> str:
-            return f"{files[position]} row {source_rows[position]}"
+            return f"{file_names[file_codes[position]]} row {source_rows[position]}"
 
         is_metered = rows["activity"].isin(metered).to_numpy()
         on_meter = is_metered & _given(rows["meter"])
