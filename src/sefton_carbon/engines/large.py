@@ -109,7 +109,9 @@ def _check_rows(connection, source: str, columns: dict[str, str], by_site: bool)
 #: overlapping metered rows with no meter. A supply is (activity, meter) for a metered row naming
 #: its meter, else (department, site, meter, activity): the department is never empty on an
 #: accepted row, so the two kinds never meet. One sort per supply finds both copies (equal
-#: neighbours) and overlaps (a start on or before the latest end before it). Each result row is a
+#: neighbours) and overlaps: sorted by start, periods overlap somewhere only if some period starts
+#: on or before the end of the one just before it (a period overlapping a later one overlaps every
+#: period that starts between them), so comparing neighbours is enough. Each result row is a
 #: ``kind`` ('supply' or 'site') and its key (``a``, ``b``, ``c``, ``activity``).
 SUPPLY_SCREEN_SQL = """
     WITH keyed AS (
@@ -127,17 +129,15 @@ SUPPLY_SCREEN_SQL = """
             SELECT supply_department, supply_site, supply_meter, activity,
                    coalesce(lag(period_start) OVER supply = period_start AND lag(period_end) OVER supply = period_end
                             AND lag(unit) OVER supply = unit AND lag(quantity) OVER supply = quantity, false)
-                   OR (on_meter AND coalesce(period_start <= max(period_end) OVER (
-                       supply ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), false)) AS found
+                   OR (on_meter AND coalesce(period_start <= lag(period_end) OVER supply, false)) AS found
             FROM keyed
             WINDOW supply AS (PARTITION BY supply_department, supply_site, supply_meter, activity
                               ORDER BY period_start, period_end, unit, quantity))
         WHERE found),
     sites AS (
         SELECT DISTINCT at_named_site, at_site, activity FROM (
-            SELECT at_named_site, at_site, activity, period_start, max(period_end) OVER (
-                PARTITION BY at_named_site, at_site, activity ORDER BY period_start
-                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS latest
+            SELECT at_named_site, at_site, activity, period_start, lag(period_end) OVER (
+                PARTITION BY at_named_site, at_site, activity ORDER BY period_start, period_end) AS latest
             FROM keyed WHERE unnamed)
         WHERE period_start <= latest)
     SELECT 'supply' AS kind, supply_department AS a, supply_site AS b, supply_meter AS c, activity FROM supplies
