@@ -291,10 +291,15 @@ def _supply_candidates(connection, lookups: dict, inputs: _Inputs, flagged: pd.D
     rows.insert(0, "source_row", checked["source_row"])
     rows.insert(0, "source_sheet", pd.Categorical(checked["source_sheet"]))
     rows.insert(0, "source_file", pd.Categorical(checked["source_file"]))
+    return _in_reading_order(rows, inputs.order)
+
+
+def _in_reading_order(rows: pd.DataFrame, order: pd.DataFrame) -> pd.DataFrame:
+    """Rows in the order the in-memory path reads them: by the ``rank`` of their file and sheet in
+    ``order`` (`_Inputs.order`), then by row number."""
     ranks = rows[["source_file", "source_sheet"]].astype(str).merge(
-        inputs.order, on=["source_file", "source_sheet"], how="left")["rank"].fillna(len(inputs.order))
-    order = np.lexsort((rows["source_row"].to_numpy(), ranks.to_numpy(dtype=np.int64)))
-    return rows.iloc[order].reset_index(drop=True)
+        order, on=["source_file", "source_sheet"], how="left")["rank"].fillna(len(order))
+    return rows.iloc[np.lexsort((rows["source_row"].to_numpy(), ranks.to_numpy(dtype=np.int64)))].reset_index(drop=True)
 
 
 def _keys(groups: pd.DataFrame) -> list[str]:
