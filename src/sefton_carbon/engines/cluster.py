@@ -1,83 +1,272 @@
-"""The inventory on a Dask cluster: each worker runs the DuckDB engine's plan on its partitions.
+"""The inventory on a Dask cluster: each task runs the DuckDB engine's plan over one input file.
 
-Each partition's rows go through the library's cell lookups and row rules (`activity.checked_sql`,
-in DuckDB over the partition) and the accepted ones are summed per group (`large.group_columns`);
-the client adds the partitions up and prices the sums with `large._summary`, as the DuckDB engine
-does, so both give the same figures and the same counts of rows.
+The inputs are those of the DuckDB engine (`large.expand_inputs`: Parquet files and hive folders,
+CSV files and folders, workbooks), a task per file. A task reads its file as the DuckDB engine
+reads it (`large._register_inputs` and `large._number_rows`: DuckDB for Parquet and plain CSV, the
+library's reader for workbooks, title rows, UTF-16 and Windows-1252, and for CSV lines DuckDB
+cannot read), so that its rows carry the same ``source_file`` and ``source_row``; checks them with
+the library's cell lookups and row rules (`large._check_rows`); and sums the accepted ones per
+group (`large.group_sql`). The client adds the sums up. One file a task, because DuckDB numbers the
+rows of one file in file order, but the rows of several files read at once not always (they come
+out of order when memory runs short).
+
+The same-supply rule (`returns.same_supply`) compares the rows of one supply, or one site,
+wherever they are, and one supply's rows may sit in several files. The tasks hand on their
+accepted rows with a key that every such comparison stays within (`SUPPLY_PLACE_SQL`); Dask
+shuffles them by it, so that each supply's rows meet in one partition, where the DuckDB engine's
+own screen and selection (`large._supply_screen`, `large.SUPPLY_CANDIDATES_SQL`) keep the rows
+the rule can find something in (`_candidates`). The client applies `same_supply` to those, takes
+the rows it sets aside out of the sums (`large._less`) and prices the sums (`large._summary`), as
+the DuckDB engine does: both give the same figures, ``rows`` object, possible double counts and
+rejected rows, word for word.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 
+from sefton_carbon.accounting.catalogue import load_catalogue
+from sefton_carbon.accounting.rows import REJECTED_COLUMNS
 from sefton_carbon.engines.large import (
     COUNT_COLUMNS,
+    SUPPLY_CANDIDATES_SQL,
     _check_rows,
+    _counted_warnings,
+    _group_keys,
+    _in_reading_order,
     _keys,
+    _less,
     _load_pricing,
+    _metered_sql,
     _missing_columns,
+    _native_csv_files,
+    _number_rows,
+    _register_inputs,
     _summary,
-    group_columns,
+    _supply_screen,
+    expand_inputs,
     group_sql,
 )
-from sefton_carbon.returns.activity import column_for_header
+from sefton_carbon.errors import DataError
+from sefton_carbon.io.columnar import reading
+from sefton_carbon.io.files import write_csv
+from sefton_carbon.returns.activity import REQUIRED_COLUMNS
 from sefton_carbon.returns.collection import PricingInputs
+from sefton_carbon.returns.same_supply import same_supply
 from sefton_carbon.years import ReportingYear
 
+#: Where a row is: the columns that name it in rejected rows and in the same-supply rule's reasons.
+PLACE_COLUMNS = ["source_file", "source_sheet", "source_row"]
+#: The text columns of an accepted row that the same-supply rule and the group sums read.
+RULE_TEXT_COLUMNS = ["department", "site", "meter", "activity", "unit", "unit_as_written", "data_quality"]
+#: An accepted row as the tasks hand it on to the same-supply rule: where it is, its parsed cells,
+#: and ``supply_place``, which with ``activity`` is the key it is shuffled by (`SUPPLY_PLACE_SQL`).
+RULE_COLUMNS = [*PLACE_COLUMNS, *RULE_TEXT_COLUMNS, "quantity", "period_start", "period_end", "supply_place"]
 
-def group_partition(frame: pd.DataFrame, by_site: bool = False) -> pd.DataFrame:
-    """One partition's rows checked by the library's row rules (`activity.checked_sql`, in DuckDB
-    over the partition) and the accepted ones summed per group (`group_columns`, with
-    ``COUNT_COLUMNS``): the per-partition step of the Dask engine (no I/O); `_combined` adds the
-    partitions up."""
+
+#: SQL for the place of an accepted row's supply within its activity: the meter of a metered row
+#: that names one, else the site, or the department where no site is given.
+#:
+#: Every group the same-supply rule looks within lies inside one (activity, place): a metered
+#: supply is (activity, meter); any other supply is (department, site, meter, activity); the
+#: unnamed meters at a site are (site, activity), or (department, activity) when the site is empty
+#: (`large.SUPPLY_SCREEN_SQL`). Rows shuffled by (activity, place) therefore meet every row they
+#: can be compared with. The place is read from the parsed cells (`activity.checked_sql`), as the
+#: rule reads them, so that "Natural Gas" and "natural_gas" are one activity.
+SUPPLY_PLACE_SQL = ("CASE WHEN activity IN ({metered}) AND coalesce(meter, '') <> '' THEN meter "
+                    "WHEN coalesce(site, '') <> '' THEN site ELSE department END")
+#: The type of text in the rows handed on: Arrow strings, read from DuckDB's Arrow output as they are.
+TEXT = pd.StringDtype("pyarrow")
+
+
+def _rule_frame(table) -> pd.DataFrame:
+    """The rows of an Arrow table in `RULE_COLUMNS`, in one set of types: text as `TEXT`, periods
+    as datetime64[ns]."""
+    import pyarrow
+
+    frame = table.select(RULE_COLUMNS).to_pandas(
+        types_mapper={pyarrow.string(): TEXT, pyarrow.large_string(): TEXT}.get, date_as_object=False)
+    return frame.astype({column: "datetime64[ns]" for column in ("period_start", "period_end")})
+
+
+def _no_rows() -> pd.DataFrame:
+    """No rows, in `RULE_COLUMNS`."""
+    return pd.DataFrame({column: pd.Series(dtype="int64" if column == "source_row" else "float64"
+                                           if column == "quantity" else "datetime64[ns]"
+                                           if column.startswith("period_") else TEXT) for column in RULE_COLUMNS})
+
+
+def _checked_file(path: str, by_site: bool, listing: bool) -> dict:
+    """The Dask task for one input file: its rows read, numbered and checked as the DuckDB engine
+    does, a CSV file DuckDB cannot read going to the library's reader as there
+    (`large.compute_large_inventory`). Returns ``columns`` (the file's columns), ``order`` (the
+    file, and its sheets, in reading order: `large._Inputs`), ``groups`` (the sums of
+    `large.group_sql`, or None when the file is refused as a whole), ``rows`` (the accepted rows in
+    `RULE_COLUMNS`) and ``rejected`` (the file or sheets refused as a whole and, when ``listing``,
+    the rows the row rules reject)."""
+    import duckdb
+
+    file, read_here = Path(path), set()
+    while True:
+        connection = duckdb.connect()
+        connection.execute("SET enable_progress_bar = false")
+        try:
+            with reading([file]):
+                return _file_part(connection, file, by_site, listing, read_here)
+        except DataError as error:
+            if read_here or not any(str(named) == error.file for named in _native_csv_files([file], read_here)):
+                raise
+            read_here = {file}
+        finally:
+            connection.close()
+
+
+def _file_part(connection, file: Path, by_site: bool, listing: bool, read_here: set[Path]) -> dict:
+    """`_checked_file` on one DuckDB connection, read by the library's reader when ``file`` is in
+    ``read_here``."""
+    inputs = _register_inputs(connection, [file], read_here)
+    part = {"columns": [], "order": inputs.order, "groups": None, "rows": _no_rows(),
+            "rejected": inputs.refused[REJECTED_COLUMNS]}
+    if not inputs.native and not inputs.text_tables:  # refused as a whole: no rows
+        return part
+    columns = _number_rows(connection, inputs, True)
+    part["columns"] = list(columns)
+    source, missing = "numbered", [column for column in REQUIRED_COLUMNS if column not in columns]
+    if missing:  # empty here, as when the DuckDB engine reads this file with others that have the column
+        source = "numbered_in_full"
+        connection.execute(f"CREATE TEMP VIEW {source} AS SELECT *, "
+                           + ", ".join(f"CAST(NULL AS VARCHAR) AS {column}" for column in missing) + " FROM numbered")
+        columns = {**columns, **{column: "VARCHAR" for column in missing}}
+    _check_rows(connection, source, columns, by_site)
+    groups = connection.execute(group_sql(by_site)).df()
+    part["groups"] = groups.assign(**_group_keys(groups, _keys(groups)))
+    read = ", ".join(RULE_COLUMNS[:-1]) + ", " + SUPPLY_PLACE_SQL.format(metered=_metered_sql())
+    part["rows"] = _rule_frame(connection.sql(f"SELECT {read} AS supply_place FROM checked WHERE ok").to_arrow_table())
+    if listing:
+        refused = connection.execute(f'SELECT {", ".join(PLACE_COLUMNS)}, "column", value, reason '
+                                     "FROM checked WHERE NOT ok AND NOT blank").df()
+        part["rejected"] = pd.concat([part["rejected"], refused], ignore_index=True)
+    return part
+
+
+def _candidates(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows of one shuffled partition that the same-supply rule must see: those of the
+    supplies and sites where it can find something, found by the DuckDB engine's own screen
+    (`large._supply_screen`) and selection (`large.SUPPLY_CANDIDATES_SQL`) over the partition, in
+    `RULE_COLUMNS`. Every row of a supply or site is in the partition (`SUPPLY_PLACE_SQL`), so what
+    they find is what they find over the whole input."""
     import duckdb
 
     connection = duckdb.connect()
     connection.execute("SET enable_progress_bar = false")
-    connection.register("partition_rows", frame)
-    connection.execute("CREATE TEMP VIEW numbered AS SELECT *, CAST(NULL AS VARCHAR) AS source_file, "
-                       "CAST(NULL AS BIGINT) AS source_row FROM partition_rows")
-    columns = {name: kind for name, kind, *_ in connection.execute("DESCRIBE partition_rows").fetchall()}
-    _check_rows(connection, "numbered", columns, by_site)
-    groups = connection.execute(group_sql(by_site)).df()
+    connection.register("rule_rows", rows)
+    connection.execute("CREATE TEMP VIEW checked AS SELECT *, true AS ok FROM rule_rows")
+    flagged = _supply_screen(connection)
+    found = _no_rows()
+    if len(flagged):
+        connection.register("flagged", flagged)
+        beyond = [column for column in RULE_COLUMNS if column not in (*PLACE_COLUMNS, "quantity")]
+        found = _rule_frame(connection.sql(SUPPLY_CANDIDATES_SQL.format(metered=_metered_sql(),
+                                                                        ids=", ".join(beyond))).to_arrow_table())
     connection.close()
-    return groups.astype({"read": "int64", "accepted": "int64", "quantity": "float64"})
+    return found
+
+
+@contextmanager
+def _scheduler(address: str | None):
+    """Dask computes on the cluster at ``address``; else on the scheduler set in Dask's config (as
+    ``dask.config.set(scheduler="synchronous")`` sets it), or a local thread pool: DuckDB runs its
+    queries on threads of its own, and a process pool would copy every row handed to the shuffle
+    between processes (ten times slower on a million rows)."""
+    import dask
+
+    if address:
+        from distributed import Client
+
+        with Client(address):
+            yield
+        return
+    with dask.config.set(scheduler=dask.config.get("scheduler", None) or "threads"):
+        yield
 
 
 def compute_dask_inventory(paths: list[str | Path], reporting_year: str | ReportingYear, *,
-                           scheduler: str | None = None, **pricing_inputs) -> dict:
-    """The inventory of partitioned Parquet inputs computed on Dask (a local process pool, or the
-    cluster at ``scheduler``). Each worker checks and sums its partitions with `group_partition`;
-    the client adds the sums and prices them as the DuckDB engine does, so both give the same
-    figures and the same rows rejected. ``pricing_inputs`` are the `PricingInputs`. Returns the
-    summary figures."""
+                           scheduler: str | None = None, rejected: str | Path | None = None,
+                           **pricing_inputs) -> dict:
+    """The inventory of one year computed on Dask, from the inputs the DuckDB engine reads (CSV,
+    Excel and Parquet files, folders of them, hive-partitioned Parquet folders): on the cluster at
+    ``scheduler``, or locally (`_scheduler`). Gives the DuckDB engine's figures, ``rows`` and
+    ``possible_double_counts``, and writes its rejected rows to ``rejected`` when given (rows that
+    pricing refuses take a second pass over the files, as on the DuckDB engine). ``pricing_inputs``
+    are the `PricingInputs`. Returns the summary figures.
+
+    Workers read the files at the paths given, from the client's working folder (a local pool does;
+    on a cluster, give paths every worker reads alike), so that files are named alike."""
     import dask
     import dask.dataframe as dd
 
     year = ReportingYear.parse(reporting_year)
     pricing = _load_pricing(year, PricingInputs(**pricing_inputs))
     by_site = pricing.sites is not None or pricing.contracts is not None
-    frames = dd.read_parquet([str(path) for path in paths])
-    frames = frames.rename(columns={written: column_for_header(written) or written for written in frames.columns})
-    _missing_columns(frames.columns, "Dask")
-    meta = pd.DataFrame({**{column: pd.Series(dtype="datetime64[ns]" if column.startswith("period_") else object)
-                            for column in group_columns(by_site)},
-                         "read": pd.Series(dtype="int64"), "accepted": pd.Series(dtype="int64"),
-                         "quantity": pd.Series(dtype="float64")})
-    partials = frames.map_partitions(group_partition, by_site, meta=meta)
-    if scheduler:
-        from distributed import Client
+    files = list({file.resolve(): file for file in expand_inputs(paths)}.values())  # each file once
+    parts = [dask.delayed(_checked_file, pure=True)(str(file), by_site, rejected is not None) for file in files]
+    rule_rows = dd.from_delayed([part["rows"] for part in parts], meta=_no_rows(), verify_meta=False)
+    if len(parts) > 1:  # one file holds every row of every supply already
+        rule_rows = rule_rows.shuffle(on=["activity", "supply_place"])
+    candidates = rule_rows.map_partitions(_candidates, meta=_no_rows())
+    with _scheduler(scheduler):
+        # One graph: each file is read once, for its sums and for the rows it hands to the shuffle.
+        found, candidates = dask.compute([{key: part[key] for key in ("columns", "order", "groups", "rejected")}
+                                          for part in parts], candidates.to_delayed(optimize_graph=False))
+    _missing_columns({column for part in found for column in part["columns"]}, "Dask")
+    order = pd.concat([part["order"] for part in found], ignore_index=True).assign(rank=lambda order: order.index)
+    candidates = _in_reading_order(pd.concat(candidates, ignore_index=True), order).astype(  # as same_supply reads them
+        {column: "category" for column in ["source_file", "source_sheet", *RULE_TEXT_COLUMNS]})
+    supply = same_supply(candidates, load_catalogue().metered)
+    groups = _combined(pd.concat([part["groups"] for part in found if part["groups"] is not None], ignore_index=True))
+    summary, verdicts, _ = _summary(_less(groups, candidates[supply.set_aside]), year, pricing, engine="dask")
+    summary["possible_double_counts"] = _counted_warnings(candidates, supply, verdicts)
+    if rejected is not None:
+        listed = [*(part["rejected"] for part in found), supply.rejected]
+        refused = verdicts[~verdicts["accepted"]]
+        if len(refused):
+            with _scheduler(scheduler):
+                priced_out = dask.compute([dask.delayed(_rows_refused_by_pricing)(part["rows"], refused)
+                                           for part in parts])[0]
+            listed.append(_not_set_aside(pd.concat(priced_out, ignore_index=True), supply.rejected))
+        write_csv(_sorted_rejected(listed), rejected)
+    return summary
 
-        with Client(scheduler) as client:
-            result = client.compute(partials).result()
-    else:
-        with dask.config.set(scheduler="processes"):
-            result = partials.compute()
-    return _summary(_combined(result), year, pricing, engine="dask")[0]
+
+def _combined(groups: pd.DataFrame) -> pd.DataFrame:
+    """The group sums of the files (`large.group_sql`), added up per group."""
+    return groups.groupby(_keys(groups), as_index=False, dropna=False, sort=False)[COUNT_COLUMNS].sum()
 
 
-def _combined(partitions: pd.DataFrame) -> pd.DataFrame:
-    """The sums of `group_partition` over all partitions, per group."""
-    return partitions.groupby(_keys(partitions), as_index=False, dropna=False, sort=False)[COUNT_COLUMNS].sum()
+def _rows_refused_by_pricing(rows: pd.DataFrame, verdicts: pd.DataFrame) -> pd.DataFrame:
+    """A task: a file's accepted rows (`RULE_COLUMNS`) in the groups pricing refused (the
+    ``verdicts`` of `large._summary` that are not accepted), with the reason it gave their group."""
+    keys = _keys(verdicts)
+    found = _group_keys(rows, keys).assign(**rows[PLACE_COLUMNS]).merge(
+        _group_keys(verdicts, keys).assign(**verdicts[["column", "value", "reason"]]), on=keys, how="inner")
+    return found[REJECTED_COLUMNS]
+
+
+def _not_set_aside(rows: pd.DataFrame, set_aside: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` but for those the same-supply rule set aside (listed with its own reason)."""
+    found = rows.merge(set_aside[PLACE_COLUMNS].astype({"source_row": "int64"}), on=PLACE_COLUMNS, how="left",
+                       indicator=True)
+    return rows[(found["_merge"] == "left_only").to_numpy()]
+
+
+def _sorted_rejected(listed: list[pd.DataFrame]) -> pd.DataFrame:
+    """The rejected rows in the DuckDB engine's order: by file, sheet and row, entries with no row
+    (a file or sheet refused as a whole) after the rows of their sheet."""
+    listed = [frame.astype({"source_row": "Int64"})[REJECTED_COLUMNS] for frame in listed if len(frame)]
+    if not listed:
+        return pd.DataFrame(columns=REJECTED_COLUMNS)
+    return pd.concat(listed, ignore_index=True).sort_values(
+        PLACE_COLUMNS, na_position="last", kind="stable").reset_index(drop=True)

@@ -147,7 +147,7 @@ def compute_inventory_on_engine(paths: list[str | Path], reporting_year: str | R
 
     The in-memory engine returns an `Inventory` (the caller writes its ledger and rejected rows:
     `outputs.runs.run_inventory`). The DuckDB engine returns a `LargeInventory` and writes ``ledger`` and
-    ``rejected`` itself while computing; the Dask engine returns the figures only. An option the
+    ``rejected`` itself while computing; the Dask engine writes ``rejected`` only. An option the
     chosen engine cannot honour is refused (`UsageError`), never ignored.
     """
     chosen = choose_engine(paths, engine)
@@ -161,9 +161,9 @@ def compute_inventory_on_engine(paths: list[str | Path], reporting_year: str | R
                    scopes_file=scopes_file, sites=sites, contracts=contracts, spend_factors=spend_factors)
     if chosen == "duckdb":
         return compute_large_inventory(paths, reporting_year, ledger=ledger, rejected=rejected, **pricing)
-    if ledger or rejected:
-        raise UsageError("--engine dask writes no ledger or rejected rows: run --engine duckdb on the same files "
-                         "for --ledger and --rejected")
+    if ledger:
+        raise UsageError("--engine dask writes no ledger: run --engine duckdb on the same files for --ledger")
     if find_spec("dask") is None:
         raise UsageError("--engine dask needs Dask: pip install 'sefton-carbon[cluster]'")
-    return LargeInventory(summary=compute_dask_inventory(paths, reporting_year, scheduler=scheduler, **pricing))
+    return LargeInventory(summary=compute_dask_inventory(paths, reporting_year, scheduler=scheduler,
+                                                         rejected=rejected, **pricing))
