@@ -3,9 +3,11 @@
 import hashlib
 import json
 import shutil
+import sys
 
 import pytest
 
+from sefton_carbon.cli.app import main
 from sefton_carbon.outputs.demo import example_council_dir
 from sefton_carbon.outputs.html_report import build_report
 from sefton_carbon.outputs.workbook import write_workbook
@@ -15,24 +17,41 @@ def digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+INVENTORY = ["inventory", "council/returns/2023-24", "--year", "2023/24", "--sites", "council/sites.csv",
+             "--contracts", "council/contracts.csv", "--spend-factors", "council/spend-factors.csv"]
+
+
+@pytest.fixture(scope="module")
+def published_once(tmp_path_factory):
+    """An inventory published from a copy of the example council's 2023/24 returns, by the command
+    run in the folder holding both: (the published folder, the council's folder). Read only: a test
+    that changes either works on `published`, a copy of both."""
+    working = tmp_path_factory.mktemp("published")
+    shutil.copytree(example_council_dir(), working / "council")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(working)
+        patch.setattr(sys, "argv", ["sefton-carbon", *INVENTORY, "--output", "published", "--format", "json"])
+        with pytest.raises(SystemExit) as stopped:
+            main()
+    assert not stopped.value.code
+    return working / "published", working / "council"
+
+
 @pytest.fixture
-def published(tmp_path, run_cli, monkeypatch):
-    """An inventory published from a copy of the example council's 2023/24 returns."""
-    council = tmp_path / "council"
-    shutil.copytree(example_council_dir(), council)
+def published(published_once, tmp_path, monkeypatch):
+    """`published_once`'s two folders copied side by side into this test's own folder, the working
+    folder: the manifest records its paths relative to it and to itself, so the copy verifies as the
+    original does."""
+    folder, council = published_once
+    shutil.copytree(council, tmp_path / "council")
+    shutil.copytree(folder, tmp_path / "published")
     monkeypatch.chdir(tmp_path)
-    code, _, err = run_cli("inventory", "council/returns/2023-24", "--year", "2023/24", "--sites",
-                           "council/sites.csv", "--contracts", "council/contracts.csv", "--spend-factors",
-                           "council/spend-factors.csv", "--output", "published", "--format", "json")
-    assert code == 0, err
-    return tmp_path / "published", council
+    return tmp_path / "published", tmp_path / "council"
 
 
 def test_same_inputs_give_byte_identical_outputs(published, run_cli, tmp_path):
     folder, _ = published
-    code, _, _ = run_cli("inventory", "council/returns/2023-24", "--year", "2023/24", "--sites",
-                         "council/sites.csv", "--contracts", "council/contracts.csv", "--spend-factors",
-                         "council/spend-factors.csv", "--output", "again", "--format", "json")
+    code, _, _ = run_cli(*INVENTORY, "--output", "again", "--format", "json")
     assert code == 0
     for name in ("ledger.csv", "rejected.csv", "files.csv", "summary.json"):
         assert digest(folder / name) == digest(tmp_path / "again" / name), name
@@ -45,8 +64,8 @@ def test_workbook_is_byte_identical_between_runs(tmp_path):
     assert digest(first) == digest(second)
 
 
-def test_manifest_records_inputs_version_and_figures(published):
-    folder, council = published
+def test_manifest_records_inputs_version_and_figures(published_once):
+    folder, _ = published_once
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["sefton_carbon_version"] and manifest["command"] == "inventory"
     recorded = {item["path"] for item in manifest["inputs"]}
@@ -141,8 +160,8 @@ def test_manifest_without_inputs_is_a_one_line_data_error(published, run_cli):
     assert err.strip().endswith("is not a manifest this version can read: it has no 'inputs'")
 
 
-def test_manifest_holds_no_absolute_path(published):
-    folder, _ = published
+def test_manifest_holds_no_absolute_path(published_once):
+    folder, _ = published_once  # the folder it was written in, the one its paths would name
     text = (folder / "manifest.json").read_text()
     assert str(folder.parent) not in text and "working_directory" not in text
 
