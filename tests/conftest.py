@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import csv
+import functools
 import io
 import shutil
 import sys
@@ -56,6 +58,19 @@ def flat_file_for(year: int) -> Path:
     matches = [path for path in FLAT_FILES.iterdir() if str(year) in path.name]
     assert len(matches) == 1, f"expected one flat file for {year}, found {matches}"
     return matches[0]
+
+
+@functools.cache
+def _imported_once(year: int):
+    from sefton_carbon.accounting.factors import read_flat_file
+
+    return read_flat_file(flat_file_for(year))
+
+
+def imported_flat_file(year: int):
+    """The reference flat file of ``year`` as `read_flat_file` imports it (1 s), imported once per
+    test process for the several tests that check it; each caller gets a copy of its own."""
+    return copy.deepcopy(_imported_once(year))
 
 
 def write_rows(path: Path, rows: list[list[object]], header: list[str] | None = HEADER,

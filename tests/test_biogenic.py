@@ -3,9 +3,8 @@ apart from every scope and total."""
 
 import pytest
 
-from conftest import flat_file_for, gas_row, write_rows
+from conftest import gas_row, imported_flat_file, write_rows
 from sefton_carbon import compute_inventory, load_factors
-from sefton_carbon.accounting.factors import read_flat_file
 
 YEARS = range(2019, 2026)
 
@@ -76,7 +75,7 @@ def test_committed_tables_keep_the_outside_of_scopes_rows(year, litres_value):
 
 @pytest.mark.parametrize("year", YEARS)
 def test_importer_keeps_every_outside_of_scopes_row_with_a_value(year):
-    imported = read_flat_file(flat_file_for(year))
+    imported = imported_flat_file(year)
     outside = imported.table[imported.table["scope"] == "Outside of Scopes"]
     assert len(outside) == imported.metadata["outside_of_scopes_factors"]
     assert imported.metadata["skipped"]["components_without_total"] <= 2
