@@ -146,3 +146,29 @@ def test_every_engine_reads_a_parquet_file_as_the_csv_it_came_from(returns, tmp_
         assert summary["total_tco2e"] == pytest.approx(expected.total_tco2e, rel=1e-12)
     reasons = compute_inventory(parquet, "2023/24").rejected["reason"]
     assert reasons.str.startswith("quantity -3 is negative").all()
+
+
+def test_duckdb_numbers_rows_file_by_file_and_reads_each_file_once(tmp_path, monkeypatch):
+    """Rows of several files keep their own row numbers (a copy across files names the right
+    row), a file named twice is read once, and a ragged file named by its absolute path inside
+    the working folder is read by the library's reader, as on the in-memory path."""
+    from sefton_carbon.engines.large import compute_large_inventory
+    from sefton_carbon.io.files import write_csv
+
+    rows = [gas_row(1000 + day, start=f"2023-04-{day:02d}", end=f"2023-04-{day:02d}", site=f"Site {day % 3}")
+            for day in range(1, 29)]
+    first = write_rows(tmp_path / "first.csv", rows[:20])
+    second = write_rows(tmp_path / "second.csv", rows[20:] + [rows[17]])  # a copy of first.csv row 19
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("department,site,activity,quantity,unit,period_start,period_end\n"
+                      "Corporate,Depot,diesel,5,litres,2023-04-01,2023-04-30\n"
+                      "Corporate,Depot,diesel,5,litres,2023-05-01,2023-05-31,stray\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # absolute paths inside the working folder, named relative to it
+    paths = [first, second, tmp_path, ragged.resolve()]
+    expected = compute_inventory(paths, "2023/24")
+    result = compute_large_inventory(paths, "2023/24", rejected=tmp_path / "rejected.out")
+    assert result.summary["rows"] == expected.summary()["rows"] == {
+        "read": 31, "accounted": 29, "rejected": 2, "outside_boundary": 0}
+    write_csv(expected.rejected, tmp_path / "expected.out")
+    assert (tmp_path / "rejected.out").read_bytes() == (tmp_path / "expected.out").read_bytes()
+    assert "duplicate of first.csv row 19: counted once" in (tmp_path / "rejected.out").read_text()

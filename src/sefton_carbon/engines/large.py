@@ -182,11 +182,13 @@ def expand_inputs(paths: list[str | Path]) -> list[Path]:
 @dataclass
 class _Inputs:
     """The inputs of one run: those DuckDB reads itself (Parquet files and folders, and CSV files
-    it reads as the library does: `activity.reads_as_plain_csv`), and the others read by the
+    it reads as the library does: `activity.reads_as_plain_csv`), as views ``native_<n>`` over
+    their rows with ``filename`` (and ``file_row_number`` for Parquet), and the others read by the
     library's reader (`activity.text_tables`: workbooks, title rows, UTF-16 and Windows-1252),
     registered as ``text_table_<n>``, with the files and sheets that reader refuses as a whole."""
 
-    native: list[Path]
+    #: The views of the files DuckDB reads, and whether each is Parquet (numbered by DuckDB).
+    native: list[tuple[str, bool]]
     #: The name DuckDB gives a native file -> its `files.recorded_name`, where the two differ.
     renamed: dict[str, str]
     text_tables: list[str]
@@ -204,30 +206,45 @@ def _named_for_duckdb(path: Path) -> Path:
     return Path(name) if not Path(name).is_absolute() and ":" not in name else path
 
 
+def _read_natively(file: Path, read_here: set[Path]) -> bool:
+    """Whether DuckDB reads a CSV file itself: it reads as the library does, and DuckDB has not
+    already failed on it in this run (``read_here``, compared as resolved paths)."""
+    return file.resolve() not in {path.resolve() for path in read_here} and reads_as_plain_csv(file)
+
+
 def _register_inputs(connection, paths: list[str | Path], read_here: set[Path]) -> _Inputs:
     """Sort the inputs (`_Inputs`; the CSV files of ``read_here`` go to the library's reader),
-    create the view ``raw`` over the native ones (columns renamed by `column_for_header`) and
-    register the tables the library's reader reads."""
-    native, library, order = [], [], []
+    each file once however often it is named; create a view over each native one (columns renamed
+    by `column_for_header`: a Parquet folder is one view, a CSV file is one view, so that its rows
+    are numbered in file order) and register the tables the library's reader reads."""
+    parquet, csv_files, library, order, seen = [], [], [], [], set()
     for given in paths:
         path = Path(given)
         if not path.exists():
             raise UsageError(f"{path}: no such file or folder")
         if holds_parquet(path):
-            native.append(_named_for_duckdb(path))
+            parquet.append(_named_for_duckdb(path))
             order += [(recorded_name(file), "") for file in expand_inputs([path])]
             continue
         for file in expand_paths([path]):
-            if file not in read_here and reads_as_plain_csv(file):
-                native.append(_named_for_duckdb(file))
+            if file.resolve() in seen:
+                continue
+            seen.add(file.resolve())
+            if _read_natively(file, read_here):
+                csv_files.append(_named_for_duckdb(file))
                 order.append((recorded_name(file), ""))
             else:
                 library.append(file)
                 order.append((recorded_name(file), None))  # its sheets, once read
-    renamed = {str(path): recorded_name(path) for path in native if recorded_name(path) != str(path)}
-    if native:
-        connection.execute(f"CREATE TEMP VIEW source AS SELECT * FROM {duckdb_source(native, column_for_header)}")
-        renamed_view(connection, "source", "raw", column_for_header, native)
+    native = [(parquet, True)] if parquet else []
+    native += [([file], False) for file in csv_files]
+    views = []
+    for number, (files, is_parquet) in enumerate(native):
+        views.append((f"native_{number}", is_parquet))
+        connection.execute(f"CREATE OR REPLACE TEMP VIEW source_{number} AS SELECT * FROM "
+                           f"{duckdb_source(files, column_for_header, row_numbers=is_parquet)}")
+        renamed_view(connection, f"source_{number}", f"native_{number}", column_for_header, files)
+    renamed = {str(path): recorded_name(path) for path in [*parquet, *csv_files] if recorded_name(path) != str(path)}
     names, refused, sheets = [], [], {}
     for path in library:
         tables, refused_whole = text_tables(path)
@@ -238,30 +255,34 @@ def _register_inputs(connection, paths: list[str | Path], read_here: set[Path]) 
             connection.register(names[-1], table)
             sheets[recorded_name(path)].append(table.column("source_sheet")[0].as_py() if table.num_rows else "")
     order = [(name, sheet) for name, listed in order for sheet in ([listed] if listed is not None else sheets[name])]
-    return _Inputs(native=native, renamed=renamed, text_tables=names,
+    return _Inputs(native=views, renamed=renamed, text_tables=names,
                    order=pd.DataFrame(order, columns=["source_file", "source_sheet"]).assign(rank=range(len(order))),
                    refused=pd.concat(refused, ignore_index=True) if refused
                    else pd.DataFrame(columns=REJECTED_COLUMNS))
 
 
 def _number_rows(connection, inputs: _Inputs, numbered: bool) -> dict[str, str]:
-    """The view ``numbered``: the rows of ``raw`` with ``source_file`` and, when ``numbered``, their
-    row number in file order (``source_row``, counted before any lookup is joined, so that no join
-    can reorder them; numbering costs time and memory on large inputs, so it is done only when a
-    ledger, the rejected rows or the same-supply rule needs it), and the rows of the tables the
-    library's reader read, numbered by it. Returns the view's columns, name -> DuckDB type."""
-    parts = [f"SELECT * FROM {name}" for name in inputs.text_tables]
-    if inputs.native:
-        several = len(inputs.native) > 1 or inputs.native[0].is_dir()
-        row_number = (f"CAST(row_number() OVER ({'PARTITION BY filename' if several else ''}) + 1 AS BIGINT)"
-                      if numbered else "CAST(NULL AS BIGINT)")
-        if numbered:
-            connection.execute("SET preserve_insertion_order = true")
-        source_file = ("CASE filename " + " ".join(f"WHEN {sql_string(given)} THEN {sql_string(name)}"
-                                                   for given, name in inputs.renamed.items()) + " ELSE filename END"
-                       if inputs.renamed else "filename")
-        parts.insert(0, f"SELECT * EXCLUDE (filename), {source_file} AS source_file, {row_number} AS source_row "
-                        "FROM raw")
+    """The view ``numbered``: the rows of the native views with ``source_file`` and their row
+    number in file order (``source_row``: a Parquet file's row number, or a CSV file's, counted
+    before any lookup is joined so that no join can reorder them, and only when ``numbered``: it
+    costs time and memory on large inputs, so it is done only when a ledger, the rejected rows or
+    the same-supply rule needs it), and the rows of the tables the library's reader read,
+    numbered by it. Returns the view's columns, name -> DuckDB type."""
+    parts = []
+    source_file = ("CASE filename " + " ".join(f"WHEN {sql_string(given)} THEN {sql_string(name)}"
+                                               for given, name in inputs.renamed.items()) + " ELSE filename END"
+                   if inputs.renamed else "filename")
+    if numbered and any(not is_parquet for _, is_parquet in inputs.native):
+        connection.execute("SET preserve_insertion_order = true")
+    for view, is_parquet in inputs.native:
+        if is_parquet:  # numbered from 0; row 1 is the header's place
+            parts.append(f"SELECT * EXCLUDE (filename, file_row_number), {source_file} AS source_file, "
+                         f"CAST(file_row_number + 2 AS BIGINT) AS source_row FROM {view}")
+        else:
+            row_number = "CAST(row_number() OVER () + 1 AS BIGINT)" if numbered else "CAST(NULL AS BIGINT)"
+            parts.append(f"SELECT * EXCLUDE (filename), {source_file} AS source_file, {row_number} AS source_row "
+                         f"FROM {view}")
+    parts += [f"SELECT * FROM {name}" for name in inputs.text_tables]
     connection.execute(f"CREATE OR REPLACE TEMP VIEW numbered AS {' UNION ALL BY NAME '.join(parts)}")
     return {name: kind for name, kind, *_ in connection.execute("DESCRIBE numbered").fetchall()}
 
@@ -381,7 +402,7 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
 def _native_csv_files(paths: list[str | Path], read_here: set[Path]) -> list[Path]:
     """The CSV files DuckDB reads itself in a run (`_register_inputs`), as DuckDB names them."""
     return [_named_for_duckdb(file) for given in paths if not holds_parquet(given) for file in expand_paths([given])
-            if file not in read_here and reads_as_plain_csv(file)]
+            if _read_natively(file, read_here)]
 
 
 def _large_inventory(paths: list[str | Path], year: ReportingYear, pricing: Pricing, ledger: str | Path | None,

@@ -21,10 +21,10 @@ def sql_string(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
-def duckdb_source(paths: list[str | Path], rename=None) -> str:
+def duckdb_source(paths: list[str | Path], rename=None, row_numbers: bool = False) -> str:
     """A DuckDB table expression reading Parquet files and hive-partitioned folders
     (``year=2023/council=sefton/part-0.parquet``), or CSV files and folders of them, with a
-    ``filename`` column.
+    ``filename`` column (and, with ``row_numbers``, Parquet's ``file_row_number``, from 0).
 
     CSV files are read strictly, as `csv_layout` finds them: the header on the first line, every
     cell as text, and a line with more or fewer cells than the header is an error naming its line
@@ -45,7 +45,8 @@ def duckdb_source(paths: list[str | Path], rename=None) -> str:
         raise UsageError("give either CSV files or Parquet files and folders, not both")
     if parquet:
         patterns = ", ".join(sql_string(path / "**" / "*.parquet" if path.is_dir() else path) for path in parquet)
-        return f"read_parquet([{patterns}], filename=true, hive_partitioning=true, union_by_name=true)"
+        numbers = ", file_row_number=true" if row_numbers else ""
+        return f"read_parquet([{patterns}], filename=true, hive_partitioning=true, union_by_name=true{numbers})"
     layouts: dict[tuple[tuple[str, ...], str], list[Path]] = {}
     for path in csv_files:
         header, delimiter = csv_layout(path)
