@@ -151,9 +151,8 @@ def _large_inventory(summary: dict, rejected: Optional[Path], output_format: Out
     _print(output_format, lambda: format_large_summary(summary), lambda: summary_rows(summary),
            lambda: large_summary_json(summary))
     if summary["rows"]["rejected"]:
-        listing = "--rejected FILE" if summary["engine"] == "duckdb" else "--engine duckdb --rejected FILE"
         _say(f"{summary['rows']['rejected']:,} rows rejected"
-             + (f": listed in {rejected}" if rejected else f": use {listing} to list them"))
+             + (f": listed in {rejected}" if rejected else ": use --rejected FILE to list them"))
     raise typer.Exit(EXIT_DATA if summary["rows"]["rejected"] else EXIT_OK)
 
 
