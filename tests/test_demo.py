@@ -80,6 +80,7 @@ def test_run_demo_writes_outputs(demo_output):
     assert (folder / "report.html").is_file() and (folder / "manifest.json").is_file()
 
 
+@pytest.mark.slow
 def test_verify_the_demo_folder_its_report_and_each_year(demo_output, tmp_path, run_cli, monkeypatch):
     monkeypatch.chdir(tmp_path)  # outside the repository, as the demo was run
     folder = copy_demo(demo_output[1], tmp_path / "out")

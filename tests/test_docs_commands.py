@@ -89,6 +89,7 @@ def _page_id(page):
     return page.relative_to(REPO).as_posix()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES, ids=_page_id)
 def test_documented_commands_run_as_typed(page, tmp_path, monkeypatch, run_cli, request):
     (tmp_path / "examples").symlink_to(REPO / "examples")

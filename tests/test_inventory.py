@@ -180,6 +180,7 @@ def _inventory(rows):
         return compute_inventory(write_rows(Path(folder) / "generated.csv", rows), "2023/24")
 
 
+@pytest.mark.slow
 @PROPERTY_SETTINGS
 @given(ROWS)
 def test_total_equals_the_sum_of_the_ledger_and_every_row_is_accounted(generated):
@@ -191,6 +192,7 @@ def test_total_equals_the_sum_of_the_ledger_and_every_row_is_accounted(generated
         inventory.total_tco2e, rel=1e-9, abs=1e-9)
 
 
+@pytest.mark.slow
 @PROPERTY_SETTINGS
 @given(ROWS, st.floats(min_value=0.001, max_value=1000))
 def test_emissions_are_linear_in_quantity(generated, scale):
@@ -199,6 +201,7 @@ def test_emissions_are_linear_in_quantity(generated, scale):
     assert scaled == pytest.approx(base * scale, rel=1e-9, abs=1e-9)
 
 
+@pytest.mark.slow
 @PROPERTY_SETTINGS
 @given(ROWS, st.randoms(use_true_random=False))
 def test_row_order_changes_nothing(generated, shuffler):
@@ -209,6 +212,7 @@ def test_row_order_changes_nothing(generated, shuffler):
     assert second.by("department") == pytest.approx(first.by("department"), rel=1e-12, abs=1e-12)
 
 
+@pytest.mark.slow
 @PROPERTY_SETTINGS
 @given(st.floats(min_value=0, max_value=1e6, allow_nan=False))
 def test_one_mwh_is_the_same_as_1000_kwh(megawatt_hours):

@@ -6,11 +6,14 @@ import io
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sefton_carbon.accounting.inventory import price_activity
 from sefton_carbon.returns.activity import COLUMN_SYNONYMS, read_activity
+
+pytestmark = pytest.mark.slow  # 200 whole reads or inventories each
 
 COLUMNS = ["department", "site", "activity", "quantity", "unit", "period_start", "period_end", "data_quality"]
 GOOD = {"department": ["Corporate", "Highways"], "site": ["Town Hall", "Depot", ""],

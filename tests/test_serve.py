@@ -408,6 +408,7 @@ def post_return(url: str, csrf: str, content: bytes, sent_as: str) -> tuple[int,
         return refused.code, json.loads(refused.read())
 
 
+@pytest.mark.slow
 def test_50_concurrent_uploads_are_all_kept_and_never_mixed(running, returns_dir):
     """The load test: two departments send 25 returns each, all at once, on loopback."""
     links = dict(running.links)
