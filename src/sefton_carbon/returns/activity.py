@@ -759,28 +759,34 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(stacked)
 
 
-def _source_table(table: _Table, path: Path):
-    """A file's rows as an Arrow table for `checked_sql`: each text column as its category codes,
-    the quantity as numbers when the reader parsed them (null where the cell is empty)."""
+def _source_table(table: _Table, source_file: str, as_text: bool = False):
+    """A table's rows as an Arrow table for `checked_sql`: each text column as its category codes
+    (for lookups keyed by code), or as text with ``as_text`` (for the plan run over many files at
+    once, `text_tables`); the quantity as numbers when the reader parsed them (null where the cell
+    is empty); and ``source_file``, ``source_sheet``, ``source_row``, ``extra_fields`` and the
+    `refusals`."""
     import pyarrow
 
-    frame = table.frame
+    frame, length = table.frame, len(table.frame)
     arrays = {}
     for column in frame.columns:
         if column == "quantity" and table.quantity_empty is not None:
             arrays[column] = pyarrow.array(frame[column].to_numpy(dtype="float64"), mask=table.quantity_empty,
                                            from_pandas=False)
+        elif as_text:
+            arrays[column] = pyarrow.array(frame[column].astype(object).to_numpy(), type=pyarrow.string())
         else:
             arrays[column] = pyarrow.array(frame[column].cat.codes.to_numpy().astype(np.int32))
-    arrays["source_file"] = pyarrow.DictionaryArray.from_arrays(
-        pyarrow.array(np.zeros(len(frame), dtype=np.int32)), pyarrow.array([str(path)]))
-    arrays["source_row"] = pyarrow.array(np.arange(len(frame), dtype=np.int64) + table.first_row)
-    if table.extra_fields is not None:
-        arrays["extra_fields"] = pyarrow.array(table.extra_fields)
+    for column, value in (("source_file", source_file), ("source_sheet", table.sheet or "")):
+        arrays[column] = pyarrow.DictionaryArray.from_arrays(pyarrow.array(np.zeros(length, dtype=np.int32)),
+                                                             pyarrow.array([value]))
+    arrays["source_row"] = pyarrow.array(np.arange(length, dtype=np.int64) + table.first_row)
+    arrays["extra_fields"] = pyarrow.array(table.extra_fields if table.extra_fields is not None
+                                           else np.zeros(length, dtype=bool))
     refused = refusals(table)
-    if refused is not None:
-        arrays["refused_column"] = pyarrow.array(refused[0], type=pyarrow.string())
-        arrays["refused_reason"] = pyarrow.array(refused[1], type=pyarrow.string())
+    for position, column in enumerate(("refused_column", "refused_reason")):
+        arrays[column] = (pyarrow.nulls(length, pyarrow.string()) if refused is None
+                          else pyarrow.array(refused[position], type=pyarrow.string()))
     return pyarrow.table(arrays)
 
 
@@ -836,7 +842,7 @@ def _check_table(table: _Table, path: Path, catalogue: Catalogue) -> tuple[pd.Da
     values = {column: list(frame[column].cat.categories) for column in coded}
     lookups = cell_lookups(values, catalogue, {column: list(range(len(values[column]))) for column in coded})
     connection = _connection()
-    connection.register("source_rows", _source_table(table, path))
+    connection.register("source_rows", _source_table(table, str(path)))
     register(connection, lookups)
     columns = {name: kind for name, kind, *_ in connection.execute("DESCRIBE source_rows").fetchall()}
     result = connection.sql(f"""
@@ -938,33 +944,11 @@ def text_tables(path: Path) -> tuple[list, pd.DataFrame]:
     quantity as numbers where the reader parsed them), with ``source_file``, ``source_sheet``,
     ``source_row``, ``extra_fields`` and the `refusals`; and the rejected entries of the file or
     of its sheets when refused as a whole (as `read_activity` lists them)."""
-    import pyarrow
-
     try:
         tables, incomplete = _read_tables(path)
     except DataError as error:
         return [], refused_file(path, error).assign(source_file=recorded_name(path))
-    read = []
-    for table in tables:
-        arrays = {}
-        for column in table.frame.columns:
-            values = table.frame[column]
-            if column == "quantity" and table.quantity_empty is not None:
-                arrays[column] = pyarrow.array(values.to_numpy(dtype="float64"), mask=table.quantity_empty,
-                                               from_pandas=False)
-            else:
-                arrays[column] = pyarrow.array(values.astype(object).to_numpy(), type=pyarrow.string())
-        length = len(table.frame)
-        arrays["source_file"] = pyarrow.array([recorded_name(path)] * length, type=pyarrow.string())
-        arrays["source_sheet"] = pyarrow.array([table.sheet or ""] * length, type=pyarrow.string())
-        arrays["source_row"] = pyarrow.array(np.arange(length, dtype=np.int64) + table.first_row)
-        arrays["extra_fields"] = pyarrow.array(table.extra_fields if table.extra_fields is not None
-                                               else np.zeros(length, dtype=bool))
-        refused = refusals(table)
-        none = np.full(length, None, dtype=object)
-        arrays["refused_column"] = pyarrow.array(none if refused is None else refused[0], type=pyarrow.string())
-        arrays["refused_reason"] = pyarrow.array(none if refused is None else refused[1], type=pyarrow.string())
-        read.append(pyarrow.table(arrays))
+    read = [_source_table(table, recorded_name(path), as_text=True) for table in tables]
     return read, _refused_sheets(path, incomplete).assign(source_file=recorded_name(path))
 
 
