@@ -282,7 +282,7 @@ def verify(folder: str | Path) -> Verification:
             result.checked += _compare(manifest["figures"], _figures(summary), "figures", result.differences)
             if working is None:
                 return result  # absolute paths that moved: file names inside the outputs differ; the figures decide
-            for name, recomputed in recomputed_files.items():
+            for recomputed in recomputed_files.values():
                 if recomputed.name in manifest["outputs"]:
                     result.checked += 1
                     if sha256(recomputed) != manifest["outputs"][recomputed.name]:
