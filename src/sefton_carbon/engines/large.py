@@ -505,12 +505,7 @@ def _write_rows(connection, verdicts: pd.DataFrame, inventory, ledger: str | Pat
     coefficients of its group's inventory) and the rejected rows (the row rules' reasons; in
     ``set_aside``, the files and sheets refused as a whole and the rows the same-supply rule set
     aside; and the reasons pricing gave their group), streamed to files."""
-    connection.register("verdicts", verdicts.astype({"column": object, "value": object, "reason": object,
-                                                     "outside_reason": object}))
-    connection.register("set_aside", set_aside.astype({"source_row": "Int64"})[REJECTED_COLUMNS])
-    keys = " AND ".join(f"v.{column} = c.{column}" for column in _keys(verdicts))
-    counted = ("NOT EXISTS (SELECT 1 FROM set_aside a WHERE a.source_file = c.source_file "
-               "AND a.source_sheet = c.source_sheet AND a.source_row = c.source_row)")
+    keys, counted = register_verdicts(connection, verdicts, set_aside)
     if rejected is not None:
         refused = connection.execute(f"""
             SELECT source_file, source_sheet, source_row, "column", value, reason
@@ -524,7 +519,21 @@ def _write_rows(connection, verdicts: pd.DataFrame, inventory, ledger: str | Pat
         write_csv(refused[REJECTED_COLUMNS], rejected)
     if ledger is None:
         return
-    _write_ledger(connection, inventory, ledger, keys, counted, order)
+    write_ledger(connection, inventory, ledger, keys, counted, order)
+
+
+def register_verdicts(connection, verdicts: pd.DataFrame, set_aside: pd.DataFrame) -> tuple[str, str]:
+    """Register the groups' ``verdicts`` (`_summary`) and the rows refused after the row rules
+    (``set_aside``, in `REJECTED_COLUMNS`) for the per-row pass over ``checked`` (aliased ``c``);
+    returns the SQL condition joining a row to its verdict (aliased ``v``) and the one keeping the
+    rows not set aside."""
+    connection.register("verdicts", verdicts.astype({"column": object, "value": object, "reason": object,
+                                                     "outside_reason": object}))
+    connection.register("set_aside", set_aside.astype({"source_row": "Int64"})[REJECTED_COLUMNS])
+    keys = " AND ".join(f"v.{column} = c.{column}" for column in _keys(verdicts))
+    counted = ("NOT EXISTS (SELECT 1 FROM set_aside a WHERE a.source_file = c.source_file "
+               "AND a.source_sheet = c.source_sheet AND a.source_row = c.source_row)")
+    return keys, counted
 
 
 #: Ledger columns holding text, which may be empty.
@@ -539,11 +548,13 @@ _LINE_COLUMNS = ("line", "parent_line", "scope", "category", "factor_set", "fact
                  "factor_source_row", "factor_uom", "factor_unit", "unit_conversion", "unit_conversion_note")
 
 
-def _write_ledger(connection, inventory, ledger: str | Path, keys: str, counted: str, order: pd.DataFrame) -> None:
+def write_ledger(connection, inventory, ledger: str | Path, keys: str, counted: str, order: pd.DataFrame,
+                 first_input_row: int = 1) -> None:
     """The ledger of the accepted rows, in `inventory.LEDGER_COLUMNS` and computed in the same
     order of operations as `Inventory.ledger`, so that every figure is the same double: each
-    counted row (numbered ``input_row`` among the rows that pass the reading rules, in the order the
-    in-memory path reads them) joined to its group's verdict and its pair's factor lines."""
+    counted row (numbered ``input_row`` from ``first_input_row`` among the rows that pass the
+    reading rules, in the order the in-memory path reads them) joined to its group's verdict and
+    its pair's factor lines. ``keys`` and ``counted`` are those of `register_verdicts`."""
     # Lines in the order of `inventory.lines` (by pair, then line), the order of `Inventory.ledger`.
     lines = inventory.lines.assign(line_inside=inventory.line_inside, line_order=np.arange(len(inventory.lines)))
     lines = lines.merge(inventory.pairs, on="pair_id")
@@ -584,7 +595,7 @@ def _write_ledger(connection, inventory, ledger: str | Path, keys: str, counted:
     # Rows that pass the reading rules and the same-supply rule, numbered as the in-memory reader numbers them.
     numbered = f"""
         SELECT c.*, row_number() OVER (ORDER BY o.rank NULLS LAST, c.source_file, c.source_sheet, c.source_row)
-                    AS input_row
+                    + {int(first_input_row) - 1} AS input_row
         FROM checked c LEFT JOIN input_order o ON o.source_file = c.source_file AND o.source_sheet = c.source_sheet
         WHERE c.ok AND {counted}"""
     connection.execute(f"""
