@@ -23,9 +23,12 @@ rejected rows, word for word.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+import shutil
+import tempfile
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sefton_carbon.accounting.catalogue import load_catalogue
@@ -49,10 +52,12 @@ from sefton_carbon.engines.large import (
     _supply_screen,
     expand_inputs,
     group_sql,
+    register_verdicts,
+    write_ledger,
 )
 from sefton_carbon.errors import DataError
-from sefton_carbon.io.columnar import reading
-from sefton_carbon.io.files import write_csv
+from sefton_carbon.io.columnar import reading, sql_string
+from sefton_carbon.io.files import write_csv, writing
 from sefton_carbon.returns.activity import REQUIRED_COLUMNS
 from sefton_carbon.returns.collection import PricingInputs
 from sefton_carbon.returns.same_supply import same_supply
@@ -99,23 +104,21 @@ def _no_rows() -> pd.DataFrame:
                                            if column.startswith("period_") else TEXT) for column in RULE_COLUMNS})
 
 
-def _checked_file(path: str, by_site: bool, listing: bool) -> dict:
-    """The Dask task for one input file: its rows read, numbered and checked as the DuckDB engine
-    does, a CSV file DuckDB cannot read going to the library's reader as there
-    (`large.compute_large_inventory`). Returns ``columns`` (the file's columns), ``order`` (the
-    file, and its sheets, in reading order: `large._Inputs`), ``groups`` (the sums of
-    `large.group_sql`, or None when the file is refused as a whole), ``rows`` (the accepted rows in
-    `RULE_COLUMNS`) and ``rejected`` (the file or sheets refused as a whole and, when ``listing``,
-    the rows the row rules reject)."""
+def _on_file(path: str, work, read_by_library: bool = False):
+    """``work(connection, file, read_here)`` on a DuckDB connection of its own, for one input file
+    read as the DuckDB engine reads it: a CSV file DuckDB cannot read goes to the library's reader
+    (``read_here`` holds it) and ``work`` runs again, as in `large.compute_large_inventory`.
+    ``read_by_library``: the file is known to be one of those (an earlier pass found it)."""
     import duckdb
 
-    file, read_here = Path(path), set()
+    file = Path(path)
+    read_here = {file} if read_by_library else set()
     while True:
         connection = duckdb.connect()
         connection.execute("SET enable_progress_bar = false")
         try:
             with reading([file]):
-                return _file_part(connection, file, by_site, listing, read_here)
+                return work(connection, file, read_here)
         except DataError as error:
             if read_here or not any(str(named) == error.file for named in _native_csv_files([file], read_here)):
                 raise
@@ -124,23 +127,41 @@ def _checked_file(path: str, by_site: bool, listing: bool) -> dict:
             connection.close()
 
 
+def _checked_file(path: str, by_site: bool, listing: bool) -> dict:
+    """The Dask task of the first pass over one input file: its rows read, numbered and checked as
+    the DuckDB engine does (`_on_file`). Returns ``columns`` (the file's columns), ``order`` (the
+    file, and its sheets, in reading order: `large._Inputs`), ``groups`` (the sums of
+    `large.group_sql`, or None when the file is refused as a whole), ``rows`` (the accepted rows in
+    `RULE_COLUMNS`), ``rejected`` (the file or sheets refused as a whole and, when ``listing``,
+    the rows the row rules reject) and ``read_by_library`` (DuckDB could not read the file)."""
+    return _on_file(path, lambda connection, file, read_here: _file_part(connection, file, by_site, listing,
+                                                                         read_here))
+
+
+def _check_file(connection, inputs, by_site: bool) -> dict[str, str]:
+    """The views ``checked`` and ``checked_for_sums`` (`large._check_rows`) over the rows of one
+    file's ``inputs`` (`large._register_inputs`), numbered in file order; a required column the
+    file lacks is empty, as when the DuckDB engine reads this file with others that have it.
+    Returns the file's own columns, name -> DuckDB type."""
+    columns = _number_rows(connection, inputs, True)
+    source, missing = "numbered", [column for column in REQUIRED_COLUMNS if column not in columns]
+    if missing:
+        source = "numbered_in_full"
+        connection.execute(f"CREATE TEMP VIEW {source} AS SELECT *, "
+                           + ", ".join(f"CAST(NULL AS VARCHAR) AS {column}" for column in missing) + " FROM numbered")
+    _check_rows(connection, source, {**columns, **{column: "VARCHAR" for column in missing}}, by_site)
+    return columns
+
+
 def _file_part(connection, file: Path, by_site: bool, listing: bool, read_here: set[Path]) -> dict:
     """`_checked_file` on one DuckDB connection, read by the library's reader when ``file`` is in
     ``read_here``."""
     inputs = _register_inputs(connection, [file], read_here)
     part = {"columns": [], "order": inputs.order, "groups": None, "rows": _no_rows(),
-            "rejected": inputs.refused[REJECTED_COLUMNS]}
+            "rejected": inputs.refused[REJECTED_COLUMNS], "read_by_library": bool(read_here)}
     if not inputs.native and not inputs.text_tables:  # refused as a whole: no rows
         return part
-    columns = _number_rows(connection, inputs, True)
-    part["columns"] = list(columns)
-    source, missing = "numbered", [column for column in REQUIRED_COLUMNS if column not in columns]
-    if missing:  # empty here, as when the DuckDB engine reads this file with others that have the column
-        source = "numbered_in_full"
-        connection.execute(f"CREATE TEMP VIEW {source} AS SELECT *, "
-                           + ", ".join(f"CAST(NULL AS VARCHAR) AS {column}" for column in missing) + " FROM numbered")
-        columns = {**columns, **{column: "VARCHAR" for column in missing}}
-    _check_rows(connection, source, columns, by_site)
+    part["columns"] = list(_check_file(connection, inputs, by_site))
     groups = connection.execute(group_sql(by_site)).df()
     part["groups"] = groups.assign(**_group_keys(groups, _keys(groups)))
     read = ", ".join(RULE_COLUMNS[:-1]) + ", " + SUPPLY_PLACE_SQL.format(metered=_metered_sql())
@@ -194,17 +215,20 @@ def _scheduler(address: str | None):
 
 
 def compute_dask_inventory(paths: list[str | Path], reporting_year: str | ReportingYear, *,
-                           scheduler: str | None = None, rejected: str | Path | None = None,
-                           **pricing_inputs) -> dict:
+                           scheduler: str | None = None, ledger: str | Path | None = None,
+                           rejected: str | Path | None = None, **pricing_inputs) -> dict:
     """The inventory of one year computed on Dask, from the inputs the DuckDB engine reads (CSV,
     Excel and Parquet files, folders of them, hive-partitioned Parquet folders): on the cluster at
     ``scheduler``, or locally (`_scheduler`). Gives the DuckDB engine's figures, ``rows`` and
-    ``possible_double_counts``, and writes its rejected rows to ``rejected`` when given (rows that
-    pricing refuses take a second pass over the files, as on the DuckDB engine). ``pricing_inputs``
-    are the `PricingInputs`. Returns the summary figures.
+    ``possible_double_counts``, and writes its ledger to ``ledger`` (CSV, or Parquet for a
+    ``.parquet`` name) and its rejected rows to ``rejected`` when given, the same bytes as the
+    DuckDB engine's CSV files (`_per_row_pass`). ``pricing_inputs`` are the `PricingInputs`.
+    Returns the summary figures.
 
     Workers read the files at the paths given, from the client's working folder (a local pool does;
-    on a cluster, give paths every worker reads alike), so that files are named alike."""
+    on a cluster, give paths every worker reads alike), so that files are named alike; they write
+    the ledger's parts into a hidden folder beside ``ledger``, which on a cluster must be a folder
+    every worker writes to as well."""
     import dask
     import dask.dataframe as dd
 
@@ -219,26 +243,29 @@ def compute_dask_inventory(paths: list[str | Path], reporting_year: str | Report
     candidates = rule_rows.map_partitions(_candidates, meta=_no_rows())
     with _scheduler(scheduler):
         # One graph: each file is read once, for its sums and for the rows it hands to the shuffle.
-        found, candidates = dask.compute([{key: part[key] for key in ("columns", "order", "groups", "rejected")}
-                                          for part in parts], candidates.to_delayed(optimize_graph=False))
+        found, candidates = dask.compute([{key: part[key] for key in FIRST_PASS_KEYS} for part in parts],
+                                         candidates.to_delayed(optimize_graph=False))
     _missing_columns({column for part in found for column in part["columns"]}, "Dask")
     order = pd.concat([part["order"] for part in found], ignore_index=True).assign(rank=lambda order: order.index)
     candidates = _in_reading_order(pd.concat(candidates, ignore_index=True), order).astype(  # as same_supply reads them
         {column: "category" for column in ["source_file", "source_sheet", *RULE_TEXT_COLUMNS]})
     supply = same_supply(candidates, load_catalogue().metered)
     groups = _combined(pd.concat([part["groups"] for part in found if part["groups"] is not None], ignore_index=True))
-    summary, verdicts, _ = _summary(_less(groups, candidates[supply.set_aside]), year, pricing, engine="dask")
+    summary, verdicts, inventory = _summary(_less(groups, candidates[supply.set_aside]), year, pricing, engine="dask")
     summary["possible_double_counts"] = _counted_warnings(candidates, supply, verdicts)
+    listing_priced_out = rejected is not None and not verdicts["accepted"].all()
+    priced_out = []
+    if ledger is not None or listing_priced_out:
+        with _scheduler(scheduler):
+            priced_out = _per_row_pass(files, found, by_site, verdicts, supply.rejected, inventory, ledger,
+                                       listing_priced_out)
     if rejected is not None:
-        listed = [*(part["rejected"] for part in found), supply.rejected]
-        refused = verdicts[~verdicts["accepted"]]
-        if len(refused):
-            with _scheduler(scheduler):
-                priced_out = dask.compute([dask.delayed(_rows_refused_by_pricing)(part["rows"], refused)
-                                           for part in parts])[0]
-            listed.append(_not_set_aside(pd.concat(priced_out, ignore_index=True), supply.rejected))
-        write_csv(_sorted_rejected(listed), rejected)
+        write_csv(_sorted_rejected([*(part["rejected"] for part in found), supply.rejected, *priced_out]), rejected)
     return summary
+
+
+#: What the client keeps of each file's first pass (`_checked_file`); its accepted rows go to the shuffle.
+FIRST_PASS_KEYS = ("columns", "order", "groups", "rejected", "read_by_library")
 
 
 def _combined(groups: pd.DataFrame) -> pd.DataFrame:
@@ -246,20 +273,93 @@ def _combined(groups: pd.DataFrame) -> pd.DataFrame:
     return groups.groupby(_keys(groups), as_index=False, dropna=False, sort=False)[COUNT_COLUMNS].sum()
 
 
-def _rows_refused_by_pricing(rows: pd.DataFrame, verdicts: pd.DataFrame) -> pd.DataFrame:
-    """A task: a file's accepted rows (`RULE_COLUMNS`) in the groups pricing refused (the
-    ``verdicts`` of `large._summary` that are not accepted), with the reason it gave their group."""
-    keys = _keys(verdicts)
-    found = _group_keys(rows, keys).assign(**rows[PLACE_COLUMNS]).merge(
-        _group_keys(verdicts, keys).assign(**verdicts[["column", "value", "reason"]]), on=keys, how="inner")
-    return found[REJECTED_COLUMNS]
+def _per_row_pass(files: list[Path], found: list[dict], by_site: bool, verdicts: pd.DataFrame,
+                  set_aside: pd.DataFrame, inventory, ledger: str | Path | None,
+                  listing_priced_out: bool) -> list[pd.DataFrame]:
+    """The second pass over the files, as the DuckDB engine's (`large._write_rows`), a task per file
+    that has rows (`_file_rows`): each file's ledger, written by `large.write_ledger` into a part of
+    its own, its ``input_row`` continuing from the files before it; the parts then joined in reading
+    order into ``ledger`` (`_join_ledger`). Returns, when ``listing_priced_out``, each file's
+    accepted rows in the groups pricing refused, with the reason it gave the group (`REJECTED_COLUMNS`).
+
+    ``found`` is the first pass of each file (`_checked_file`), ``verdicts`` and ``inventory`` those
+    of `large._summary`, and ``set_aside`` the rows the same-supply rule set aside (`SameSupply.rejected`).
+    A file's ``input_row`` numbers start after the rows counted in the files before it: the rows
+    its first pass accepted (`large.group_sql`'s ``accepted``), less those the rule set aside."""
+    import dask
+
+    accepted = np.array([0 if part["groups"] is None else int(part["groups"]["accepted"].sum()) for part in found])
+    aside_in = [set_aside["source_file"].astype(str).isin(part["order"]["source_file"]).to_numpy() for part in found]
+    set_aside_counts = [len(set_aside[rows].drop_duplicates(PLACE_COLUMNS)) for rows in aside_in]
+    first_rows = 1 + np.concatenate([[0], np.cumsum(accepted - np.array(set_aside_counts))[:-1]])
+    shared = dask.delayed(verdicts, pure=True), dask.delayed(inventory, pure=True)  # one copy for every task
+    with ExitStack() as stack:
+        folder = None
+        if ledger is not None:
+            ledger = stack.enter_context(writing(ledger))
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=".ledger-parts-", dir=ledger.parent)))
+        suffix = ".parquet" if ledger is not None and ledger.suffix.lower() == ".parquet" else ".csv"
+        tasks, ledger_parts = [], []
+        for number, (file, part) in enumerate(zip(files, found)):
+            if part["groups"] is None:  # refused as a whole: no rows
+                continue
+            ledger_part = None if folder is None else folder / f"part-{number:06d}{suffix}"
+            ledger_parts.append(ledger_part)
+            tasks.append(dask.delayed(_file_rows, pure=True)(
+                str(file), part["read_by_library"], by_site, *shared, set_aside[aside_in[number]], ledger_part,
+                int(first_rows[number]), listing_priced_out))
+        priced_out = dask.compute(tasks)[0]
+        if ledger is not None:
+            _join_ledger(ledger_parts, ledger)
+    return priced_out
 
 
-def _not_set_aside(rows: pd.DataFrame, set_aside: pd.DataFrame) -> pd.DataFrame:
-    """``rows`` but for those the same-supply rule set aside (listed with its own reason)."""
-    found = rows.merge(set_aside[PLACE_COLUMNS].astype({"source_row": "int64"}), on=PLACE_COLUMNS, how="left",
-                       indicator=True)
-    return rows[(found["_merge"] == "left_only").to_numpy()]
+def _file_rows(path: str, read_by_library: bool, by_site: bool, verdicts: pd.DataFrame, inventory,
+               set_aside: pd.DataFrame, ledger_part: Path | None, first_input_row: int,
+               listing_priced_out: bool) -> pd.DataFrame:
+    """The Dask task of the second pass over one input file (`_per_row_pass`): read and checked again
+    as its first pass read it (`_on_file`, `_check_file`), with the verdicts and the file's rows set
+    aside registered (`large.register_verdicts`); writes its ledger to ``ledger_part`` when given,
+    numbered from ``first_input_row``, and returns its rows refused by pricing when
+    ``listing_priced_out`` (else no rows)."""
+
+    def rows_pass(connection, file: Path, read_here: set[Path]) -> pd.DataFrame:
+        inputs = _register_inputs(connection, [file], read_here)
+        _check_file(connection, inputs, by_site)
+        keys, counted = register_verdicts(connection, verdicts, set_aside)
+        if ledger_part is not None:
+            write_ledger(connection, inventory, ledger_part, keys, counted, inputs.order, first_input_row)
+        if not listing_priced_out:
+            return pd.DataFrame(columns=REJECTED_COLUMNS)
+        return connection.execute(f"""
+            SELECT c.source_file, c.source_sheet, c.source_row, v."column", v.value, v.reason
+            FROM checked c JOIN verdicts v ON {keys} WHERE c.ok AND NOT v.accepted AND {counted}""").df()
+
+    return _on_file(path, rows_pass, read_by_library)
+
+
+def _join_ledger(parts: list[Path], ledger: Path) -> None:
+    """The ledger parts of the files (`large.write_ledger`), in reading order, as one file: a CSV
+    file keeps the first part's header only; Parquet parts are copied by DuckDB, row for row in
+    that order, into one Parquet file."""
+    if ledger.suffix.lower() != ".parquet":
+        with open(ledger, "wb") as joined:
+            for number, part in enumerate(parts):
+                with open(part, "rb") as lines:
+                    if number:
+                        lines.readline()  # the header, written once
+                    shutil.copyfileobj(lines, joined)
+        return
+    import duckdb
+
+    listed = ", ".join(sql_string(part) for part in parts)
+    with duckdb.connect() as connection:
+        connection.execute("SET enable_progress_bar = false")
+        connection.execute(f"""
+            COPY (SELECT * EXCLUDE (filename, file_row_number)
+                  FROM read_parquet([{listed}], filename = true, file_row_number = true)
+                  ORDER BY filename, file_row_number)
+            TO {sql_string(ledger)} (FORMAT PARQUET)""")
 
 
 def _sorted_rejected(listed: list[pd.DataFrame]) -> pd.DataFrame:

@@ -146,8 +146,8 @@ def compute_inventory_on_engine(paths: list[str | Path], reporting_year: str | R
     """The inventory of one year on the engine `choose_engine` picks.
 
     The in-memory engine returns an `Inventory` (the caller writes its ledger and rejected rows:
-    `outputs.runs.run_inventory`). The DuckDB engine returns a `LargeInventory` and writes ``ledger`` and
-    ``rejected`` itself while computing; the Dask engine writes ``rejected`` only. An option the
+    `outputs.runs.run_inventory`). The DuckDB and Dask engines return a `LargeInventory` and write
+    ``ledger`` and ``rejected`` themselves while computing, the same bytes on both. An option the
     chosen engine cannot honour is refused (`UsageError`), never ignored.
     """
     chosen = choose_engine(paths, engine)
@@ -161,9 +161,8 @@ def compute_inventory_on_engine(paths: list[str | Path], reporting_year: str | R
                    scopes_file=scopes_file, sites=sites, contracts=contracts, spend_factors=spend_factors)
     if chosen == "duckdb":
         return compute_large_inventory(paths, reporting_year, ledger=ledger, rejected=rejected, **pricing)
-    if ledger:
-        raise UsageError("--engine dask writes no ledger: run --engine duckdb on the same files for --ledger")
     if find_spec("dask") is None:
         raise UsageError("--engine dask needs Dask: pip install 'sefton-carbon[cluster]'")
-    return LargeInventory(summary=compute_dask_inventory(paths, reporting_year, scheduler=scheduler,
-                                                         rejected=rejected, **pricing))
+    return LargeInventory(summary=compute_dask_inventory(paths, reporting_year, scheduler=scheduler, ledger=ledger,
+                                                         rejected=rejected, **pricing),
+                          ledger_path=Path(ledger) if ledger is not None else None)
