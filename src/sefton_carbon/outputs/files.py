@@ -5,10 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from sefton_carbon.accounting.inventory import Inventory
-from sefton_carbon.engines.large import LargeInventory, compute_large_inventory
+from sefton_carbon.engines.large import LargeInventory
+from sefton_carbon.engines.pipeline import compute_inventory_on_engine
+from sefton_carbon.errors import UsageError
 from sefton_carbon.io.files import write_csv, write_text
 from sefton_carbon.outputs.text import document_json, summary_json
 from sefton_carbon.returns.collection import Collection
+
+#: The engines that write an output folder as they compute (`write_large_inventory_outputs`).
+LARGE_ENGINES = ("duckdb", "dask")
 
 
 def write_inventory_outputs(inventory: Inventory, output_dir: str | Path) -> dict[str, Path]:
@@ -23,17 +28,22 @@ def write_inventory_outputs(inventory: Inventory, output_dir: str | Path) -> dic
     return written
 
 
-def write_large_inventory_outputs(paths: list[str | Path], reporting_year: str, output_dir: str | Path,
+def write_large_inventory_outputs(paths: list[str | Path], reporting_year: str, output_dir: str | Path, *,
+                                  engine: str = "duckdb", scheduler: str | None = None,
                                   **pricing) -> tuple[LargeInventory, dict[str, Path]]:
-    """Compute one year on the DuckDB engine (`compute_large_inventory`, with the `PricingInputs`
-    ``pricing``) into a folder: ledger.csv and rejected.csv, streamed as it computes, and
-    summary.json; returns the result and the files written. There is no files.csv: the engine
-    counts rows by group, not by file."""
+    """Compute one year on a large-input engine (``engine``: ``duckdb``, or ``dask`` on the cluster
+    at ``scheduler`` or a local pool; `compute_inventory_on_engine`, with the `PricingInputs`
+    ``pricing``) into a folder: ledger.csv and rejected.csv, written as it computes, and
+    summary.json; returns the result and the files written. Both engines write the same bytes but
+    for summary.json's ``engine``. There is no files.csv: the engines count rows by group, not by file."""
+    if engine not in LARGE_ENGINES:
+        raise UsageError(f"an output folder computed as it is written is for the {' or '.join(LARGE_ENGINES)} "
+                         f"engine, not '{engine}'")
     folder = Path(output_dir)
     folder.mkdir(parents=True, exist_ok=True)
     written = {"ledger": folder / "ledger.csv", "rejected": folder / "rejected.csv"}
-    result = compute_large_inventory(paths, reporting_year, ledger=written["ledger"],
-                                     rejected=written["rejected"], **pricing)
+    result = compute_inventory_on_engine(paths, reporting_year, engine=engine, scheduler=scheduler,
+                                         ledger=written["ledger"], rejected=written["rejected"], **pricing)
     written["summary"] = write_text(document_json(result.summary) + "\n", folder / "summary.json")
     return result, written
 

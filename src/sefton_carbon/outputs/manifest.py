@@ -28,15 +28,15 @@ from sefton_carbon.engines.large import LargeInventory, expand_inputs
 from sefton_carbon.engines.pipeline import compute_inventory
 from sefton_carbon.errors import DataError, UsageError
 from sefton_carbon.io.files import MANIFEST_NAME, recorded_name, sha256, write_text, writing
-from sefton_carbon.outputs.files import write_inventory_outputs, write_large_inventory_outputs
+from sefton_carbon.outputs.files import LARGE_ENGINES, write_inventory_outputs, write_large_inventory_outputs
 from sefton_carbon.returns.collection import PricingInputs, collect
 
 MANIFEST = MANIFEST_NAME
 RELATIVE_TOLERANCE = 1e-9
 PARAMETERS = ("reporting_year", "factor_year", "scope_option", "scopes_file", "sites", "contracts",
               "spend_factors", "factors_dir", "strict", "engine")
-#: The ``engine`` parameter of outputs computed by the DuckDB engine (`write_large_inventory_outputs`);
-#: outputs with no engine recorded were computed in memory.
+#: The ``engine`` parameter of outputs computed by the DuckDB engine (`write_large_inventory_outputs`;
+#: the Dask engine's is ``dask``); outputs with no engine recorded were computed in memory.
 DUCKDB = "duckdb"
 PATH_PARAMETERS = ("scopes_file", "sites", "contracts", "spend_factors", "factors_dir")
 #: The parameters that are `PricingInputs`, passed as they are to the recomputation.
@@ -61,7 +61,7 @@ def _published_files(folder: Path) -> list[Path]:
 
 
 def _summary_of(result: Inventory | LargeInventory) -> dict:
-    """The summary of an in-memory inventory or of the DuckDB engine's, in one shape."""
+    """The summary of an in-memory inventory or of a large-input engine's, in one shape."""
     return result.summary() if isinstance(result, Inventory) else result.summary
 
 
@@ -165,14 +165,20 @@ def publish_inventory(inventory, folder: str | Path, command: str, paths: list, 
     return written
 
 
-def publish_large_inventory(paths: list, reporting_year: str, folder: str | Path, parameters: dict) -> LargeInventory:
-    """Compute one year on the DuckDB engine into ``folder`` (`write_large_inventory_outputs`, with
-    the `PricingInputs` among ``parameters``) and write its manifest, one run at a time
-    (`publishing`); `verify` recomputes it on the same engine."""
-    parameters = {**parameters, "reporting_year": reporting_year, "engine": DUCKDB}
+def publish_large_inventory(paths: list, reporting_year: str, folder: str | Path, parameters: dict, *,
+                            engine: str = DUCKDB, scheduler: str | None = None) -> LargeInventory:
+    """Compute one year on a large-input engine into ``folder`` (`write_large_inventory_outputs`:
+    ``engine`` is ``duckdb``, or ``dask`` on the cluster at ``scheduler`` or a local pool; with the
+    `PricingInputs` among ``parameters``) and write its manifest, one run at a time
+    (`publishing`). The manifest records the engine, which `verify` recomputes on; not the
+    scheduler's address, which says where the figures were computed and not what from: `verify`
+    recomputes Dask's outputs on a local pool, and they are the same bytes (a manifest names no
+    machine)."""
+    parameters = {**parameters, "reporting_year": reporting_year, "engine": engine}
     pricing = {name: parameters.get(name) for name in PRICING_PARAMETERS}
     with publishing(folder) as held:
-        result, written = write_large_inventory_outputs(paths, reporting_year, held, **pricing)
+        result, written = write_large_inventory_outputs(paths, reporting_year, held, engine=engine,
+                                                        scheduler=scheduler, **pricing)
         write_manifest(held, "inventory", paths, parameters, result, written)
     return result
 
@@ -308,8 +314,9 @@ def verify_all(folder: str | Path) -> list[Verification]:
 def _recompute(command: str, paths: list[str], parameters: dict, scratch: Path) -> tuple[dict, dict[str, Path]]:
     """The summary and the inventory's output files computed again, on the engine recorded, into ``scratch``."""
     pricing = {name: parameters.get(name) for name in PRICING_PARAMETERS}
-    if parameters.get("engine") == DUCKDB:
-        result, written = write_large_inventory_outputs(paths, parameters["reporting_year"], scratch, **pricing)
+    if parameters.get("engine") in LARGE_ENGINES:  # Dask on a local pool (`publish_large_inventory`)
+        result, written = write_large_inventory_outputs(paths, parameters["reporting_year"], scratch,
+                                                        engine=parameters["engine"], **pricing)
         return result.summary, written
     if command == "collect":
         inventory = collect(paths[0], parameters["reporting_year"], strict=bool(parameters.get("strict")),
