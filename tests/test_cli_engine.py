@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from conftest import REPO, gas_row, write_rows
+from test_differential import same_supply_across_files
 from sefton_carbon import choose_engine, compute_inventory
 from sefton_carbon.accounting.inventory import LEDGER_COLUMNS
 
@@ -72,41 +73,89 @@ def test_an_output_folder_from_the_duckdb_engine_verifies(parquet_folder, return
     assert code == 3 and "summary.json: the published file was edited after it was written" in err
 
 
-def test_an_output_folder_is_refused_by_the_dask_engine(parquet_folder, tmp_path, run_cli):
-    code, out, err = run_cli("inventory", parquet_folder, "--year", "2023/24", "--engine", "dask",
-                             "-o", tmp_path / "out")
-    assert code == 2 and out == ""
-    assert err.strip().splitlines() == [
-        "error: --output: the dask engine gives the figures only; run --engine duckdb for an output folder "
-        "with a manifest"]
-    assert not (tmp_path / "out").exists()
+def across_files_and_after(folder):
+    """The differential test's returns where the same-supply rule sets rows of the second and third
+    files aside (`same_supply_across_files`), and a fourth file with a row that counts, whose
+    ``input_row`` follows only the rows counted before it."""
+    paths = same_supply_across_files(folder)
+    return [*paths, write_rows(folder / "transport.csv", [gas_row(40, activity="diesel", unit="litres")])]
 
 
-def test_duckdb_ledger_and_rejected_rows_are_the_in_memory_ones_byte_for_byte(tmp_path, run_cli):
-    """Sites, contracts and spend on the DuckDB engine: the ledger (every column of every line:
-    location- and market-based t CO2e, boundary and its reason) and the rejected rows are the
-    same bytes as the in-memory path's, on the example council and on the messy returns."""
+def test_an_output_folder_from_the_dask_engine_is_the_duckdb_engines(tmp_path, run_cli):
+    """-o DIR on the Dask engine: the DuckDB engine's ledger.csv, rejected.csv and summary.json
+    (but for its ``engine``), and a manifest recording the Dask engine that verify recomputes on."""
+    paths = across_files_and_after(tmp_path)
+    folders = {engine: tmp_path / f"out-{engine}" for engine in ("duckdb", "dask")}
+    for engine, folder in folders.items():
+        code, _, err = run_cli("inventory", *paths, "--year", "2023/24", "--engine", engine, "-o", folder)
+        assert code == 3, err  # rows set aside by the same-supply rule are rejected
+        assert sorted(item.name for item in folder.iterdir()) == [
+            ".lock", "ledger.csv", "manifest.json", "rejected.csv", "summary.json"]  # no ledger parts left
+    for name in ("ledger.csv", "rejected.csv"):
+        assert (folders["dask"] / name).read_bytes() == (folders["duckdb"] / name).read_bytes(), name
+    summaries = {engine: json.loads((folder / "summary.json").read_text()) for engine, folder in folders.items()}
+    assert summaries["dask"].pop("engine") == "dask" and summaries["duckdb"].pop("engine") == "duckdb"
+    assert summaries["dask"] == summaries["duckdb"]
+    assert summaries["dask"]["rows"] == {"read": 9, "accounted": 5, "rejected": 4, "outside_boundary": 0}
+    manifest = json.loads((folders["dask"] / "manifest.json").read_text())
+    assert manifest["parameters"]["engine"] == "dask"
+    assert pd.read_csv(folders["dask"] / "ledger.csv")["input_row"].unique().tolist() == [1, 2, 3, 4, 5]
+    code, out, err = run_cli("verify", folders["dask"])
+    assert code == 0 and out.startswith("verified:"), out + err
+    ledger = folders["dask"] / "ledger.csv"
+    ledger.write_text(ledger.read_text().replace("Corporate", "Highways", 1), encoding="utf-8")
+    code, out, err = run_cli("verify", folders["dask"])
+    assert code == 3 and "ledger.csv: the published file was edited after it was written" in err
+
+
+def test_every_engines_ledger_and_rejected_rows_are_the_in_memory_ones_byte_for_byte(tmp_path, run_cli):
+    """Sites, contracts and spend on the DuckDB and Dask engines: the ledger (every column of every
+    line: location- and market-based t CO2e, boundary and its reason) and the rejected rows are the
+    same bytes as the in-memory path's, on the example council, on the messy returns (several
+    files and sheets, each numbered on from the one before) and where the same-supply rule sets
+    rows of later files aside."""
     council = REPO / "examples" / "example-council"
     messy = REPO / "examples" / "messy-returns"
+    (tmp_path / "across").mkdir()
     runs = {"council": ([council / "returns" / "2024-25"], "2024/25",  # a title line above each header
                         ["--sites", council / "sites.csv", "--contracts", council / "contracts.csv",
                          "--spend-factors", council / "spend-factors.csv"]),
-            "messy": ([messy / "2023-24"], "2023/24", ["--sites", messy / "sites.csv"])}  # Excel, Windows-1252
+            "messy": ([messy / "2023-24"], "2023/24", ["--sites", messy / "sites.csv"]),  # Excel, Windows-1252
+            "across": (across_files_and_after(tmp_path / "across"), "2023/24", [])}
     for name, (paths, year, registers) in runs.items():
         written = {}
-        for engine in ("pandas", "duckdb"):
+        for engine in ("pandas", "duckdb", "dask"):
             written[engine] = (tmp_path / f"{name}-{engine}-ledger.csv", tmp_path / f"{name}-{engine}-rejected.csv")
             code, _, err = run_cli("inventory", *paths, "--year", year, "--engine", engine, *registers,
                                    "--ledger", written[engine][0], "--rejected", written[engine][1])
             assert code in (0, 3), err
-        for memory, duckdb in zip(written["pandas"], written["duckdb"]):
-            assert duckdb.read_bytes() == memory.read_bytes(), (name, duckdb.name)
-        ledger = pd.read_csv(written["duckdb"][0], keep_default_na=False)
-        assert list(ledger.columns) == LEDGER_COLUMNS and len(ledger) > 20
-    assert (ledger["source_sheet"] != "").any()  # the messy returns' workbook
-    council_ledger = pd.read_csv(tmp_path / "council-duckdb-ledger.csv", keep_default_na=False)
+        for engine in ("duckdb", "dask"):
+            for memory, large in zip(written["pandas"], written[engine]):
+                assert large.read_bytes() == memory.read_bytes(), (name, large.name)
+        ledger = pd.read_csv(written["dask"][0], keep_default_na=False)
+        assert list(ledger.columns) == LEDGER_COLUMNS and len(ledger) > 8
+        if name == "messy":
+            assert (ledger["source_sheet"] != "").any()  # the messy returns' workbook
+            assert ledger["source_file"].nunique() > 2
+    council_ledger = pd.read_csv(tmp_path / "council-dask-ledger.csv", keep_default_na=False)
     assert council_ledger["outside_reason"].str.contains("operational control").any()
     assert (council_ledger["tco2e_market"] != council_ledger["tco2e"]).sum() > 10
+    # highways.csv rows 2, 3 and 5 and schools.csv row 2 are set aside; the rows counted are numbered on.
+    corporate, highways, _, transport = (str(path) for path in runs["across"][0])
+    across = pd.read_csv(tmp_path / "across-dask-ledger.csv", keep_default_na=False).drop_duplicates("input_row")
+    assert across[["source_file", "source_row", "input_row"]].values.tolist() == [
+        [corporate, 2, 1], [corporate, 3, 2], [corporate, 4, 3], [highways, 4, 4], [transport, 2, 5]]
+
+
+def test_a_parquet_ledger_from_the_dask_engine_is_the_duckdb_engines(tmp_path, run_cli):
+    paths = across_files_and_after(tmp_path)
+    ledgers = {engine: tmp_path / f"ledger-{engine}.parquet" for engine in ("duckdb", "dask")}
+    for engine, ledger in ledgers.items():
+        code, _, err = run_cli("inventory", *paths, "--year", "2023/24", "--engine", engine, "--ledger", ledger)
+        assert code == 3, err
+    read = {engine: pd.read_parquet(ledger) for engine, ledger in ledgers.items()}
+    pd.testing.assert_frame_equal(read["dask"], read["duckdb"])
+    assert read["dask"]["input_row"].unique().tolist() == [1, 2, 3, 4, 5]
 
 
 def test_duckdb_writes_the_ledger_and_rejected_rows_it_is_asked_for(tmp_path, run_cli):

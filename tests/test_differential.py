@@ -160,22 +160,28 @@ def test_possible_double_counts_are_counted_alike_when_pricing_refuses_one(tmp_p
     assert expected["possible_double_counts"] == 2 and expected["rows"]["accounted"] == 2
 
 
-def test_the_same_supply_across_files(tmp_path):
-    """One meter's bills in three files, under other department and activity spellings: the copy,
-    the overlap and the unnamed meters at one site are found across files by every engine."""
+def same_supply_across_files(folder: Path) -> list[Path]:
+    """One meter's bills in three files, under other department and activity spellings: a copy and an
+    overlap on one meter, a copy of a diesel row, and unnamed meters at one site; the rule sets
+    aside rows of the second and third files."""
     header = "department,site,activity,unit,period_start,period_end,quantity,meter\n"
-    (tmp_path / "corporate.csv").write_text(
+    (folder / "corporate.csv").write_text(
         header + "Corporate,Town Hall,natural_gas,kWh,2023-04-01,2023-04-30,1000,MPRN 1\n"
         "Corporate,Town Hall,electricity,kWh,2023-04-01,2023-04-30,500,\n"
         "Corporate,Depot,diesel,litres,2023-04-01,2023-04-30,80,\n", encoding="utf-8")
-    (tmp_path / "highways.csv").write_text(
+    (folder / "highways.csv").write_text(
         header + "Highways,Hall,Natural Gas,kWh,2023-04-01,2023-04-30,1000,MPRN 1\n"  # a copy: same meter
         "Highways,Hall,natural gas,kWh,2023-06-01,2023-06-30,900,MPRN 2\n"
         "Highways,Town Hall,electricity,kWh,2023-04-15,2023-05-14,700,\n"  # no meter: a warning
         "Corporate,Depot,diesel,litres,2023-04-01,2023-04-30,80,\n", encoding="utf-8")  # a copy
-    (tmp_path / "schools.csv").write_text(
+    (folder / "schools.csv").write_text(
         header + "Schools,Hall,gas,kWh,2023-06-15,2023-07-14,950,MPRN 2\n", encoding="utf-8")  # overlaps
-    paths = sorted(tmp_path.glob("*.csv"))
+    return [folder / name for name in ("corporate.csv", "highways.csv", "schools.csv")]
+
+
+def test_the_same_supply_across_files(tmp_path):
+    """The copy, the overlap and the unnamed meters at one site are found across files by every engine."""
+    paths = same_supply_across_files(tmp_path)
     expected = assert_same_everywhere(paths, tmp_path)
     assert expected["rows"] == {"read": 8, "accounted": 4, "rejected": 4, "outside_boundary": 0}
     assert expected["possible_double_counts"] == 2
