@@ -19,6 +19,12 @@ the rule can find something in (`_candidates`). The client applies `same_supply`
 the rows it sets aside out of the sums (`large._less`) and prices the sums (`large._summary`), as
 the DuckDB engine does: both give the same figures, ``rows`` object, possible double counts and
 rejected rows, word for word.
+
+The ledger, when asked for, takes a second task per file (`_per_row_pass`): the file read and
+checked again, its ledger written by the DuckDB engine's own `large.write_ledger` into a part of
+its own, its ``input_row`` numbered on from the rows counted in the files before it; the client
+joins the parts in reading order, the DuckDB engine's ledger byte for byte. The rows pricing
+refuses, for the rejected rows, are listed in the same pass.
 """
 
 from __future__ import annotations
