@@ -221,3 +221,28 @@ def test_duckdb_numbers_rows_file_by_file_and_reads_each_file_once(tmp_path, mon
     write_csv(expected.rejected, tmp_path / "expected.out")
     assert (tmp_path / "rejected.out").read_bytes() == (tmp_path / "expected.out").read_bytes()
     assert "duplicate of first.csv row 19: counted once" in (tmp_path / "rejected.out").read_text()
+
+
+def test_dask_names_a_file_given_twice_as_first_given(tmp_path, monkeypatch):
+    """A file named twice, once relative to a working folder outside it and once by its absolute
+    path, is read once and named as first given, by the Dask engine as by the DuckDB engine."""
+    import dask
+
+    from sefton_carbon.engines.cluster import compute_dask_inventory
+    from sefton_carbon.engines.large import compute_large_inventory
+
+    first = write_rows(tmp_path / "first.csv", [gas_row(), gas_row(quantity="-5")])
+    second = write_rows(tmp_path / "second.csv", [gas_row(300, activity="diesel", unit="litres")])
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    paths = ["../first.csv", second, first]
+    written = {engine: (tmp_path / f"ledger-{engine}.csv", tmp_path / f"rejected-{engine}.csv")
+               for engine in ("duckdb", "dask")}
+    compute_large_inventory(paths, "2023/24", ledger=written["duckdb"][0], rejected=written["duckdb"][1])
+    with dask.config.set(scheduler="synchronous"):
+        compute_dask_inventory(paths, "2023/24", ledger=written["dask"][0], rejected=written["dask"][1])
+    for duckdb, dask_file in zip(written["duckdb"], written["dask"]):
+        assert dask_file.read_bytes() == duckdb.read_bytes(), dask_file.name
+    ledger = pd.read_csv(written["dask"][0]).drop_duplicates("input_row")
+    assert ledger[["source_file", "input_row"]].values.tolist() == [["../first.csv", 1], [str(second), 2]]
+    assert pd.read_csv(written["dask"][1])["source_file"].tolist() == ["../first.csv"]
