@@ -835,52 +835,76 @@ def _connection():
 
 def _check_table(table: _Table, path: Path, catalogue: Catalogue) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
     """One table through the cell lookups and row rules: its accepted rows, its rejected rows, and
-    which of its rows are blank (the rows `refusals` names are rejected by `checked_sql`)."""
+    which of its rows are blank (the rows `refusals` names are rejected by `checked_sql`).
+
+    The plan runs over every row for the verdicts and lookup ids, which are numbers; the reasons,
+    which are text, are asked for only for the rows it refuses, in a second run over those rows
+    alone (each row is judged on its own cells, so its verdict is the same in either run)."""
+    import pyarrow
+
     frame = table.frame
     coded = frozenset(column for column in frame.columns
                       if isinstance(frame[column].dtype, pd.CategoricalDtype))
     values = {column: list(frame[column].cat.categories) for column in coded}
     lookups = cell_lookups(values, catalogue, {column: list(range(len(values[column]))) for column in coded})
+    source = _source_table(table, str(path))
     connection = _connection()
-    connection.register("source_rows", _source_table(table, str(path)))
+    connection.register("source_rows", source)
     register(connection, lookups)
     columns = {name: kind for name, kind, *_ in connection.execute("DESCRIBE source_rows").fetchall()}
-    result = connection.sql(f"""
-        SELECT source_row, quantity, {", ".join(ID_LOOKUPS)}, blank, ok,
-               CASE WHEN NOT (ok OR blank) THEN reason END AS reason,
-               CASE WHEN NOT (ok OR blank) THEN "column" END AS "column",
-               CASE WHEN NOT (ok OR blank) THEN value END AS value
-        FROM ({checked_sql('source_rows', columns, coded)})""").to_arrow_table()
-    connection.close()
-    # DuckDB returns the rows in any order: put them back in file order.
-    order = np.argsort(result.column("source_row").to_numpy(), kind="stable")
-    checked = {name: result.column(name).to_numpy(zero_copy_only=False)[order] for name in result.column_names}
+    checked = _in_file_order(connection.sql(
+        f"SELECT source_row, quantity, {', '.join(ID_LOOKUPS)}, blank, ok "
+        f"FROM ({checked_sql('source_rows', columns, coded)})").to_arrow_table(), table.first_row)
     blank, ok = checked["blank"].astype(bool), checked["ok"].astype(bool)
+    refused = ~(ok | blank)
+    verdicts = {name: np.empty(0, dtype=object) for name in ("column", "value", "reason")}
+    if refused.any():
+        # _source_table numbers its rows from table.first_row, in file order, as `checked` is now.
+        connection.register("refused_rows", source.take(pyarrow.array(np.flatnonzero(refused))))
+        found = connection.sql(
+            f'SELECT source_row, "column", value, reason FROM ({checked_sql("refused_rows", columns, coded)}) '
+            "ORDER BY source_row").to_arrow_table()
+        verdicts = {name: found.column(name).to_numpy(zero_copy_only=False) for name in verdicts}
+    connection.close()
     rows = rows_from_ids(checked, ok, lookups)
     rows[NAME_WARNING] = _name_warnings(lookups, checked, ok)
     rows.insert(0, "source_row", checked["source_row"][ok])
     rows.insert(0, "source_sheet", _constant(table.sheet or "", len(rows)))
     rows.insert(0, "source_file", _constant(str(path), len(rows)))
-    refused = ~(ok | blank)
     rejected = pd.DataFrame({
         "source_file": str(path), "source_sheet": table.sheet or "",
-        "source_row": checked["source_row"][refused], "column": checked["column"][refused].astype(object),
-        "value": checked["value"][refused].astype(object),
-        "reason": checked["reason"][refused].astype(object)}, columns=REJECTED_COLUMNS)
+        "source_row": checked["source_row"][refused], "column": verdicts["column"],
+        "value": verdicts["value"], "reason": verdicts["reason"]}, columns=REJECTED_COLUMNS)
     return rows, rejected, blank
+
+
+def _in_file_order(result, first_row: int) -> dict[str, np.ndarray]:
+    """The columns of a `checked_sql` result over a table's rows as arrays by name, in file order
+    (DuckDB returns rows in any order)."""
+    source_row = result.column("source_row").to_numpy()
+    in_order = bool((source_row == np.arange(first_row, first_row + len(source_row))).all())
+    order = None if in_order else np.argsort(source_row, kind="stable")
+    arrays = {name: result.column(name).to_numpy(zero_copy_only=False) for name in result.column_names}
+    return arrays if order is None else {name: values[order] for name, values in arrays.items()}
 
 
 def rows_from_ids(checked: dict[str, np.ndarray], ok: np.ndarray, lookups: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """The accepted rows (``ok``) of the output of `checked_sql`, as arrays by column name, in
     `PARSED_COLUMNS`: each text and date column looked up from its id in ``lookups``, once per
     distinct value (text columns categorical)."""
-    rows = pd.DataFrame(index=pd.RangeIndex(int(ok.sum())))
+    every = bool(ok.all())
+
+    def accepted(values: np.ndarray) -> np.ndarray:
+        return values if every else values[ok]
+
+    columns = {}
     for name, (lookup, fields) in ID_LOOKUPS.items():
-        ids = checked[name][ok].astype(np.int64)
+        ids = accepted(checked[name]).astype(np.int64)
         for column, field in fields.items():
-            rows[column] = _looked_up(lookups[lookup][field], ids)
-    rows["quantity"] = checked["quantity"][ok].astype("float64")
-    return rows[PARSED_COLUMNS]
+            columns[column] = _looked_up(lookups[lookup][field], ids)
+    columns["quantity"] = accepted(checked["quantity"]).astype("float64")
+    return pd.DataFrame({column: columns[column] for column in PARSED_COLUMNS},
+                        index=pd.RangeIndex(int(ok.sum())))
 
 
 def _name_warnings(lookups: dict[str, pd.DataFrame], checked: dict[str, np.ndarray], ok: np.ndarray) -> pd.Categorical:
