@@ -183,7 +183,6 @@ def test_duckdb_reads_a_ragged_csv_as_the_in_memory_path_does(tmp_path, run_cli)
 
 
 @pytest.mark.parametrize("options, message", [
-    (["--engine", "dask", "--ledger", "ledger.csv"], "--engine dask writes no ledger"),
     (["--scheduler", "tcp://localhost:8786"], "--scheduler is for --engine dask"),
 ])
 def test_options_an_engine_cannot_honour_are_refused(activity_csv, run_cli, options, message):

@@ -6,7 +6,7 @@ reads it (`large._register_inputs` and `large._number_rows`: DuckDB for Parquet 
 library's reader for workbooks, title rows, UTF-16 and Windows-1252, and for CSV lines DuckDB
 cannot read), so that its rows carry the same ``source_file`` and ``source_row``; checks them with
 the library's cell lookups and row rules (`large._check_rows`); and sums the accepted ones per
-group (`large.group_sql`). The client adds the sums up. One file a task, because DuckDB numbers the
+group (`large.group_sums_sql`). The client adds the sums up. One file a task, because DuckDB numbers the
 rows of one file in file order, but the rows of several files read at once not always (they come
 out of order when memory runs short).
 
@@ -41,6 +41,7 @@ from sefton_carbon.accounting.catalogue import load_catalogue
 from sefton_carbon.accounting.rows import REJECTED_COLUMNS
 from sefton_carbon.engines.large import (
     COUNT_COLUMNS,
+    PRICED_OUT_SQL,
     SUPPLY_CANDIDATES_SQL,
     _check_rows,
     _counted_warnings,
@@ -57,7 +58,7 @@ from sefton_carbon.engines.large import (
     _summary,
     _supply_screen,
     expand_inputs,
-    group_sql,
+    group_sums_sql,
     register_verdicts,
     write_ledger,
 )
@@ -137,15 +138,15 @@ def _checked_file(path: str, by_site: bool, listing: bool) -> dict:
     """The Dask task of the first pass over one input file: its rows read, numbered and checked as
     the DuckDB engine does (`_on_file`). Returns ``columns`` (the file's columns), ``order`` (the
     file, and its sheets, in reading order: `large._Inputs`), ``groups`` (the sums of
-    `large.group_sql`, or None when the file is refused as a whole), ``rows`` (the accepted rows in
+    `large.group_sums_sql`, or None when the file is refused as a whole), ``rows`` (the accepted rows in
     `RULE_COLUMNS`), ``rejected`` (the file or sheets refused as a whole and, when ``listing``,
     the rows the row rules reject) and ``read_by_library`` (DuckDB could not read the file)."""
     return _on_file(path, lambda connection, file, read_here: _file_part(connection, file, by_site, listing,
                                                                          read_here))
 
 
-def _check_file(connection, inputs, by_site: bool) -> dict[str, str]:
-    """The views ``checked`` and ``checked_for_sums`` (`large._check_rows`) over the rows of one
+def _check_file(connection, inputs) -> dict[str, str]:
+    """The view ``checked`` (`large._check_rows`) over the rows of one
     file's ``inputs`` (`large._register_inputs`), numbered in file order; a required column the
     file lacks is empty, as when the DuckDB engine reads this file with others that have it.
     Returns the file's own columns, name -> DuckDB type."""
@@ -155,7 +156,7 @@ def _check_file(connection, inputs, by_site: bool) -> dict[str, str]:
         source = "numbered_in_full"
         connection.execute(f"CREATE TEMP VIEW {source} AS SELECT *, "
                            + ", ".join(f"CAST(NULL AS VARCHAR) AS {column}" for column in missing) + " FROM numbered")
-    _check_rows(connection, source, {**columns, **{column: "VARCHAR" for column in missing}}, by_site)
+    _check_rows(connection, source, {**columns, **{column: "VARCHAR" for column in missing}})
     return columns
 
 
@@ -167,8 +168,8 @@ def _file_part(connection, file: Path, by_site: bool, listing: bool, read_here: 
             "rejected": inputs.refused[REJECTED_COLUMNS], "read_by_library": bool(read_here)}
     if not inputs.native and not inputs.text_tables:  # refused as a whole: no rows
         return part
-    part["columns"] = list(_check_file(connection, inputs, by_site))
-    groups = connection.execute(group_sql(by_site)).df()
+    part["columns"] = list(_check_file(connection, inputs))
+    groups = connection.execute(group_sums_sql(by_site, "checked")).df()
     part["groups"] = groups.assign(**_group_keys(groups, _keys(groups)))
     read = ", ".join(RULE_COLUMNS[:-1]) + ", " + SUPPLY_PLACE_SQL.format(metered=_metered_sql())
     part["rows"] = _rule_frame(connection.sql(f"SELECT {read} AS supply_place FROM checked WHERE ok").to_arrow_table())
@@ -266,7 +267,7 @@ def compute_dask_inventory(paths: list[str | Path], reporting_year: str | Report
     priced_out = []
     if ledger is not None or listing_priced_out:
         with _scheduler(scheduler):
-            priced_out = _per_row_pass(files, found, by_site, verdicts, supply.rejected, inventory, ledger,
+            priced_out = _per_row_pass(files, found, verdicts, supply.rejected, inventory, ledger,
                                        listing_priced_out)
     if rejected is not None:
         write_csv(_sorted_rejected([*(part["rejected"] for part in found), supply.rejected, *priced_out]), rejected)
@@ -278,11 +279,11 @@ FIRST_PASS_KEYS = ("columns", "order", "groups", "rejected", "read_by_library")
 
 
 def _combined(groups: pd.DataFrame) -> pd.DataFrame:
-    """The group sums of the files (`large.group_sql`), added up per group."""
+    """The group sums of the files (`large.group_sums_sql`), added up per group."""
     return groups.groupby(_keys(groups), as_index=False, dropna=False, sort=False)[COUNT_COLUMNS].sum()
 
 
-def _per_row_pass(files: list[Path], found: list[dict], by_site: bool, verdicts: pd.DataFrame,
+def _per_row_pass(files: list[Path], found: list[dict], verdicts: pd.DataFrame,
                   set_aside: pd.DataFrame, inventory, ledger: str | Path | None,
                   listing_priced_out: bool) -> list[pd.DataFrame]:
     """The second pass over the files, as the DuckDB engine's (`large._write_rows`), a task per file
@@ -294,7 +295,7 @@ def _per_row_pass(files: list[Path], found: list[dict], by_site: bool, verdicts:
     ``found`` is the first pass of each file (`_checked_file`), ``verdicts`` and ``inventory`` those
     of `large._summary`, and ``set_aside`` the rows the same-supply rule set aside (`SameSupply.rejected`).
     A file's ``input_row`` numbers start after the rows counted in the files before it: the rows
-    its first pass accepted (`large.group_sql`'s ``accepted``), less those the rule set aside."""
+    its first pass accepted (`large.group_sums_sql`'s ``accepted``), less those the rule set aside."""
     import dask
 
     accepted = np.array([0 if part["groups"] is None else int(part["groups"]["accepted"].sum()) for part in found])
@@ -315,7 +316,7 @@ def _per_row_pass(files: list[Path], found: list[dict], by_site: bool, verdicts:
             ledger_part = None if folder is None else folder / f"part-{number:06d}{suffix}"
             ledger_parts.append(ledger_part)
             tasks.append(dask.delayed(_file_rows, pure=True)(
-                str(file), part["read_by_library"], by_site, *shared, set_aside[aside_in[number]], ledger_part,
+                str(file), part["read_by_library"], *shared, set_aside[aside_in[number]], ledger_part,
                 int(first_rows[number]), listing_priced_out))
         priced_out = dask.compute(tasks)[0]
         if ledger is not None:
@@ -323,7 +324,7 @@ def _per_row_pass(files: list[Path], found: list[dict], by_site: bool, verdicts:
     return priced_out
 
 
-def _file_rows(path: str, read_by_library: bool, by_site: bool, verdicts: pd.DataFrame, inventory,
+def _file_rows(path: str, read_by_library: bool, verdicts: pd.DataFrame, inventory,
                set_aside: pd.DataFrame, ledger_part: Path | None, first_input_row: int,
                listing_priced_out: bool) -> pd.DataFrame:
     """The Dask task of the second pass over one input file (`_per_row_pass`): read and checked again
@@ -334,15 +335,13 @@ def _file_rows(path: str, read_by_library: bool, by_site: bool, verdicts: pd.Dat
 
     def rows_pass(connection, file: Path, read_here: set[Path]) -> pd.DataFrame:
         inputs = _register_inputs(connection, [file], read_here)
-        _check_file(connection, inputs, by_site)
+        _check_file(connection, inputs)
         keys, counted = register_verdicts(connection, verdicts, set_aside)
         if ledger_part is not None:
             write_ledger(connection, inventory, ledger_part, keys, counted, inputs.order, first_input_row)
         if not listing_priced_out:
             return pd.DataFrame(columns=REJECTED_COLUMNS)
-        return connection.execute(f"""
-            SELECT c.source_file, c.source_sheet, c.source_row, v."column", v.value, v.reason
-            FROM checked c JOIN verdicts v ON {keys} WHERE c.ok AND NOT v.accepted AND {counted}""").df()
+        return connection.execute(PRICED_OUT_SQL.format(keys=keys, counted=counted)).df()
 
     return _on_file(path, rows_pass, read_by_library)
 
