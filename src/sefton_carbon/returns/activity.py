@@ -292,12 +292,30 @@ def _read_csv(path: Path, encoding: str | None = None) -> _Table:
         text_content = decode_text(path)
         return _from_rows(list(csv.reader(io.StringIO(text_content, newline=""), delimiter=delimiter)),
                           header_index, found, None)
-    frame = table.to_pandas()
-    frame.columns = [column for column, _ in sorted(found.items(), key=lambda item: item[1])]
+    table = table.unify_dictionaries()
+    frame = pd.DataFrame({column: table.column(names[position]).to_numpy()
+                          if column == "quantity" and quantity_empty is not None
+                          else _text_categorical(table.column(names[position]))
+                          for column, position in sorted(found.items(), key=lambda item: item[1])})
     refuse_long_cells(frame, path, None, header_index + 2)
-    frame = frame.apply(lambda column: column if column.name == "quantity" and quantity_empty is not None
-                        else _as_text(column))
     return _Table(frame, header_index + 2, None, quantity_empty=quantity_empty)
+
+
+def _text_categorical(column) -> pd.Categorical:
+    """A text column read by Arrow as a dictionary (one dictionary for all its chunks:
+    ``Table.unify_dictionaries``) as `_as_text` gives it: a categorical of Python strings, in the
+    dictionary's order, with missing cells as empty text."""
+    import pyarrow
+
+    dictionary = column.chunk(0).dictionary if column.num_chunks else pyarrow.array([], pyarrow.string())
+    categories = dictionary.to_pylist()
+    codes = (np.concatenate([chunk.indices.fill_null(-1).to_numpy() for chunk in column.chunks])
+             if column.num_chunks else np.zeros(0, dtype=np.int32))
+    if (codes < 0).any():
+        if "" not in categories:
+            categories.append("")
+        codes = np.where(codes < 0, categories.index(""), codes)
+    return pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype=object), validate=False)
 
 
 def _read_workbook(path: Path) -> tuple[list[_Table], list[DataError]]:
