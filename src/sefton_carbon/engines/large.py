@@ -65,27 +65,36 @@ def group_columns(by_site: bool) -> list[str]:
     return GROUP_COLUMNS + (["site"] if by_site else [])
 
 
-#: Each group column (`group_columns`) -> the id column of `activity.checked_sql` it is looked up
-#: by, its lookup table and the field (`activity.ID_LOOKUPS`).
-GROUP_IDS = {column: (identifier, lookup, field) for identifier, (lookup, fields) in ID_LOOKUPS.items()
-             for column, field in fields.items() if column in group_columns(True)}
+#: Group columns summed by their values as the rows hold them (days: fixed width already).
+VALUE_GROUP_COLUMNS = ("period_start", "period_end")
+#: Each other group column (`group_columns`) -> the id column of `activity.checked_sql` it is
+#: summed by, and the field of that id's lookup table (`activity.ID_LOOKUPS`).
+GROUP_IDS = {column: (identifier, field) for identifier, (_, fields) in ID_LOOKUPS.items()
+             for column, field in fields.items()
+             if column in group_columns(True) and column not in VALUE_GROUP_COLUMNS}
+
+
+def _group_ids(by_site: bool) -> list[str]:
+    """The id columns the rows are summed by (`GROUP_IDS`)."""
+    return list(dict.fromkeys(GROUP_IDS[column][0] for column in group_columns(by_site) if column in GROUP_IDS))
 
 
 def group_sums_sql(by_site: bool, source: str = "checked_keys") -> str:
     """The per-group sums (`group_columns` and ``COUNT_COLUMNS``, in group order) from ``source``
     (the table ``checked_keys`` of `CHECKED_KEYS_SQL`, or the view ``checked``): summed by the
-    lookup ids of the group columns, then by what the ids stand for (cells written differently
-    can read the same: " Gas " and "gas")."""
-    columns = group_columns(by_site)
-    ids = list(dict.fromkeys(GROUP_IDS[column][0] for column in columns))
-    lookups = {GROUP_IDS[column][0]: GROUP_IDS[column][1] for column in columns}
-    joins = " ".join(f"LEFT JOIN {lookups[identifier]} l_{identifier} ON l_{identifier}.id = s.{identifier}"
+    lookup ids of the group columns (`GROUP_IDS`), then by what the ids stand for (cells written
+    differently can read the same: " Gas " and "gas")."""
+    columns, ids = group_columns(by_site), _group_ids(by_site)
+    keys = [*ids, *VALUE_GROUP_COLUMNS]
+    named = {column: f"l_{GROUP_IDS[column][0]}.{GROUP_IDS[column][1]}" if column in GROUP_IDS else f"s.{column}"
+             for column in columns}
+    joins = " ".join(f"LEFT JOIN {ID_LOOKUPS[identifier][0]} l_{identifier} ON l_{identifier}.id = s.{identifier}"
                      for identifier in ids)
     return f"""
-        SELECT {", ".join(f"l_{GROUP_IDS[column][0]}.{GROUP_IDS[column][2]} AS {column}" for column in columns)},
+        SELECT {", ".join(f"{named[column]} AS {column}" for column in columns)},
                CAST(sum(s.read) AS BIGINT) AS read, CAST(sum(s.accepted) AS BIGINT) AS accepted,
                sum(s.quantity) AS quantity
-        FROM (SELECT {", ".join(f"CASE WHEN ok THEN {identifier} END AS {identifier}" for identifier in ids)},
+        FROM (SELECT {", ".join(f"CASE WHEN ok THEN {key} END AS {key}" for key in keys)},
                      count(*) FILTER (WHERE NOT blank) AS read, count(*) FILTER (WHERE ok) AS accepted,
                      coalesce(sum(quantity) FILTER (WHERE ok), 0) AS quantity
               FROM {source} GROUP BY ALL) s
@@ -165,7 +174,7 @@ SUPPLY_CANDIDATES_SQL = """
     WHERE supply IN (SELECT key FROM flagged WHERE kind = 'supply')
        OR (unnamed AND place IN (SELECT key FROM flagged WHERE kind = 'site'))"""
 #: Per row of ``checked``, what the group sums and the screen read, stored once (`_sums_and_screen`):
-#: whether it is blank or accepted, the lookup ids of the group columns (`GROUP_IDS`), the
+#: whether it is blank or accepted, the lookup ids of the group columns (`_group_ids`), the
 #: quantity and period, and the screen's keys (`WITH_KEYS_SQL`).
 CHECKED_KEYS_SQL = """
     SELECT blank, ok, {ids}, quantity, period_start, period_end, supply, place, amount, on_meter, unnamed
@@ -313,9 +322,8 @@ def _sums_and_screen(connection, by_site: bool) -> tuple[pd.DataFrame, pd.DataFr
     """The group sums (`group_sums_sql`) and the supplies and sites the same-supply rule must see
     (`_supply_screen`), from one pass over ``checked``: what both read is stored once, narrow
     (`CHECKED_KEYS_SQL`), rather than reading and checking the rows twice."""
-    ids = ", ".join(dict.fromkeys(GROUP_IDS[column][0] for column in group_columns(by_site)))
     connection.execute("CREATE OR REPLACE TEMP TABLE checked_keys AS "
-                       + CHECKED_KEYS_SQL.format(ids=ids, metered=_metered_sql()))
+                       + CHECKED_KEYS_SQL.format(ids=", ".join(_group_ids(by_site)), metered=_metered_sql()))
     groups = connection.execute(group_sums_sql(by_site)).df()
     flagged = _supply_screen(connection, "(SELECT * FROM checked_keys WHERE ok)")
     connection.execute("DROP TABLE checked_keys")
