@@ -52,17 +52,17 @@ from sefton_carbon.engines.large import (
     _load_pricing,
     _metered_sql,
     _missing_columns,
-    _native_csv_files,
     _number_rows,
     _register_inputs,
     _summary,
     _supply_screen,
+    connect,
     expand_inputs,
     group_sums_sql,
+    read_with_retries,
     register_verdicts,
     write_ledger,
 )
-from sefton_carbon.errors import DataError
 from sefton_carbon.io.columnar import reading, sql_string
 from sefton_carbon.io.files import write_csv, writing
 from sefton_carbon.returns.activity import REQUIRED_COLUMNS
@@ -116,22 +116,13 @@ def _on_file(path: str, work, read_by_library: bool = False):
     read as the DuckDB engine reads it: a CSV file DuckDB cannot read goes to the library's reader
     (``read_here`` holds it) and ``work`` runs again, as in `large.compute_large_inventory`.
     ``read_by_library``: the file is known to be one of those (an earlier pass found it)."""
-    import duckdb
-
     file = Path(path)
-    read_here = {file} if read_by_library else set()
-    while True:
-        connection = duckdb.connect()
-        connection.execute("SET enable_progress_bar = false")
-        try:
-            with reading([file]):
-                return work(connection, file, read_here)
-        except DataError as error:
-            if read_here or not any(str(named) == error.file for named in _native_csv_files([file], read_here)):
-                raise
-            read_here = {file}
-        finally:
-            connection.close()
+
+    def attempt(read_here: set[Path]):
+        with connect() as connection, reading([file]):
+            return work(connection, file, read_here)
+
+    return read_with_retries([file], attempt, {file} if read_by_library else None)
 
 
 def _checked_file(path: str, by_site: bool, listing: bool) -> dict:
@@ -186,10 +177,7 @@ def _candidates(rows: pd.DataFrame) -> pd.DataFrame:
     (`large._supply_screen`) and selection (`large.SUPPLY_CANDIDATES_SQL`) over the partition, in
     `RULE_COLUMNS`. Every row of a supply or site is in the partition (`SUPPLY_PLACE_SQL`), so what
     they find is what they find over the whole input."""
-    import duckdb
-
-    connection = duckdb.connect()
-    connection.execute("SET enable_progress_bar = false")
+    connection = connect()
     connection.register("rule_rows", rows)
     connection.execute("CREATE TEMP VIEW checked AS SELECT *, true AS ok FROM rule_rows")
     flagged = _supply_screen(connection)
@@ -358,11 +346,8 @@ def _join_ledger(parts: list[Path], ledger: Path) -> None:
                         lines.readline()  # the header, written once
                     shutil.copyfileobj(lines, joined)
         return
-    import duckdb
-
     listed = ", ".join(sql_string(part) for part in parts)
-    with duckdb.connect() as connection:
-        connection.execute("SET enable_progress_bar = false")
+    with connect() as connection:
         connection.execute(f"""
             COPY (SELECT * EXCLUDE (filename, file_row_number)
                   FROM read_parquet([{listed}], filename = true, file_row_number = true)

@@ -425,10 +425,19 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
     """
     year = ReportingYear.parse(reporting_year)
     pricing = _load_pricing(year, PricingInputs(**pricing_inputs))
-    read_here: set[Path] = set()
+    return read_with_retries(paths, lambda read_here: _large_inventory(
+        paths, year, pricing, ledger, rejected, memory_limit, threads, read_here))
+
+
+def read_with_retries(paths: list[str | Path], work, read_here: set[Path] | None = None):
+    """``work(read_here)``, done again whenever it fails on a CSV file DuckDB reads itself (a
+    `DataError` naming it: a line with more or fewer cells than the header, a byte that is not
+    UTF-8), with that file added to ``read_here``, the files the library's reader reads instead
+    (`_register_inputs`); it rejects such rows one by one, as the in-memory path does."""
+    read_here = set(read_here or ())
     while True:
         try:
-            return _large_inventory(paths, year, pricing, ledger, rejected, memory_limit, threads, read_here)
+            return work(read_here)
         except DataError as error:
             faulty = next((path for path in _native_csv_files(paths, read_here) if str(path) == error.file), None)
             if faulty is None:
@@ -442,26 +451,36 @@ def _native_csv_files(paths: list[str | Path], read_here: set[Path]) -> list[Pat
             if _read_natively(file, read_here)]
 
 
+def connect(memory_limit: str | None = None, threads: int | None = None):
+    """A DuckDB connection for the engines' plan, with no progress bar, and without two of DuckDB's
+    optimizers, which make the plan slower on large inputs (measured on 10,001,000 rows):
+
+    - build_side_probe_side: the lookup tables of `checked_sql` hold each distinct cell once, so
+      they are never larger than the rows and are the build side of its joins, as written; from
+      its estimates for a CSV file DuckDB builds hash tables of the rows instead, which spill to
+      disk (one scan: 18.8 s, against 7.9 s);
+    - distinct_aggregate_rewrite: it stores every row to take the distinct cells of each column
+      (`register_lookups`) one column at a time (6.6 s, against 3.6 s in one streaming pass).
+
+    ``memory_limit`` (e.g. "700MB") and ``threads`` default to DuckDB's."""
+    import duckdb
+
+    connection = duckdb.connect()
+    connection.execute("SET enable_progress_bar = false")
+    connection.execute("SET disabled_optimizers = 'build_side_probe_side,distinct_aggregate_rewrite'")
+    if memory_limit:
+        connection.execute(f"SET memory_limit = '{memory_limit}'")
+    if threads:
+        connection.execute(f"SET threads = {int(threads)}")
+    return connection
+
+
 def _large_inventory(paths: list[str | Path], year: ReportingYear, pricing: Pricing, ledger: str | Path | None,
                      rejected: str | Path | None, memory_limit: str, threads: int | None,
                      read_here: set[Path]) -> LargeInventory:
     """`compute_large_inventory`, with the CSV files of ``read_here`` read by the library's reader."""
-    import duckdb
-
     by_site = pricing.sites is not None or pricing.contracts is not None
-    connection = duckdb.connect()
-    connection.execute("SET enable_progress_bar = false")
-    # Two of DuckDB's optimizers make the plan slower on large inputs (measured on 10,001,000 rows):
-    # - build_side_probe_side: the lookup tables of `checked_sql` hold each distinct cell once, so
-    #   they are never larger than the rows and are the build side of its joins, as written; from
-    #   its estimates for a CSV file DuckDB builds hash tables of the rows instead, which spill to
-    #   disk (one scan: 18.8 s, against 7.9 s);
-    # - distinct_aggregate_rewrite: it stores every row to take the distinct cells of each column
-    #   (`register_lookups`) one column at a time (6.6 s, against 3.6 s in one streaming pass).
-    connection.execute("SET disabled_optimizers = 'build_side_probe_side,distinct_aggregate_rewrite'")
-    connection.execute(f"SET memory_limit = '{memory_limit}'")
-    if threads:
-        connection.execute(f"SET threads = {int(threads)}")
+    connection = connect(memory_limit, threads)
     with reading(paths):
         inputs = _register_inputs(connection, paths, read_here)
         numbered = ledger is not None or rejected is not None
