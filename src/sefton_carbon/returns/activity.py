@@ -829,9 +829,11 @@ def _looked_up(values: pd.Series, ids: np.ndarray) -> pd.Series | pd.Categorical
     """A lookup table's column at the given row ids: dates as they are, text as a categorical
     computed once per lookup row."""
     if values.dtype.kind == "M":
-        return pd.Series(values.to_numpy()[ids])
+        return pd.Series(values.to_numpy()[ids], copy=False)
     codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
-    return pd.Categorical.from_codes(codes.astype(np.int32)[ids], categories=pd.Index(uniques, dtype=object),
+    # codes in the narrowest type that holds them, as a categorical keeps them (no second copy)
+    narrowest = next(kind for kind in (np.int8, np.int16, np.int32) if len(uniques) < np.iinfo(kind).max)
+    return pd.Categorical.from_codes(codes.astype(narrowest)[ids], categories=pd.Index(uniques, dtype=object),
                                      validate=False)
 
 
@@ -1047,7 +1049,7 @@ def read_activity(paths: list[str | Path] | str | Path, catalogue: Catalogue | N
         all_counts.append({**counts, "source_file": name})
     rows = _concat(all_rows) if all_rows else _empty_rows()
     supply = same_supply(rows, catalogue.metered)
-    rows[SUPPLY_WARNING] = pd.Categorical(supply.warnings)
+    rows[SUPPLY_WARNING] = _text_column(supply.warnings)
     if supply.set_aside.any():
         rows = rows[~supply.set_aside].reset_index(drop=True)
         all_rejected.append(supply.rejected)
@@ -1057,6 +1059,14 @@ def read_activity(paths: list[str | Path] | str | Path, catalogue: Catalogue | N
     files = pd.DataFrame(all_counts)
     files["unreadable"] = files.get("unreadable", pd.Series(False, index=files.index)).fillna(False)
     return ActivityData(rows=rows, rejected=rejected, files=files.astype({"unreadable": bool}))
+
+
+def _text_column(texts: np.ndarray) -> pd.Categorical:
+    """Texts as a categorical column, as ``pd.Categorical`` makes it; without reading every text
+    again when all are empty, as the same-supply warnings mostly are."""
+    if len(texts) and not (texts != "").any():
+        return _constant("", len(texts))
+    return pd.Categorical(texts)
 
 
 def _empty_rows() -> pd.DataFrame:
