@@ -96,6 +96,24 @@ def _copies(content: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return copies, originals
 
 
+def _sharing_start(group: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """Positions, in order, of the rows whose group and period start another row shares: only
+    they can be exact copies. Found by sorting one composite key, which costs little on the
+    sorted returns that meters' readings mostly are, where hashing every row costs more."""
+    if not len(group):
+        return np.zeros(0, dtype=np.int64)
+    first = int(start.min())
+    if int(group.max()) < (1 << 62) // DAY_SPAN and int(start.max()) - first < DAY_SPAN:
+        order = np.argsort(group * DAY_SPAN + (start - first))
+    else:
+        order = np.lexsort((start, group))
+    same = (group[order][1:] == group[order][:-1]) & (start[order][1:] == start[order][:-1])
+    sharing = np.zeros(len(group), dtype=bool)
+    sharing[order[1:][same]] = True
+    sharing[order[:-1][same]] = True
+    return np.flatnonzero(sharing)
+
+
 def _overlaps(group: np.ndarray, start: np.ndarray, end: np.ndarray, candidates: np.ndarray) -> list[tuple[int, int]]:
     """(later, earlier) positions of rows whose period overlaps an earlier-starting row of the same
     group: sorted by group then start, a row overlaps when it starts on or before the latest end so
@@ -103,23 +121,28 @@ def _overlaps(group: np.ndarray, start: np.ndarray, end: np.ndarray, candidates:
     if not len(candidates):
         return []
     key_group, key_start = group[candidates], start[candidates]
-    fast = int(key_group.max()) < (1 << 62) // DAY_SPAN and int(end.max()) - int(start.min()) < DAY_SPAN
+    first = int(start.min())
+    fast = int(key_group.max()) < (1 << 62) // DAY_SPAN and int(end.max()) - first < DAY_SPAN
     if fast:  # one composite integer key: sort once, running maximum with a per-group offset
-        order = candidates[np.argsort(key_group * DAY_SPAN + (key_start - int(start.min())), kind="stable")]
-        offset = group[order] * DAY_SPAN
-        running = np.maximum.accumulate(end[order] - int(start.min()) + offset) - offset + int(start.min())
+        key = key_group * DAY_SPAN + (key_start - first)
+        if not (key[1:] >= key[:-1]).all():  # a return in order (the usual case) is left as it is
+            by_key = np.argsort(key, kind="stable")
+            candidates, key_group, key_start = candidates[by_key], key_group[by_key], key_start[by_key]
+        order, sorted_group, starts, ends = candidates, key_group, key_start, end[candidates]
+        offset = sorted_group * DAY_SPAN
+        running = np.maximum.accumulate(ends - first + offset) - offset + first
     else:
         order = candidates[np.lexsort((candidates, key_start, key_group))]
-        runs = np.cumsum(np.r_[True, group[order][1:] != group[order][:-1]])
-        running = pd.Series(end[order]).groupby(runs).cummax().to_numpy()
-    sorted_group, starts = group[order], start[order]
+        sorted_group, starts, ends = group[order], start[order], end[order]
+        runs = np.cumsum(np.r_[True, sorted_group[1:] != sorted_group[:-1]])
+        running = pd.Series(ends).groupby(runs).cummax().to_numpy()
     same = np.r_[False, sorted_group[1:] == sorted_group[:-1]]
     overlapping = np.flatnonzero(same[1:] & (starts[1:] <= running[:-1])) + 1
     # The row holding the latest end so far: the last sorted position whose end equals the running
     # maximum (a group's first row always does), carried forward. One pass, so one long bill
     # overlapped by thousands of short ones costs O(n log n), not a walk back per row.
     positions = np.arange(len(order))
-    holder = np.maximum.accumulate(np.where(end[order] == running, positions, 0))
+    holder = np.maximum.accumulate(np.where(ends == running, positions, 0))
     return list(zip(order[overlapping].tolist(), order[holder[overlapping - 1]].tolist()))
 
 
@@ -149,10 +172,11 @@ def same_supply(rows: pd.DataFrame, metered: frozenset[str]) -> SameSupply:
                           _group_code(rows, ["department", "site", "meter", "activity"]))
         start = rows["period_start"].to_numpy().astype("datetime64[ns]").astype(np.int64) // NANOSECONDS_PER_DAY
         end = rows["period_end"].to_numpy().astype("datetime64[ns]").astype(np.int64) // NANOSECONDS_PER_DAY
-        content = pd.DataFrame({"supply": supply, "start": start, "end": end,
-                                "unit": rows["unit"].cat.codes.to_numpy().astype(np.int64),
-                                "quantity": rows["quantity"].to_numpy()})
-        copies, originals = _copies(content)
+        content = {"supply": supply, "start": start, "end": end,
+                   "unit": rows["unit"].cat.codes.to_numpy().astype(np.int64), "quantity": rows["quantity"].to_numpy()}
+        sharing = _sharing_start(supply, start)  # the rows that can be copies, among them their originals
+        copies, originals = _copies(pd.DataFrame({column: values[sharing] for column, values in content.items()}))
+        copies, originals = sharing[copies], sharing[originals]
         for copy, original in zip(copies, originals):
             reasons.setdefault(copy, []).append(f"duplicate of {where(original)}: counted once")
         kept = np.ones(len(rows), dtype=bool)
@@ -162,12 +186,13 @@ def same_supply(rows: pd.DataFrame, metered: frozenset[str]) -> SameSupply:
                 reasons.setdefault(mine, []).append(f"period overlaps {where(theirs)} on the same meter")
         # Metered rows with no meter: one group per site (per department where no site is named).
         unnamed = kept & is_metered & ~on_meter
-        has_site = _given(rows["site"])
-        at_site = _compact(has_site, _group_code(rows, ["site", "activity"]),
-                           _group_code(rows, ["department", "activity"]))
-        for later, earlier in _overlaps(at_site, start, end, np.flatnonzero(unnamed)):
-            for mine, theirs in ((later, earlier), (earlier, later)):
-                warnings.setdefault(mine, []).append(where(theirs))
+        if unnamed.any():
+            has_site = _given(rows["site"])
+            at_site = _compact(has_site, _group_code(rows, ["site", "activity"]),
+                               _group_code(rows, ["department", "activity"]))
+            for later, earlier in _overlaps(at_site, start, end, np.flatnonzero(unnamed)):
+                for mine, theirs in ((later, earlier), (earlier, later)):
+                    warnings.setdefault(mine, []).append(where(theirs))
     set_aside = np.zeros(len(rows), dtype=bool)
     positions = np.array(sorted(reasons), dtype=np.int64)
     set_aside[positions] = True
