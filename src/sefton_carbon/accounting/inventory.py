@@ -157,7 +157,7 @@ class Inventory:
 
     @property
     def rows_outside_boundary(self) -> int:
-        return int(self.row_weights[self.outside.notna().to_numpy()].sum())
+        return int(self.row_weights[~self._row_inside].sum())
 
     @property
     def rows_rejected(self) -> int:
@@ -216,13 +216,13 @@ class Inventory:
         key = (row_column, inside)
         cache = self.__dict__.setdefault("_pair_sums", {})
         if key not in cache:
-            if row_column is None:
-                row_codes, groups = np.zeros(len(self.rows), dtype=np.int64), pd.Index(["all"])
+            pairs = int(self.pair_of_row.max(initial=-1)) + 1
+            if row_column is None:  # one group: a row's cell is its pair
+                row_codes, groups, cells = None, pd.Index(["all"]), self.pair_of_row
             else:
                 column = self.rows[row_column]
                 row_codes, groups = column.cat.codes.to_numpy().astype(np.int64), column.cat.categories
-            pairs = int(self.pair_of_row.max(initial=-1)) + 1
-            cells = row_codes * pairs + self.pair_of_row
+                cells = row_codes * pairs + self.pair_of_row
             shape, size = (len(groups), pairs), len(groups) * pairs
             quantity_all = self.rows["quantity"].to_numpy()
             counted = self._row_inside if inside else ~self._row_inside
@@ -230,10 +230,19 @@ class Inventory:
             def summed(weights: np.ndarray) -> np.ndarray:
                 return np.bincount(cells, weights=weights, minlength=size).reshape(shape)
 
-            cache[key] = (groups, summed(quantity_all * counted), summed(self.market_delta * counted),
-                          None if inside else summed(quantity_all * self._row_inside),
-                          np.bincount(row_codes, weights=counted if inside else None,
-                                      minlength=len(groups)) > 0)
+            def only(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+                """``values`` of the ``rows`` given, zero elsewhere (the values themselves when
+                every row is given: multiplying by one changes no value)."""
+                return values if rows.all() else values * rows
+
+            if row_codes is None:
+                present = np.array([counted.any() if inside else len(self.rows) > 0])
+            else:  # groups with rows counted; with every row counted, groups with any row
+                present = np.bincount(row_codes, weights=counted if inside and not counted.all() else None,
+                                      minlength=len(groups)) > 0
+            cache[key] = (groups, summed(only(quantity_all, counted)),
+                          summed(only(self.market_delta, counted)) if self.market_delta.any() else np.zeros(shape),
+                          None if inside else summed(only(quantity_all, self._row_inside)), present)
         return cache[key]
 
     @property
@@ -306,7 +315,7 @@ class Inventory:
 
     def outside_boundary(self) -> dict:
         """What the boundary leaves out: rows and t CO2e (location-based), by reason."""
-        outside = self.outside.notna().to_numpy()
+        outside = ~self._row_inside
         counts = pd.Series(self.row_weights[outside]).groupby(self.outside[outside].to_numpy(), sort=False).sum()
         by_reason = {str(reason): int(count) for reason, count in counts.sort_values(ascending=False,
                                                                                    kind="stable").items()}
@@ -445,6 +454,8 @@ def _apportion(rows: pd.DataFrame, year: ReportingYear) -> tuple[np.ndarray, np.
     first = np.datetime64(year.first_day, "ns")
     last = np.datetime64(year.last_day, "ns")
     start, end = rows["period_start"].to_numpy(), rows["period_end"].to_numpy()
+    if ((start >= first) & (end <= last)).all():  # every row wholly inside: its share is one
+        return np.zeros(len(rows), dtype=bool), np.ones(len(rows))
     day = np.timedelta64(1, "D")
     inside_days = (np.minimum(end, last) - np.maximum(start, first)) / day + 1
     all_days = (end - start) / day + 1
@@ -591,7 +602,9 @@ def _row_exclusions(option: BoundaryOption, rows: pd.DataFrame, sites: SitesRegi
     """`row_exclusions`, and unpriced spend rows outside under every option, since nothing prices
     them: an option that includes spend says so in their reason."""
     reason = row_exclusions(option, rows, sites)
-    unpriced = _unpriced_rows(pair_of_row, lines) & reason.isna().to_numpy()
+    unpriced = _unpriced_rows(pair_of_row, lines)
+    if unpriced.any():
+        unpriced &= reason.isna().to_numpy()
     if unpriced.any():
         reason[unpriced] = ("activity " + rows["activity"][unpriced].astype(str)
                             + f" is in this boundary but {NOT_PRICED}")
