@@ -86,8 +86,8 @@ def group_sums_sql(by_site: bool, source: str = "checked_keys") -> str:
     differently can read the same: " Gas " and "gas")."""
     columns, ids = group_columns(by_site), _group_ids(by_site)
     keys = [*ids, *VALUE_GROUP_COLUMNS]
-    named = {column: f"l_{GROUP_IDS[column][0]}.{GROUP_IDS[column][1]}" if column in GROUP_IDS else f"s.{column}"
-             for column in columns}
+    named = {column: f"l_{GROUP_IDS[column][0]}.{GROUP_IDS[column][1]}" if column in GROUP_IDS
+             else f"CAST(s.{column} AS TIMESTAMP_NS)" for column in columns}  # days, as `checked_sql` gives them
     joins = " ".join(f"LEFT JOIN {ID_LOOKUPS[identifier][0]} l_{identifier} ON l_{identifier}.id = s.{identifier}"
                      for identifier in ids)
     return f"""
@@ -175,9 +175,10 @@ SUPPLY_CANDIDATES_SQL = """
        OR (unnamed AND place IN (SELECT key FROM flagged WHERE kind = 'site'))"""
 #: Per row of ``checked``, what the group sums and the screen read, stored once (`_sums_and_screen`):
 #: whether it is blank or accepted, the lookup ids of the group columns (`_group_ids`), the
-#: quantity and period, and the screen's keys (`WITH_KEYS_SQL`).
+#: quantity and period (as dates: half the width), and the screen's keys (`WITH_KEYS_SQL`).
 CHECKED_KEYS_SQL = """
-    SELECT blank, ok, {ids}, quantity, period_start, period_end, supply, place, amount, on_meter, unnamed
+    SELECT blank, ok, {ids}, quantity, CAST(period_start AS DATE) AS period_start,
+           CAST(period_end AS DATE) AS period_end, supply, place, amount, on_meter, unnamed
     FROM """ + WITH_KEYS_SQL.replace("{rows}", "checked")
 
 
