@@ -13,14 +13,14 @@ from sefton_carbon.returns.activity import read_activity
 
 def test_a_file_replaced_while_it_is_read_is_refused(tmp_path, monkeypatch):
     path = write_rows(tmp_path / "bills.csv", [gas_row(1000), gas_row(2000, start="2023-05-01", end="2023-05-31")])
-    read_one = activity._read_one
+    read_tables = activity._read_tables
 
-    def read_then_replace(file, catalogue):
-        result = read_one(file, catalogue)
-        write_rows(file, [gas_row(1000)])  # another version lands while the first is parsed
+    def read_then_replace(file, *arguments):
+        result = read_tables(file, *arguments)
+        write_rows(file, [gas_row(1000)])  # another version lands while the first is checked
         return result
 
-    monkeypatch.setattr(activity, "_read_one", read_then_replace)
+    monkeypatch.setattr(activity, "_read_tables", read_then_replace)
     data = read_activity(path)
     assert data.rows.empty and bool(data.files["unreadable"].iloc[0])
     assert data.rejected["reason"].iloc[0].startswith("changed while it was read")

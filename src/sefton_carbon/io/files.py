@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -135,3 +136,12 @@ def sha256(path: str | Path) -> str:
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def sha256_in_background(path: str | Path) -> Future:
+    """`sha256` of a file computed in a thread of its own while the caller goes on (reading and
+    hashing let other threads run): the digest is the future's result."""
+    hashing = ThreadPoolExecutor(max_workers=1)
+    digest = hashing.submit(sha256, path)
+    hashing.shutdown(wait=False)
+    return digest

@@ -40,7 +40,7 @@ from sefton_carbon.accounting.units import UnitError, parse_unit
 from sefton_carbon.errors import DataError, UsageError
 from sefton_carbon.io.cells import DATE_WINDOW, in_date_window, parse_date, parse_quantity
 from sefton_carbon.io.columnar import fast_number_sql, sql_identifier, sql_string
-from sefton_carbon.io.files import input_files, recorded_name, sha256
+from sefton_carbon.io.files import input_files, recorded_name, sha256, sha256_in_background
 from sefton_carbon.io.names import normalised_name
 from sefton_carbon.io.spreadsheets import (
     CSV_SUFFIXES,
@@ -940,8 +940,13 @@ def _name_warnings(lookups: dict[str, pd.DataFrame], checked: dict[str, np.ndarr
 
 def _read_one(path: Path, catalogue: Catalogue) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """The accepted and rejected rows of one file, every activity sheet of a workbook included, and
-    its counts (rows read, blank rows)."""
+    its counts (rows read, blank rows, and ``sha256``, the digest of the bytes read).
+
+    The file is hashed before its tables are read and again after, while their rows are checked;
+    a file whose digests differ changed while it was read and is refused (a DataError)."""
+    digest = sha256(path)
     tables, incomplete = _read_tables(path)
+    read_again = sha256_in_background(path)
     checked = [_check_table(table, path, catalogue) for table in tables]
     if all(blank.all() for _, _, blank in checked):
         raise DataError("has a header row but no data rows", file=str(path), sheet=tables[0].sheet,
@@ -949,8 +954,11 @@ def _read_one(path: Path, catalogue: Catalogue) -> tuple[pd.DataFrame, pd.DataFr
     refused_sheets = _refused_sheets(path, incomplete)
     rows = _concat([rows for rows, _, _ in checked]) if len(checked) > 1 else checked[0][0]
     rejected = pd.concat([refused_sheets, *(rejected for _, rejected, _ in checked)], ignore_index=True)
+    if read_again.result() != digest:
+        raise DataError("changed while it was read, so its rows are not counted: run again once it is saved",
+                        file=str(path))
     counts = {"source_file": str(path), "rows_read": sum(int((~blank).sum()) for _, _, blank in checked),
-              "blank_rows": sum(int(blank.sum()) for _, _, blank in checked)}
+              "blank_rows": sum(int(blank.sum()) for _, _, blank in checked), "sha256": digest}
     return rows, rejected, counts
 
 
@@ -1030,12 +1038,7 @@ def read_activity(paths: list[str | Path] | str | Path, catalogue: Catalogue | N
     all_rows, all_rejected, all_counts = [], [], []
     for path in expand_paths(paths):
         try:
-            digest = sha256(path)
             rows, rejected, counts = _read_one(path, catalogue)
-            if sha256(path) != digest:
-                raise DataError("changed while it was read, so its rows are not counted: run again once it "
-                                "is saved", file=str(path))
-            counts["sha256"] = digest
         except DataError as error:
             rows = None
             rejected = refused_file(path, error)
