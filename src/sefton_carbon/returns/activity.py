@@ -899,13 +899,23 @@ def _check_table(table: _Table, path: Path, catalogue: Catalogue) -> tuple[pd.Da
 
 
 def _in_file_order(result, first_row: int) -> dict[str, np.ndarray]:
-    """The columns of a `checked_sql` result over a table's rows as arrays by name, in file order
-    (DuckDB returns rows in any order)."""
-    source_row = result.column("source_row").to_numpy()
-    in_order = bool((source_row == np.arange(first_row, first_row + len(source_row))).all())
-    order = None if in_order else np.argsort(source_row, kind="stable")
+    """The columns of a `checked_sql` result over a table's rows as arrays by name, in file order.
+
+    DuckDB returns the rows in runs of consecutive rows, the runs in any order (a few per thread):
+    the runs are put in order and joined, which copies each column once."""
     arrays = {name: result.column(name).to_numpy(zero_copy_only=False) for name in result.column_names}
-    return arrays if order is None else {name: values[order] for name, values in arrays.items()}
+    source_row = arrays["source_row"]
+    if not len(source_row):
+        return arrays
+    starts = np.r_[0, np.flatnonzero(np.diff(source_row) != 1) + 1]
+    if len(starts) == 1 and source_row[0] == first_row:
+        return arrays
+    if len(starts) > 1000:  # the rows scattered: sort them
+        order = np.argsort(source_row, kind="stable")
+        return {name: values[order] for name, values in arrays.items()}
+    ends = np.r_[starts[1:], len(source_row)]
+    runs = [(starts[run], ends[run]) for run in np.argsort(source_row[starts], kind="stable")]
+    return {name: np.concatenate([values[start:end] for start, end in runs]) for name, values in arrays.items()}
 
 
 def rows_from_ids(checked: dict[str, np.ndarray], ok: np.ndarray, lookups: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -924,7 +934,7 @@ def rows_from_ids(checked: dict[str, np.ndarray], ok: np.ndarray, lookups: dict[
             columns[column] = _looked_up(lookups[lookup][field], ids)
     columns["quantity"] = accepted(checked["quantity"]).astype("float64")
     return pd.DataFrame({column: columns[column] for column in PARSED_COLUMNS},
-                        index=pd.RangeIndex(int(ok.sum())))
+                        index=pd.RangeIndex(int(ok.sum())), copy=False)  # each column made here, not shared
 
 
 def _name_warnings(lookups: dict[str, pd.DataFrame], checked: dict[str, np.ndarray], ok: np.ndarray) -> pd.Categorical:
