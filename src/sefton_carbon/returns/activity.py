@@ -309,7 +309,10 @@ def _text_categorical(column) -> pd.Categorical:
 
     dictionary = column.chunk(0).dictionary if column.num_chunks else pyarrow.array([], pyarrow.string())
     categories = dictionary.to_pylist()
-    codes = (np.concatenate([chunk.indices.fill_null(-1).to_numpy() for chunk in column.chunks])
+    # the codes in the narrowest type that holds them (with -1 for a missing cell), as a categorical keeps them
+    narrowest = next(kind for kind in (np.int8, np.int16, np.int32) if len(categories) + 1 < np.iinfo(kind).max)
+    codes = (np.concatenate([(chunk.indices.fill_null(-1) if chunk.null_count else chunk.indices).to_numpy()
+                             for chunk in column.chunks], dtype=narrowest)
              if column.num_chunks else np.zeros(0, dtype=np.int32))
     if (codes < 0).any():
         if "" not in categories:
