@@ -956,8 +956,11 @@ def _read_one(path: Path, catalogue: Catalogue) -> tuple[pd.DataFrame, pd.DataFr
     its counts (rows read, blank rows, and ``sha256``, the digest of the bytes read).
 
     The file is hashed before its tables are read and again after, while their rows are checked;
-    a file whose digests differ changed while it was read and is refused (a DataError)."""
-    digest = sha256(path)
+    a file whose digests differ changed while it was read and is refused (a DataError). The first
+    digest is taken while the database of the rules opens (`_database`: the first file only)."""
+    hashing = sha256_in_background(path)
+    _database(os.getpid())
+    digest = hashing.result()
     tables, incomplete = _read_tables(path)
     read_again = sha256_in_background(path)
     checked = [_check_table(table, path, catalogue) for table in tables]
