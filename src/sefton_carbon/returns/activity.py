@@ -797,7 +797,7 @@ def _source_table(table: _Table, source_file: str, as_text: bool = False):
         elif as_text:
             arrays[column] = pyarrow.array(frame[column].astype(object).to_numpy(), type=pyarrow.string())
         else:
-            arrays[column] = pyarrow.array(frame[column].cat.codes.to_numpy().astype(np.int32))
+            arrays[column] = pyarrow.array(frame[column].cat.codes.to_numpy())  # as pandas keeps them: not copied
     for column, value in (("source_file", source_file), ("source_sheet", table.sheet or "")):
         arrays[column] = pyarrow.DictionaryArray.from_arrays(pyarrow.array(np.zeros(length, dtype=np.int32)),
                                                              pyarrow.array([value]))
@@ -932,7 +932,8 @@ def rows_from_ids(checked: dict[str, np.ndarray], ok: np.ndarray, lookups: dict[
 
     columns = {}
     for name, (lookup, fields) in ID_LOOKUPS.items():
-        ids = accepted(checked[name]).astype(np.int64)
+        ids = accepted(checked[name])
+        ids = ids if ids.dtype.kind in "iu" else ids.astype(np.int64)  # integers index as they are
         for column, field in fields.items():
             columns[column] = _looked_up(lookups[lookup][field], ids)
     columns["quantity"] = accepted(checked["quantity"]).astype("float64")
