@@ -904,21 +904,27 @@ def _check_table(table: _Table, path: Path, catalogue: Catalogue) -> tuple[pd.Da
 def _in_file_order(result, first_row: int) -> dict[str, np.ndarray]:
     """The columns of a `checked_sql` result over a table's rows as arrays by name, in file order.
 
-    DuckDB returns the rows in runs of consecutive rows, the runs in any order (a few per thread):
-    the runs are put in order and joined, which copies each column once."""
-    arrays = {name: result.column(name).to_numpy(zero_copy_only=False) for name in result.column_names}
-    source_row = arrays["source_row"]
-    if not len(source_row):
-        return arrays
-    starts = np.r_[0, np.flatnonzero(np.diff(source_row) != 1) + 1]
-    if len(starts) == 1 and source_row[0] == first_row:
-        return arrays
-    if len(starts) > 1000:  # the rows scattered: sort them
-        order = np.argsort(source_row, kind="stable")
+    DuckDB returns the rows in batches, each made of runs of consecutive rows, the runs in any
+    order (a few per thread): the runs are put in order and each column is joined from them
+    straight out of Arrow's buffers, one copy (sorting rows only when they come scattered)."""
+    batches = [batch for batch in result.to_batches() if batch.num_rows]
+    runs = []  # (first row, batch, start, end)
+    for number, batch in enumerate(batches):
+        rows = batch.column("source_row").to_numpy()
+        starts = np.r_[0, np.flatnonzero(rows[1:] != rows[:-1] + 1) + 1]
+        ends = np.r_[starts[1:], len(rows)]
+        runs += [(int(rows[start]), number, start, end) for start, end in zip(starts.tolist(), ends.tolist())]
+    if not runs or len(runs) > 1000:  # none, or the rows scattered: sort them
+        arrays = {name: result.column(name).to_numpy(zero_copy_only=False) for name in result.column_names}
+        order = np.argsort(arrays["source_row"], kind="stable")
         return {name: values[order] for name, values in arrays.items()}
-    ends = np.r_[starts[1:], len(source_row)]
-    runs = [(starts[run], ends[run]) for run in np.argsort(source_row[starts], kind="stable")]
-    return {name: np.concatenate([values[start:end] for start, end in runs]) for name, values in arrays.items()}
+    runs.sort()
+
+    def joined(name: str) -> np.ndarray:
+        parts = [batch.column(name).to_numpy(zero_copy_only=False) for batch in batches]
+        return np.concatenate([parts[number][start:end] for _, number, start, end in runs])
+
+    return {name: joined(name) for name in result.column_names}
 
 
 def rows_from_ids(checked: dict[str, np.ndarray], ok: np.ndarray, lookups: dict[str, pd.DataFrame]) -> pd.DataFrame:
