@@ -799,9 +799,9 @@ def _source_table(table: _Table, source_file: str, as_text: bool = False):
         else:
             arrays[column] = pyarrow.array(frame[column].cat.codes.to_numpy())  # as pandas keeps them: not copied
     for column, value in (("source_file", source_file), ("source_sheet", table.sheet or "")):
-        arrays[column] = pyarrow.DictionaryArray.from_arrays(pyarrow.array(np.zeros(length, dtype=np.int32)),
+        arrays[column] = pyarrow.DictionaryArray.from_arrays(pyarrow.array(np.zeros(length, dtype=np.int8)),
                                                              pyarrow.array([value]))
-    arrays["source_row"] = pyarrow.array(np.arange(length, dtype=np.int64) + table.first_row)
+    arrays["source_row"] = pyarrow.array(np.arange(table.first_row, table.first_row + length, dtype=np.int64))
     arrays["extra_fields"] = pyarrow.array(table.extra_fields if table.extra_fields is not None
                                            else np.zeros(length, dtype=bool))
     refused = refusals(table)
