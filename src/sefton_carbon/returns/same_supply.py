@@ -58,7 +58,8 @@ def _group_code(rows: pd.DataFrame, columns: list[str]) -> np.ndarray:
     code = np.zeros(len(rows), dtype=np.int64)
     for column in columns:
         series = rows[column]
-        code = code * (len(series.cat.categories) + 1) + series.cat.codes.to_numpy()
+        code *= len(series.cat.categories) + 1
+        code += series.cat.codes.to_numpy()
     return code
 
 
@@ -70,8 +71,10 @@ def _given(series: pd.Series) -> np.ndarray:
 
 def _compact(choice: np.ndarray, when_true: np.ndarray, when_false: np.ndarray) -> np.ndarray:
     """Group numbers 0..k-1 for rows grouped by ``when_true`` where ``choice`` holds and by
-    ``when_false`` elsewhere (the two never share a group)."""
-    return pd.factorize(np.where(choice, when_true * 2, when_false * 2 + 1))[0].astype(np.int64)
+    ``when_false`` elsewhere (the two never share a group; ``when_false`` is not read when
+    ``choice`` holds everywhere)."""
+    keys = when_true * 2 if choice.all() else np.where(choice, when_true * 2, when_false * 2 + 1)
+    return pd.factorize(keys)[0].astype(np.int64)
 
 
 def _copies(content: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -104,10 +107,15 @@ def _sharing_start(group: np.ndarray, start: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     first = int(start.min())
     if int(group.max()) < (1 << 62) // DAY_SPAN and int(start.max()) - first < DAY_SPAN:
-        order = np.argsort(group * DAY_SPAN + (start - first))
+        key = group * DAY_SPAN
+        key += start - first  # one number per (group, start)
+        in_order = bool((key[1:] >= key[:-1]).all())  # a return in order (the usual case)
+        order = np.arange(len(key)) if in_order else np.argsort(key)
+        key = key if in_order else key[order]
+        same = key[1:] == key[:-1]
     else:
         order = np.lexsort((start, group))
-    same = (group[order][1:] == group[order][:-1]) & (start[order][1:] == start[order][:-1])
+        same = (group[order][1:] == group[order][:-1]) & (start[order][1:] == start[order][:-1])
     sharing = np.zeros(len(group), dtype=bool)
     sharing[order[1:][same]] = True
     sharing[order[:-1][same]] = True
@@ -120,17 +128,24 @@ def _overlaps(group: np.ndarray, start: np.ndarray, end: np.ndarray, candidates:
     far, held by the earlier row. ``start`` and ``end`` are in days."""
     if not len(candidates):
         return []
-    key_group, key_start = group[candidates], start[candidates]
+    every = len(candidates) == len(group)  # candidates are then every position, in order
+    key_group, key_start = (group, start) if every else (group[candidates], start[candidates])
     first = int(start.min())
     fast = int(key_group.max()) < (1 << 62) // DAY_SPAN and int(end.max()) - first < DAY_SPAN
     if fast:  # one composite integer key: sort once, running maximum with a per-group offset
-        key = key_group * DAY_SPAN + (key_start - first)
-        if not (key[1:] >= key[:-1]).all():  # a return in order (the usual case) is left as it is
+        offset = key_group * DAY_SPAN
+        key = offset + (key_start - first)
+        if (key[1:] >= key[:-1]).all():  # a return in order (the usual case) is left as it is
+            order, sorted_group, starts, ends = candidates, key_group, key_start, end if every else end[candidates]
+        else:
             by_key = np.argsort(key, kind="stable")
-            candidates, key_group, key_start = candidates[by_key], key_group[by_key], key_start[by_key]
-        order, sorted_group, starts, ends = candidates, key_group, key_start, end[candidates]
-        offset = sorted_group * DAY_SPAN
-        running = np.maximum.accumulate(ends - first + offset) - offset + first
+            order, sorted_group, starts, offset = candidates[by_key], key_group[by_key], key_start[by_key], offset[by_key]
+            ends = end[order]
+        running = ends - first
+        running += offset
+        np.maximum.accumulate(running, out=running)
+        running -= offset
+        running += first
     else:
         order = candidates[np.lexsort((candidates, key_start, key_group))]
         sorted_group, starts, ends = group[order], start[order], end[order]
@@ -168,14 +183,16 @@ def same_supply(rows: pd.DataFrame, metered: frozenset[str]) -> SameSupply:
 
         is_metered = rows["activity"].isin(metered).to_numpy()
         on_meter = is_metered & _given(rows["meter"])
-        supply = _compact(on_meter, _group_code(rows, ["activity", "meter"]),
-                          _group_code(rows, ["department", "site", "meter", "activity"]))
-        start = rows["period_start"].to_numpy().astype("datetime64[ns]").astype(np.int64) // NANOSECONDS_PER_DAY
-        end = rows["period_end"].to_numpy().astype("datetime64[ns]").astype(np.int64) // NANOSECONDS_PER_DAY
-        content = {"supply": supply, "start": start, "end": end,
-                   "unit": rows["unit"].cat.codes.to_numpy().astype(np.int64), "quantity": rows["quantity"].to_numpy()}
+        by_meter = _group_code(rows, ["activity", "meter"])
+        supply = _compact(on_meter, by_meter, by_meter if on_meter.all()  # not read: every row names its meter
+                          else _group_code(rows, ["department", "site", "meter", "activity"]))
+        start, end = (rows[column].to_numpy().astype("datetime64[ns]", copy=False).view(np.int64) // NANOSECONDS_PER_DAY
+                      for column in ("period_start", "period_end"))
         sharing = _sharing_start(supply, start)  # the rows that can be copies, among them their originals
-        copies, originals = _copies(pd.DataFrame({column: values[sharing] for column, values in content.items()}))
+        copies, originals = _copies(pd.DataFrame({
+            "supply": supply[sharing], "start": start[sharing], "end": end[sharing],
+            "unit": rows["unit"].cat.codes.to_numpy()[sharing].astype(np.int64),
+            "quantity": rows["quantity"].to_numpy()[sharing]}))
         copies, originals = sharing[copies], sharing[originals]
         for copy, original in zip(copies, originals):
             reasons.setdefault(copy, []).append(f"duplicate of {where(original)}: counted once")
