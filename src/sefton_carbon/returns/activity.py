@@ -296,7 +296,8 @@ def _read_csv(path: Path, encoding: str | None = None) -> _Table:
     frame = pd.DataFrame({column: table.column(names[position]).to_numpy()
                           if column == "quantity" and quantity_empty is not None
                           else _text_categorical(table.column(names[position]))
-                          for column, position in sorted(found.items(), key=lambda item: item[1])})
+                          for column, position in sorted(found.items(), key=lambda item: item[1])},
+                         copy=False)  # each column made here
     refuse_long_cells(frame, path, None, header_index + 2)
     return _Table(frame, header_index + 2, None, quantity_empty=quantity_empty)
 
@@ -875,8 +876,11 @@ def _check_table(table: _Table, path: Path, catalogue: Catalogue) -> tuple[pd.Da
     connection.register("source_rows", source)
     register(connection, lookups)
     columns = {name: kind for name, kind, *_ in connection.execute("DESCRIBE source_rows").fetchall()}
+    # each id in the narrowest integer that holds its lookup's row numbers: less to copy
+    ids = ", ".join(f"CAST({name} AS {_narrowest_integer(len(lookups[lookup]))}) AS {name}"
+                    for name, (lookup, _) in ID_LOOKUPS.items())
     checked = _in_file_order(connection.sql(
-        f"SELECT source_row, quantity, {', '.join(ID_LOOKUPS)}, blank, ok "
+        f"SELECT source_row, quantity, {ids}, blank, ok "
         f"FROM ({checked_sql('source_rows', columns, coded)})").to_arrow_table(), table.first_row)
     blank, ok = checked["blank"].astype(bool), checked["ok"].astype(bool)
     refused = ~(ok | blank)
@@ -891,7 +895,8 @@ def _check_table(table: _Table, path: Path, catalogue: Catalogue) -> tuple[pd.Da
     connection.close()
     rows = rows_from_ids(checked, ok, lookups)
     rows[NAME_WARNING] = _name_warnings(lookups, checked, ok)
-    rows.insert(0, "source_row", checked["source_row"][ok])
+    rows.insert(0, "source_row", pd.Series(checked["source_row"] if ok.all() else checked["source_row"][ok],
+                                           copy=False))  # an array of its own already
     rows.insert(0, "source_sheet", _constant(table.sheet or "", len(rows)))
     rows.insert(0, "source_file", _constant(str(path), len(rows)))
     rejected = pd.DataFrame({
@@ -899,6 +904,11 @@ def _check_table(table: _Table, path: Path, catalogue: Catalogue) -> tuple[pd.Da
         "source_row": checked["source_row"][refused], "column": verdicts["column"],
         "value": verdicts["value"], "reason": verdicts["reason"]}, columns=REJECTED_COLUMNS)
     return rows, rejected, blank
+
+
+def _narrowest_integer(count: int) -> str:
+    """The narrowest SQL integer type that holds 0 to ``count`` - 1."""
+    return "TINYINT" if count <= 127 else "SMALLINT" if count <= 32767 else "INTEGER"
 
 
 def _in_file_order(result, first_row: int) -> dict[str, np.ndarray]:
