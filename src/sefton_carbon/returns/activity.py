@@ -664,8 +664,7 @@ PARSED_COLUMNS = ["department", "site", "meter", "activity_as_written", "activit
                   "unit", "period_start", "period_end", "data_quality", "notes"]
 
 
-def checked_sql(source: str, columns: dict[str, str], coded: frozenset = frozenset(),
-                flags_only: dict[str, pd.DataFrame] | None = None) -> str:
+def checked_sql(source: str, columns: dict[str, str], coded: frozenset = frozenset()) -> str:
     """SQL reading every row of ``source`` through the lookup tables of `cell_lookups` and the
     `ROW_RULES`. ``source`` has the activity-table columns of ``columns`` (name -> DuckDB type; the
     ``coded`` ones carry their lookup's key, the others their text), ``source_file``,
@@ -673,24 +672,9 @@ def checked_sql(source: str, columns: dict[str, str], coded: frozenset = frozens
     than the header) and ``refused_column`` and ``refused_reason`` (the reader refuses the row
     whatever its cells: `refusals`). Each row gets `PARSED_COLUMNS`, their lookup ids, ``reason`` (the reasons of every rule it
     fails, joined), ``column`` and ``value`` (the first failing rule's), ``blank`` (nothing in the
-    measured columns: not an activity row) and ``ok``. For the text columns of ``flags_only``
-    (column -> its lookup table), only whether a cell is empty or a total label is read, from the
-    table's values rather than by a join: a sum needs no site names, and a join on a column with a
-    value per building costs more than the rest of the rules together."""
+    measured columns: not an activity row) and ``ok``."""
     def written(column: str) -> str:
         return _written(column, columns, "s.", coded)
-
-    flags_only = flags_only or {}
-
-    def field(column: str, name: str) -> str:
-        """SQL for a field of a text column's lookup: joined, or read from the values for a flag."""
-        if column not in flags_only:
-            return f"{column}.{name}"
-        if name not in ("empty", "total"):
-            return "NULL"
-        marked = flags_only[column].loc[flags_only[column][name], "written"]
-        return (f"c.{column}_written IN ({', '.join(sql_string(value) for value in marked)})" if len(marked)
-                else "false")
 
     extra = "coalesce(s.extra_fields, false)" if "extra_fields" in columns else "false"
     sheet = "coalesce(s.source_sheet, '')" if "source_sheet" in columns else "''"
@@ -701,7 +685,7 @@ def checked_sql(source: str, columns: dict[str, str], coded: frozenset = frozens
     first_column = " ".join(f"WHEN {condition} THEN '{column}'" for column, condition, _ in ROW_RULES)
     first_value = " ".join(f"WHEN {condition} THEN {_VALUE_OF[column]}" for column, condition, _ in ROW_RULES)
     joins = "\n            ".join(f"LEFT JOIN {column}_cells {column} ON {column}.written = c.{column}_written"
-                                  for column in LOOKUP_COLUMNS if column not in ("quantity", *flags_only))
+                                  for column in LOOKUP_COLUMNS if column != "quantity")
     return f"""
         WITH cells AS (
             SELECT s.source_file, {sheet} AS source_sheet, s.source_row, {extra} AS extra_fields, {refused},
@@ -713,14 +697,14 @@ def checked_sql(source: str, columns: dict[str, str], coded: frozenset = frozens
         parsed AS (
             SELECT c.source_file, c.source_sheet, c.source_row, c.extra_fields, c.refused_column, c.refused_reason,
                    c.unit_written, c.quantity_cell,
-                   department.id AS department_id, {field("site", "id")} AS site_id,
-                   {field("meter", "id")} AS meter_id, {field("notes", "id")} AS notes_id,
+                   department.id AS department_id, site.id AS site_id,
+                   meter.id AS meter_id, notes.id AS notes_id,
                    activity.id AS activity_id, period_start.id AS start_id, period_end.id AS end_id,
                    data_quality.id AS quality_id,
                    department.text AS department, department.empty AS department_empty,
-                   {field("site", "text")} AS site, {field("meter", "text")} AS meter,
-                   {field("meter", "empty")} AS meter_empty, {field("notes", "text")} AS notes,
-                   department.total OR {field("site", "total")} OR activity.total AS total_row,
+                   site.text AS site, meter.text AS meter,
+                   meter.empty AS meter_empty, notes.text AS notes,
+                   department.total OR site.total OR activity.total AS total_row,
                    activity.activity, activity.as_written AS activity_as_written,
                    activity.empty AS activity_empty, activity.error AS activity_error,
                    coalesce(c.fast_number, x.number) AS quantity, x.as_written AS quantity_as_written,
