@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 import socket
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import Flask
+from waitress import wasyncore
 from waitress.server import create_server
 
 from sefton_carbon.accounting.sites import read_sites
@@ -31,20 +33,33 @@ BACKLOG = 1024
 @dataclass
 class IntakeServer:
     """A bound server: ``links``, (department, URL) in the list's order and then ("admin", the
-    energy team's URL); ``run`` serves until interrupted, ``close`` stops."""
+    energy team's URL); ``run`` serves until interrupted, ``close`` stops. ``connections`` is the
+    server's socket map: its listening socket and every open connection."""
 
     server: object
     links: list[tuple[str, str]]
+    connections: dict
+    serving: threading.Event = field(default_factory=threading.Event)
 
     @property
     def port(self) -> int:
         return self.server.effective_port
 
     def run(self) -> None:
-        self.server.run()
+        self.serving.set()
+        try:
+            self.server.run()
+        finally:
+            self.serving.clear()
 
     def close(self) -> None:
-        self.server.close()
+        """Close the listening socket and every open connection (a browser keeps one open between
+        requests), so that `run` returns. While it runs, they are closed in its own thread, through
+        the server's trigger: closing a socket another thread is waiting on is not safe."""
+        if self.serving.is_set():
+            self.server.trigger.pull_trigger(lambda: wasyncore.close_all(self.connections))
+        else:
+            wasyncore.close_all(self.connections)
 
 
 def _base_url(host: str, port: int) -> str:
@@ -75,11 +90,13 @@ def intake_server(returns_dir: str | Path, year: str | ReportingYear, *, host: s
     # Uploads waiting for a thread are expected under load, not a warning line each on stderr.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     try:
-        server = create_server(app, host=host, port=port, threads=THREADS,
+        connections: dict = {}
+        server = create_server(app, map=connections, host=host, port=port, threads=THREADS,
                                backlog=BACKLOG, max_request_body_size=MAX_REQUEST_BYTES, ident="sefton-carbon")
     except OSError as error:
         raise UsageError(f"cannot listen on {host} port {port} ({error.strerror or error}): choose another "
                          "--port, or stop what is using it") from None
     base = (public_url or _base_url(host, server.effective_port)).rstrip("/")
     links = [(department.name, f"{base}/{department.token}/") for department in intake.departments]
-    return IntakeServer(server=server, links=links + [("admin", f"{base}/{intake.admin_token}/")])
+    return IntakeServer(server=server, links=links + [("admin", f"{base}/{intake.admin_token}/")],
+                        connections=connections)
