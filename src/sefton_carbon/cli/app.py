@@ -115,7 +115,9 @@ def inventory(
     paths: Annotated[list[Path], typer.Argument(help="Activity files (.csv, .xlsx, .xls, .parquet) or folders.")],
     year: YearOption,
     output_format: FormatOption = OutputFormat.table,
-    ledger: Annotated[Optional[Path], typer.Option(help="Write the audited ledger (CSV) here.")] = None,
+    ledger: Annotated[Optional[Path], typer.Option(
+        help="Write the audited ledger here: CSV, or Parquet for a .parquet name on the duckdb and dask engines.",
+    )] = None,
     rejected: Annotated[Optional[Path], typer.Option(help="Write the rejected rows (CSV) here.")] = None,
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", help="Write ledger, rejected rows, summary and a manifest (for verify) here.")] = None,
