@@ -459,14 +459,28 @@ def test_the_command_prints_the_links_then_serves(returns_dir):
 
 def send_in_browser(browser, path: Path) -> None:
     """Choose a file in the page's form, send it, and wait for the answer's page."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.wait import WebDriverWait
 
     page = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.ID, "file").send_keys(str(path))
     browser.find_element(By.ID, "send-button").click()
-    WebDriverWait(browser, 60).until(expected_conditions.staleness_of(page))
+
+    def replaced(_) -> bool:
+        """The page sent from is gone: Chrome says so as a stale element, or, while the new page
+        loads, as a node that no longer belongs to the document."""
+        try:
+            page.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" not in str(error):
+                raise
+            return True
+        return False
+
+    WebDriverWait(browser, 60).until(replaced)
 
 
 def test_a_department_fixes_its_return_in_a_real_browser(running, browser, tmp_path):
