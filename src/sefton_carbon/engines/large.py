@@ -170,7 +170,8 @@ SUPPLY_SCREEN_SQL = """
 #: The accepted rows of ``checked`` in the supplies and sites of `SUPPLY_SCREEN_SQL` (registered
 #: as ``flagged``), with the columns the rule and the group sums need.
 SUPPLY_CANDIDATES_SQL = """
-    SELECT source_file, source_sheet, source_row, quantity, {ids} FROM """ + WITH_KEYS_SQL.replace("{rows}", "checked WHERE ok") + """
+    SELECT source_file, source_sheet, source_row, quantity, {ids}
+    FROM """ + WITH_KEYS_SQL.replace("{rows}", "checked WHERE ok") + """
     WHERE supply IN (SELECT key FROM flagged WHERE kind = 'supply')
        OR (unnamed AND place IN (SELECT key FROM flagged WHERE kind = 'site'))"""
 #: Per row of ``checked``, what the group sums and the screen read, stored once (`_sums_and_screen`):
@@ -236,11 +237,12 @@ def _read_natively(file: Path, read_here: set[Path]) -> bool:
     return file.resolve() not in {path.resolve() for path in read_here} and reads_as_plain_csv(file)
 
 
-def _register_inputs(connection, paths: list[str | Path], read_here: set[Path]) -> _Inputs:
-    """Sort the inputs (`_Inputs`; the CSV files of ``read_here`` go to the library's reader),
-    each file once however often it is named; create a view over each native one (columns renamed
-    by `column_for_header`: a Parquet folder is one view, a CSV file is one view, so that its rows
-    are numbered in file order) and register the tables the library's reader reads."""
+def _sorted_inputs(paths: list[str | Path], read_here: set[Path]) -> tuple[list[Path], list[Path], list[Path], list]:
+    """The inputs of one run by who reads them, each file once however often it is named: the
+    Parquet files and folders and the CSV files DuckDB reads itself (as DuckDB is given them:
+    `_named_for_duckdb`), the files the library's reader reads (the CSV files of ``read_here``
+    among them), and every file in reading order, as (recorded name, sheet: None for a file the
+    library's reader reads, whose sheets are known once read)."""
     parquet, csv_files, library, order, seen = [], [], [], [], set()
     for given in paths:
         path = Path(given)
@@ -259,7 +261,15 @@ def _register_inputs(connection, paths: list[str | Path], read_here: set[Path]) 
                 order.append((recorded_name(file), ""))
             else:
                 library.append(file)
-                order.append((recorded_name(file), None))  # its sheets, once read
+                order.append((recorded_name(file), None))
+    return parquet, csv_files, library, order
+
+
+def _register_inputs(connection, paths: list[str | Path], read_here: set[Path]) -> _Inputs:
+    """Sort the inputs (`_sorted_inputs`, `_Inputs`); create a view over each native one (columns
+    renamed by `column_for_header`: a Parquet folder is one view, a CSV file is one view, so that
+    its rows are numbered in file order) and register the tables the library's reader reads."""
+    parquet, csv_files, library, order = _sorted_inputs(paths, read_here)
     native = [(parquet, True)] if parquet else []
     native += [([file], False) for file in csv_files]
     views = []
@@ -440,16 +450,11 @@ def read_with_retries(paths: list[str | Path], work, read_here: set[Path] | None
         try:
             return work(read_here)
         except DataError as error:
-            faulty = next((path for path in _native_csv_files(paths, read_here) if str(path) == error.file), None)
+            native_csv = _sorted_inputs(paths, read_here)[1]  # as DuckDB names them
+            faulty = next((path for path in native_csv if str(path) == error.file), None)
             if faulty is None:
                 raise
             read_here.add(faulty)
-
-
-def _native_csv_files(paths: list[str | Path], read_here: set[Path]) -> list[Path]:
-    """The CSV files DuckDB reads itself in a run (`_register_inputs`), as DuckDB names them."""
-    return [_named_for_duckdb(file) for given in paths if not holds_parquet(given) for file in expand_paths([given])
-            if _read_natively(file, read_here)]
 
 
 def connect(memory_limit: str | None = None, threads: int | None = None):
