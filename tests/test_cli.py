@@ -2,6 +2,7 @@
 
 import csv
 import json
+import os
 import subprocess
 import sys
 
@@ -96,6 +97,22 @@ def test_bad_input_never_gives_a_traceback_in_a_real_process(tmp_path):
     assert result.returncode == 3
     assert "Traceback" not in result.stderr
     assert f"{junk}: is not a text file" in result.stderr
+
+
+def test_the_command_ends_with_its_exit_code_and_all_its_output(tmp_path):
+    """`cli.app.command` ends the process without tearing the interpreter down: the exit code is
+    still the command's, and everything it printed arrives."""
+    returns = write_rows(tmp_path / "returns.csv", [gas_row(quantity=quantity, site=f"Site {number}")
+                                                    for number, quantity in enumerate(range(1000, 3000))])
+    buffered = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+    result = subprocess.run([sys.executable, "-m", "sefton_carbon", "inventory", str(returns), "--year", "2023/24",
+                             "--format", "json"], capture_output=True, text=True, timeout=120, env=buffered)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["rows"]["accounted"] == 2000
+    missing = subprocess.run([sys.executable, "-m", "sefton_carbon", "inventory", str(tmp_path / "none.csv"),
+                              "--year", "2023/24"], capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 2
+    assert "none.csv" in missing.stderr and "Traceback" not in missing.stderr
 
 
 def _command_names():

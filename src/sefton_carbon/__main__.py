@@ -1,5 +1,5 @@
 """``python -m sefton_carbon``: the same as the ``sefton-carbon`` command."""
 
-from sefton_carbon.cli.app import main
+from sefton_carbon.cli.app import command
 
-main()
+command()

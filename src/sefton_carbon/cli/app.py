@@ -7,6 +7,7 @@ Heavy modules (pandas, pint) are imported inside commands so that ``--help`` sta
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 from pathlib import Path
@@ -574,3 +575,28 @@ def main() -> None:
         _say(f"internal error: {type(error).__name__}: {error} (set SEFTON_CARBON_DEBUG=1 for details)")
         code = 1
     sys.exit(code)
+
+
+def command() -> None:
+    """The ``sefton-carbon`` console script: `main`, then the process ends without tearing the
+    interpreter down.
+
+    Freeing every object at exit took 0.1 s of a 1.8 s inventory of 1,000,100 rows. Every command
+    has finished its work and closed its files when `main` returns; exit handlers still run and
+    output is flushed first (mypy ends the same way). In-process callers such as tests use `main`.
+    """
+    try:
+        main()
+        code = EXIT_OK
+    except SystemExit as stop:
+        code = stop.code
+    if code is not None and not isinstance(code, int):  # sys.exit("message"): printed, exit code 1
+        _say(str(code))
+        code = 1
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):  # a reader that went away, or a stream already closed
+            pass
+    os._exit(code or EXIT_OK)
