@@ -138,10 +138,22 @@ def sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def sha256_in_background(path: str | Path) -> Future:
-    """`sha256` of a file computed in a thread of its own while the caller goes on (reading and
-    hashing let other threads run): the digest is the future's result."""
+def sha256_in_background(content: bytes) -> Future:
+    """The SHA-256 digest [hex] of ``content``, computed in a thread of its own while the caller
+    goes on (hashing lets other threads run): the digest is the future's result."""
     hashing = ThreadPoolExecutor(max_workers=1)
-    digest = hashing.submit(sha256, path)
+    digest = hashing.submit(lambda: hashlib.sha256(content).hexdigest())
     hashing.shutdown(wait=False)
     return digest
+
+
+def holds_bytes(path: str | Path, content: bytes) -> bool:
+    """Whether the file holds exactly ``content`` now (read and compared in 1 MiB blocks)."""
+    expected = memoryview(content)
+    offset = 0
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            if expected[offset:offset + len(block)] != block:
+                return False
+            offset += len(block)
+    return offset == len(content)
