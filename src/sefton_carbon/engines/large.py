@@ -176,11 +176,49 @@ SUPPLY_CANDIDATES_SQL = """
        OR (unnamed AND place IN (SELECT key FROM flagged WHERE kind = 'site'))"""
 #: Per row of ``checked``, what the group sums and the screen read, stored once (`_sums_and_screen`):
 #: whether it is blank or accepted, the lookup ids of the group columns (`_group_ids`), the
-#: quantity and period (as dates: half the width), and the screen's keys (`WITH_KEYS_SQL`).
+#: quantity and period (as dates: half the width), and the screen's keys (`WITH_KEYS_SQL`: the
+#: ``place`` of a metered row with no meter only, null on the others).
 CHECKED_KEYS_SQL = """
     SELECT blank, ok, {ids}, quantity, CAST(period_start AS DATE) AS period_start,
-           CAST(period_end AS DATE) AS period_end, supply, place, amount, on_meter, unnamed
+           CAST(period_end AS DATE) AS period_end, supply, CASE WHEN unnamed THEN place END AS place, on_meter
     FROM """ + WITH_KEYS_SQL.replace("{rows}", "checked")
+#: Days one bitstring of `UNCLEAR_SQL` covers: a year of daily readings of a supply is one block.
+SCREEN_DAYS = 366
+#: The supplies and sites of ``checked_keys`` (`CHECKED_KEYS_SQL`) where the window screen
+#: (`SUPPLY_SCREEN_SQL`) may find something, as it names them (``kind`` and ``key``): those
+#: holding a period of more than one day, or two one-day periods on the same day. A supply or
+#: site whose rows are all one-day periods, each on a day of its own, holds no copy (copies share
+#: their start) and no overlap (one-day periods overlap only on the same day), so the screen
+#: finds nothing there and need not sort its rows. The days are counted by hash aggregates, not a
+#: sort: per supply, site and block of `SCREEN_DAYS` days (``{first_day}``, the first day of any
+#: period start cell, begins the first block, so that a year read from it is one block), a bitstring
+#: with a bit per day of the block; the supply or site is clear when its rows number as many as
+#: the bits set. Two rows on the same day share a block and a bit, so a supply or site never
+#: looks clear when it is not; keys that collide only send more rows to the sort.
+UNCLEAR_SQL = """
+    WITH blocks AS (
+        SELECT supply, place, day // {days} AS block, count(*) AS rows,
+               bool_or(period_end <> period_start) AS long_period,
+               bitstring_agg(CAST((day % {days} + {days}) % {days} AS INTEGER), 0, {days} - 1)
+                   FILTER (WHERE period_end = period_start) AS days
+        FROM (SELECT supply, place, period_start, period_end, period_start - DATE '{first_day}' AS day
+              FROM checked_keys WHERE ok)
+        GROUP BY ALL)
+    SELECT 'supply' AS kind, supply AS key FROM blocks GROUP BY supply, block
+    HAVING bool_or(long_period) OR sum(rows) <> coalesce(bit_count(bit_or(days)), 0)
+    UNION
+    SELECT 'site', place FROM blocks WHERE place IS NOT NULL GROUP BY place, block
+    HAVING bool_or(long_period) OR sum(rows) <> coalesce(bit_count(bit_or(days)), 0)"""
+#: The accepted rows of ``checked_keys`` in the supplies and sites of `UNCLEAR_SQL` (registered as
+#: ``unclear``; ``{none}``: true when it is empty), with the keys of `WITH_KEYS_SQL` that the
+#: window screen compares (``amount`` from the unit the id ``unit_id`` stands for, as
+#: `WITH_KEYS_SQL` reads it).
+UNCLEAR_ROWS_SQL = """
+    (SELECT k.supply, k.place, k.period_start, k.period_end, hash(u.unit, k.quantity + 0.0) AS amount, k.on_meter,
+            k.place IS NOT NULL AS unnamed
+     FROM checked_keys k LEFT JOIN unit_cells u ON u.id = k.unit_id
+     WHERE k.ok AND NOT {none} AND (k.supply IN (SELECT key FROM unclear WHERE kind = 'supply')
+                     OR k.place IN (SELECT key FROM unclear WHERE kind = 'site')))"""
 
 
 def holds_parquet(path: str | Path) -> bool:
@@ -329,14 +367,21 @@ def _supply_screen(connection, keyed: str | None = None) -> pd.DataFrame:
     return connection.sql(SUPPLY_SCREEN_SQL.format(keyed=keyed)).df()
 
 
-def _sums_and_screen(connection, by_site: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _sums_and_screen(connection, by_site: bool, lookups: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The group sums (`group_sums_sql`) and the supplies and sites the same-supply rule must see
     (`_supply_screen`), from one pass over ``checked``: what both read is stored once, narrow
-    (`CHECKED_KEYS_SQL`), rather than reading and checking the rows twice."""
+    (`CHECKED_KEYS_SQL`), rather than reading and checking the rows twice. The screen sorts only
+    the rows of the supplies and sites where it may find something (`UNCLEAR_SQL`): none at all,
+    for a year of daily meter readings."""
     connection.execute("CREATE OR REPLACE TEMP TABLE checked_keys AS "
                        + CHECKED_KEYS_SQL.format(ids=", ".join(_group_ids(by_site)), metered=_metered_sql()))
     groups = connection.execute(group_sums_sql(by_site)).df()
-    flagged = _supply_screen(connection, "(SELECT * FROM checked_keys WHERE ok)")
+    days = lookups["period_start_cells"]["day"].dropna()
+    first_day = days.min().date().isoformat() if len(days) else "1970-01-01"
+    unclear = connection.sql(UNCLEAR_SQL.format(days=SCREEN_DAYS, first_day=first_day)).df()
+    connection.register("unclear", unclear)
+    flagged = _supply_screen(connection, UNCLEAR_ROWS_SQL.format(none=str(unclear.empty).lower()))
+    connection.unregister("unclear")
     connection.execute("DROP TABLE checked_keys")
     return groups, flagged
 
@@ -494,7 +539,7 @@ def _large_inventory(paths: list[str | Path], year: ReportingYear, pricing: Pric
     _missing_columns(columns, "large-input")
     with reading(paths):
         lookups = _check_rows(connection, "numbered", columns)
-        groups, flagged = _sums_and_screen(connection, by_site)
+        groups, flagged = _sums_and_screen(connection, by_site, lookups)
         if len(flagged) and not numbered:
             # The rule has rows to look at, and names rows by number: number them.
             _number_rows(connection, inputs, True)
