@@ -129,7 +129,8 @@ def _check_rows(connection, source: str, columns: dict[str, str]) -> dict:
 #: (`SUPPLY_SCREEN_SQL`). A supply is (activity, meter) for a metered row naming its meter, else
 #: (department, site, meter, activity): the department is never empty on an accepted row, so the
 #: two kinds never meet. ``supply`` is a hash of it; ``place``, of the site (or the department,
-#: where no site is given) of a metered row naming no meter, with its activity; ``amount``, of the
+#: where no site is given) of a metered row naming no meter, with its activity (null on the other
+#: rows, which it is not computed for); ``amount``, of the
 #: unit and quantity (plus 0.0, so that -0 and 0 are one quantity). Fixed-width keys make the sort
 #: a fraction of the one over the texts. Two keys that collide are screened as one, which can flag
 #: more rows for the rule to look at, never fewer: the rule itself (`same_supply`) compares the
@@ -138,8 +139,9 @@ WITH_KEYS_SQL = """
     (SELECT *,
             hash(CASE WHEN on_meter THEN '' ELSE department END,
                  CASE WHEN on_meter THEN '' ELSE coalesce(site, '') END, coalesce(meter, ''), activity) AS supply,
-            hash(coalesce(site, '') <> '', CASE WHEN coalesce(site, '') <> '' THEN site ELSE department END,
-                 activity) AS place,
+            CASE WHEN unnamed THEN hash(coalesce(site, '') <> '',
+                                        CASE WHEN coalesce(site, '') <> '' THEN site ELSE department END,
+                                        activity) END AS place,
             hash(unit, quantity + 0.0) AS amount
      FROM (SELECT *, activity IN ({metered}) AND coalesce(meter, '') <> '' AS on_meter,
                      activity IN ({metered}) AND coalesce(meter, '') = '' AS unnamed
@@ -176,11 +178,10 @@ SUPPLY_CANDIDATES_SQL = """
        OR (unnamed AND place IN (SELECT key FROM flagged WHERE kind = 'site'))"""
 #: Per row of ``checked``, what the group sums and the screen read, stored once (`_sums_and_screen`):
 #: whether it is blank or accepted, the lookup ids of the group columns (`_group_ids`), the
-#: quantity and period (as dates: half the width), and the screen's keys (`WITH_KEYS_SQL`: the
-#: ``place`` of a metered row with no meter only, null on the others).
+#: quantity and period (as dates: half the width), and the screen's keys (`WITH_KEYS_SQL`).
 CHECKED_KEYS_SQL = """
     SELECT blank, ok, {ids}, quantity, CAST(period_start AS DATE) AS period_start,
-           CAST(period_end AS DATE) AS period_end, supply, CASE WHEN unnamed THEN place END AS place, on_meter
+           CAST(period_end AS DATE) AS period_end, supply, place, on_meter
     FROM """ + WITH_KEYS_SQL.replace("{rows}", "checked")
 #: Days one bitstring of `UNCLEAR_SQL` covers: a year of daily readings of a supply is one block.
 SCREEN_DAYS = 366
@@ -373,8 +374,11 @@ def _sums_and_screen(connection, by_site: bool, lookups: dict) -> tuple[pd.DataF
     (`CHECKED_KEYS_SQL`), rather than reading and checking the rows twice. The screen sorts only
     the rows of the supplies and sites where it may find something (`UNCLEAR_SQL`): none at all,
     for a year of daily meter readings."""
+    ordered = connection.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+    connection.execute("SET preserve_insertion_order = false")  # the stored rows are only summed and screened
     connection.execute("CREATE OR REPLACE TEMP TABLE checked_keys AS "
                        + CHECKED_KEYS_SQL.format(ids=", ".join(_group_ids(by_site)), metered=_metered_sql()))
+    connection.execute(f"SET preserve_insertion_order = {str(ordered).lower()}")
     groups = connection.execute(group_sums_sql(by_site)).df()
     days = lookups["period_start_cells"]["day"].dropna()
     first_day = days.min().date().isoformat() if len(days) else "1970-01-01"
