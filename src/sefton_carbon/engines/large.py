@@ -79,13 +79,29 @@ def _group_ids(by_site: bool) -> list[str]:
     return list(dict.fromkeys(GROUP_IDS[column][0] for column in group_columns(by_site) if column in GROUP_IDS))
 
 
-def group_sums_sql(by_site: bool, source: str = "checked_keys") -> str:
-    """The per-group sums (`group_columns` and ``COUNT_COLUMNS``, in group order) from ``source``
-    (the table ``checked_keys`` of `CHECKED_KEYS_SQL`, or the view ``checked``): summed by the
-    lookup ids of the group columns (`GROUP_IDS`), then by what the ids stand for (cells written
+def group_sums_sql(by_site: bool, source: str = "checked") -> str:
+    """The per-group sums (`group_columns` and ``COUNT_COLUMNS``, in group order) of ``source``
+    (the view ``checked``, or the table ``checked_keys`` of `CHECKED_KEYS_SQL`): `summed_sql`,
+    named by `named_sums_sql`."""
+    return named_sums_sql(by_site, f"({summed_sql(by_site, source)})")
+
+
+def summed_sql(by_site: bool, source: str) -> str:
+    """The rows of ``source`` summed by the lookup ids of the group columns (`GROUP_IDS`) and the
+    days (`VALUE_GROUP_COLUMNS`), null for the rows not accepted, with ``COUNT_COLUMNS``."""
+    keys = [*_group_ids(by_site), *VALUE_GROUP_COLUMNS]
+    return f"""
+        SELECT {", ".join(f"CASE WHEN ok THEN {key} END AS {key}" for key in keys)},
+               count(*) FILTER (WHERE NOT blank) AS read, count(*) FILTER (WHERE ok) AS accepted,
+               coalesce(sum(quantity) FILTER (WHERE ok), 0) AS quantity
+        FROM {source} GROUP BY ALL"""
+
+
+def named_sums_sql(by_site: bool, summed: str) -> str:
+    """The per-group sums (`group_columns` and ``COUNT_COLUMNS``, in group order) from ``summed``
+    (as `summed_sql` gives them): summed again by what the ids stand for (cells written
     differently can read the same: " Gas " and "gas")."""
     columns, ids = group_columns(by_site), _group_ids(by_site)
-    keys = [*ids, *VALUE_GROUP_COLUMNS]
     named = {column: f"l_{GROUP_IDS[column][0]}.{GROUP_IDS[column][1]}" if column in GROUP_IDS
              else f"CAST(s.{column} AS TIMESTAMP_NS)" for column in columns}  # days, as `checked_sql` gives them
     joins = " ".join(f"LEFT JOIN {ID_LOOKUPS[identifier][0]} l_{identifier} ON l_{identifier}.id = s.{identifier}"
@@ -94,10 +110,7 @@ def group_sums_sql(by_site: bool, source: str = "checked_keys") -> str:
         SELECT {", ".join(f"{named[column]} AS {column}" for column in columns)},
                CAST(sum(s.read) AS BIGINT) AS read, CAST(sum(s.accepted) AS BIGINT) AS accepted,
                sum(s.quantity) AS quantity
-        FROM (SELECT {", ".join(f"CASE WHEN ok THEN {key} END AS {key}" for key in keys)},
-                     count(*) FILTER (WHERE NOT blank) AS read, count(*) FILTER (WHERE ok) AS accepted,
-                     coalesce(sum(quantity) FILTER (WHERE ok), 0) AS quantity
-              FROM {source} GROUP BY ALL) s
+        FROM {summed} s
         {joins}
         GROUP BY ALL ORDER BY ALL"""
 
@@ -183,32 +196,34 @@ CHECKED_KEYS_SQL = """
     SELECT blank, ok, {ids}, quantity, CAST(period_start AS DATE) AS period_start,
            CAST(period_end AS DATE) AS period_end, supply, place, on_meter
     FROM """ + WITH_KEYS_SQL.replace("{rows}", "checked")
-#: Days one bitstring of `UNCLEAR_SQL` covers: a year of daily readings of a supply is one block.
+#: Days one bitstring of `BLOCKS_SQL` covers: a year of daily readings of a supply is one block.
 SCREEN_DAYS = 366
-#: The supplies and sites of ``checked_keys`` (`CHECKED_KEYS_SQL`) where the window screen
-#: (`SUPPLY_SCREEN_SQL`) may find something, as it names them (``kind`` and ``key``): those
-#: holding a period of more than one day, or two one-day periods on the same day. A supply or
-#: site whose rows are all one-day periods, each on a day of its own, holds no copy (copies share
-#: their start) and no overlap (one-day periods overlap only on the same day), so the screen
-#: finds nothing there and need not sort its rows. The days are counted by hash aggregates, not a
-#: sort: per supply, site and block of `SCREEN_DAYS` days (``{first_day}``, the first day of any
-#: period start cell, begins the first block, so that a year read from it is one block), a bitstring
-#: with a bit per day of the block; the supply or site is clear when its rows number as many as
-#: the bits set. Two rows on the same day share a block and a bit, so a supply or site never
-#: looks clear when it is not; keys that collide only send more rows to the sort.
+#: The accepted rows of ``checked_keys`` (`CHECKED_KEYS_SQL`) counted per supply, site and block
+#: of `SCREEN_DAYS` days (``{first_day}``, the first day of any period start cell, begins the first
+#: block, so that a year read from it is one block): the ``rows``, whether any is a period of more
+#: than one day, and the ``days`` of the one-day periods, as a bitstring with a bit per day of the
+#: block (for `UNCLEAR_SQL`).
+BLOCKS_SQL = """
+    SELECT supply, place, day // {days} AS block, count(*) AS rows,
+           bool_or(period_end <> period_start) AS long_period,
+           bitstring_agg(CAST((day % {days} + {days}) % {days} AS INTEGER), 0, {days} - 1)
+               FILTER (WHERE period_end = period_start) AS days
+    FROM (SELECT supply, place, period_start, period_end, period_start - DATE '{first_day}' AS day
+          FROM checked_keys WHERE ok)
+    GROUP BY ALL"""
+#: The supplies and sites where the window screen (`SUPPLY_SCREEN_SQL`) may find something, from
+#: ``{blocks}`` (`BLOCKS_SQL`), as it names them (``kind`` and ``key``): those holding a period of
+#: more than one day, or two one-day periods on the same day. A supply or site whose rows are all
+#: one-day periods, each on a day of its own, holds no copy (copies share their start) and no
+#: overlap (one-day periods overlap only on the same day), so the screen finds nothing there and
+#: need not sort its rows. It is clear when its rows number as many as the bits set in its
+#: blocks' days. Two rows on the same day share a block and a bit, so a supply or site never looks
+#: clear when it is not; keys that collide only send more rows to the sort.
 UNCLEAR_SQL = """
-    WITH blocks AS (
-        SELECT supply, place, day // {days} AS block, count(*) AS rows,
-               bool_or(period_end <> period_start) AS long_period,
-               bitstring_agg(CAST((day % {days} + {days}) % {days} AS INTEGER), 0, {days} - 1)
-                   FILTER (WHERE period_end = period_start) AS days
-        FROM (SELECT supply, place, period_start, period_end, period_start - DATE '{first_day}' AS day
-              FROM checked_keys WHERE ok)
-        GROUP BY ALL)
-    SELECT 'supply' AS kind, supply AS key FROM blocks GROUP BY supply, block
+    SELECT 'supply' AS kind, supply AS key FROM {blocks} GROUP BY supply, block
     HAVING bool_or(long_period) OR sum(rows) <> coalesce(bit_count(bit_or(days)), 0)
     UNION
-    SELECT 'site', place FROM blocks WHERE place IS NOT NULL GROUP BY place, block
+    SELECT 'site', place FROM {blocks} WHERE place IS NOT NULL GROUP BY place, block
     HAVING bool_or(long_period) OR sum(rows) <> coalesce(bit_count(bit_or(days)), 0)"""
 #: The accepted rows of ``checked_keys`` in the supplies and sites of `UNCLEAR_SQL` (registered as
 #: ``unclear``; ``{none}``: true when it is empty), with the keys of `WITH_KEYS_SQL` that the
@@ -369,23 +384,42 @@ def _supply_screen(connection, keyed: str | None = None) -> pd.DataFrame:
 
 
 def _sums_and_screen(connection, by_site: bool, lookups: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The group sums (`group_sums_sql`) and the supplies and sites the same-supply rule must see
-    (`_supply_screen`), from one pass over ``checked``: what both read is stored once, narrow
-    (`CHECKED_KEYS_SQL`), rather than reading and checking the rows twice. The screen sorts only
-    the rows of the supplies and sites where it may find something (`UNCLEAR_SQL`): none at all,
-    for a year of daily meter readings."""
+    """The group sums (`summed_sql`) and the supplies and sites the same-supply rule must see
+    (`_supply_screen`), from one pass over ``checked``: what both read (`CHECKED_KEYS_SQL`) is
+    summed per group and counted per supply and site (`BLOCKS_SQL`) in one query, rather than
+    reading and checking the rows twice. The screen sorts only the rows of the supplies and sites
+    where it may find something (`UNCLEAR_SQL`): none at all, for a year of daily meter readings.
+
+    Those rows are read from ``checked_keys``. Where every period may be one day (the period
+    start cells read the same days as the end cells, as in daily readings), the pass keeps them
+    only for its own query, and the rows of the supplies and sites to sort, if any, are read again;
+    elsewhere (bills, whose supplies are all sorted) it stores them first."""
+    keys_sql = CHECKED_KEYS_SQL.format(ids=", ".join(_group_ids(by_site)), metered=_metered_sql())
+    starts, ends = (set(lookups[f"{column}_cells"]["day"].dropna()) for column in ("period_start", "period_end"))
     ordered = connection.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
-    connection.execute("SET preserve_insertion_order = false")  # the stored rows are only summed and screened
-    connection.execute("CREATE OR REPLACE TEMP TABLE checked_keys AS "
-                       + CHECKED_KEYS_SQL.format(ids=", ".join(_group_ids(by_site)), metered=_metered_sql()))
-    connection.execute(f"SET preserve_insertion_order = {str(ordered).lower()}")
-    groups = connection.execute(group_sums_sql(by_site)).df()
-    days = lookups["period_start_cells"]["day"].dropna()
-    first_day = days.min().date().isoformat() if len(days) else "1970-01-01"
-    unclear = connection.sql(UNCLEAR_SQL.format(days=SCREEN_DAYS, first_day=first_day)).df()
+    connection.execute("SET preserve_insertion_order = false")  # the rows are only summed and screened
+    stored = starts != ends
+    if stored:
+        connection.execute(f"CREATE OR REPLACE TEMP TABLE checked_keys AS {keys_sql}")
+    first_day = min(starts).date().isoformat() if starts else "1970-01-01"
+    connection.execute(f"""
+        CREATE OR REPLACE TEMP TABLE pass AS {"" if stored else f"WITH checked_keys AS MATERIALIZED ({keys_sql})"}
+        SELECT 'sums' AS part, * FROM ({summed_sql(by_site, "checked_keys")})
+        UNION ALL BY NAME
+        SELECT 'blocks' AS part, * FROM ({BLOCKS_SQL.format(days=SCREEN_DAYS, first_day=first_day)})""")
+    groups = connection.execute(named_sums_sql(by_site, "(SELECT * FROM pass WHERE part = 'sums')")).df()
+    unclear = connection.sql(UNCLEAR_SQL.format(blocks="(SELECT * FROM pass WHERE part = 'blocks')")).df()
     connection.register("unclear", unclear)
+    if not stored:  # the rows to sort read again (none: no pass)
+        connection.execute(f"""
+            CREATE OR REPLACE TEMP TABLE checked_keys AS {keys_sql}
+            WHERE {"false" if unclear.empty else
+                   "ok AND (supply IN (SELECT key FROM unclear WHERE kind = 'supply') "
+                   "OR place IN (SELECT key FROM unclear WHERE kind = 'site'))"}""")
+    connection.execute(f"SET preserve_insertion_order = {str(ordered).lower()}")
     flagged = _supply_screen(connection, UNCLEAR_ROWS_SQL.format(none=str(unclear.empty).lower()))
     connection.unregister("unclear")
+    connection.execute("DROP TABLE pass")
     connection.execute("DROP TABLE checked_keys")
     return groups, flagged
 
