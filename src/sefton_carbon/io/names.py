@@ -34,6 +34,8 @@ def normalised_name(text: str) -> tuple[str, str]:
     """A name trimmed, in NFKC form, without format characters, and with look-alike letters read as
     Latin when the name mixes them with Latin letters; and a warning when that last step changed it
     ("" otherwise)."""
+    if text.isascii():  # NFKC leaves ASCII as it is, and ASCII holds no format character or look-alike
+        return text.strip(), ""
     plain = "".join(character for character in unicodedata.normalize("NFKC", text)
                     if unicodedata.category(character) != "Cf").strip()
     look_alikes = sorted({character for character in plain if character in LOOK_ALIKES})
