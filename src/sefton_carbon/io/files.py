@@ -148,12 +148,12 @@ def sha256_in_background(content: bytes) -> Future:
 
 
 def holds_bytes(path: str | Path, content: bytes) -> bool:
-    """Whether the file holds exactly ``content`` now (read and compared in 1 MiB blocks)."""
-    expected = memoryview(content)
+    """Whether the file holds exactly ``content`` now (read and compared in 1 MiB blocks: bytes
+    against bytes, which compares memory at once, where a memoryview compares byte by byte)."""
     offset = 0
     with open(path, "rb") as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):
-            if expected[offset:offset + len(block)] != block:
+            if content[offset:offset + len(block)] != block:
                 return False
             offset += len(block)
     return offset == len(content)
