@@ -575,12 +575,17 @@ def register_lookups(connection, source: str, columns: dict[str, str],
     """The lookup tables of `cell_lookups` for the distinct cell values of ``source`` (a DuckDB
     relation with the activity-table columns of ``columns``, name -> type), keyed by the text as
     written, registered on ``connection``."""
-    # One scan; the quantity cells only where DuckDB does not read them as numbers.
+    # One scan; the quantity cells only where DuckDB does not read them as numbers. A missing cell
+    # (null in a list) is read here as the empty text, which every list gets: that spares a
+    # coalesce per cell, 0.25 s or more of a scan of 10,001,000 rows.
+    def cells(column: str) -> str:
+        return f"CAST({sql_identifier(column)} AS VARCHAR)" if column in columns else "''"
+
     found = connection.execute("SELECT " + ", ".join(
-        f"list(DISTINCT {_written(column, columns)})" for column in LOOKUP_COLUMNS if column != "quantity")
-        + f", list(DISTINCT {_written('quantity', columns)}) FILTER "
+        f"list(DISTINCT {cells(column)})" for column in LOOKUP_COLUMNS if column != "quantity")
+        + f", list(DISTINCT {cells('quantity')}) FILTER "
           f"(WHERE {fast_number_sql('quantity', columns['quantity'])} IS NULL) FROM {source}").fetchall()[0]
-    values = {column: sorted(set(found[position] or []) | {""})
+    values = {column: sorted({value for value in found[position] or [] if value is not None} | {""})
               for position, column in enumerate([*(column for column in LOOKUP_COLUMNS if column != "quantity"),
                                                  "quantity"])}
     return register(connection, cell_lookups(values, catalogue))
