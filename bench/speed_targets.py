@@ -3,7 +3,8 @@
 Every figure is a whole command as a user runs it (interpreter start, imports, work, exit), in a
 process of its own so that its peak memory (max RSS, from ``getrusage(RUSAGE_CHILDREN)`` of a small
 wrapper process) is its own. Times are the median of ``--repeat`` runs; peak memory is the largest
-of those runs. Inputs are generated once into ``bench/data/`` (git-ignored) and reused.
+of those runs. The commands compared with each other take turns, a run of each per round. Inputs
+are generated once into ``bench/data/`` (git-ignored) and reused.
 
 1. A year of daily readings for 2,740 meters (1,000,100 rows, each with a meter id): the default
    command against ``pandas.read_csv`` of the same file (target: at most 2.0 times as long, peak
@@ -90,20 +91,40 @@ class Run:
 
 
 def measure(command: list[str], repeat: int, json_output: bool = True) -> Run:
-    """Run ``command`` ``repeat`` times, each in a fresh wrapper process; exit codes 0 and 3 (data
-    problems found, results still printed) count as done, unless a file was refused as unreadable."""
-    output_path = DATA / "last-output.json"
-    runs = []
+    """`measure_together` for one command."""
+    return measure_together([(command, json_output)], repeat)[0]
+
+
+def measure_together(commands: list[tuple[list[str], bool]], repeat: int) -> list[Run]:
+    """Run each (command, whether it prints JSON) ``repeat`` times, each run in a fresh wrapper
+    process, the commands taking turns (one run of each, then the next round), so that a slow
+    spell of a shared machine falls on every command compared rather than on one. Exit codes 0
+    and 3 (data problems found, results still printed) count as done, unless a file was refused
+    as unreadable."""
+    runs: list[list[dict]] = [[] for _ in commands]
+    failures: list[str | None] = [None] * len(commands)
     for _ in range(repeat):
-        wrapper = subprocess.run([sys.executable, "-c", WRAPPER, str(output_path) if json_output else "-", *command],
-                                 capture_output=True, text=True, check=True)
-        run = json.loads(wrapper.stdout)
-        if run["exit"] not in (0, 3):
-            last_line = run["stderr"].splitlines()[-1] if run["stderr"] else "no message"
-            return Run(None, None, None, f"exit {run['exit']}: {last_line[:100]}")
-        runs.append(run)
+        for number, (command, json_output) in enumerate(commands):
+            if failures[number]:
+                continue
+            output_path = DATA / f"last-output-{number}.json"
+            wrapper = subprocess.run([sys.executable, "-c", WRAPPER, str(output_path) if json_output else "-",
+                                      *command], capture_output=True, text=True, check=True)
+            run = json.loads(wrapper.stdout)
+            if run["exit"] not in (0, 3):
+                last_line = run["stderr"].splitlines()[-1] if run["stderr"] else "no message"
+                failures[number] = f"exit {run['exit']}: {last_line[:100]}"
+            runs[number].append(run)
+    return [_result(runs[number], failures[number], DATA / f"last-output-{number}.json" if json_output else None)
+            for number, (_, json_output) in enumerate(commands)]
+
+
+def _result(runs: list[dict], failure: str | None, output_path: Path | None) -> Run:
+    """A command's `Run` from its runs: median time, largest peak memory, its last output."""
+    if failure:
+        return Run(None, None, None, failure)
     try:
-        output = json.loads(output_path.read_text()) if json_output else None
+        output = json.loads(output_path.read_text()) if output_path else None
     except json.JSONDecodeError:
         return Run(None, None, None, "its output is not JSON")
     if output and any(file.get("unreadable") for file in output.get("files", [])):
@@ -174,11 +195,10 @@ def readings(meters: int, suffix: str) -> Path:
 def one_million(meters: int, repeat: int, factor_lines: Path, targets: list[list[str]]) -> None:
     path = readings(meters, ".csv")
     rows = sum(1 for _ in path.open()) - 1
-    default = measure(inventory(path), repeat)
-    duckdb_engine = measure(inventory(path, "--engine", "duckdb"), repeat)
-    pandas = measure([sys.executable, "-c", f"import pandas; pandas.read_csv({str(path)!r})"], repeat,
-                     json_output=False)
-    checks = measure(reference("reference_checks.sql", path, factor_lines), repeat)
+    default, duckdb_engine, pandas, checks = measure_together([
+        (inventory(path), True), (inventory(path, "--engine", "duckdb"), True),
+        ([sys.executable, "-c", f"import pandas; pandas.read_csv({str(path)!r})"], False),
+        (reference("reference_checks.sql", path, factor_lines), True)], repeat)
     table(f"1. {rows:,} rows: a year of daily readings for {meters:,} meters, CSV "
           f"({path.stat().st_size / 2**20:,.0f} MiB); median of {repeat}",
           ["what ran", "time", "peak memory", "x pandas.read_csv", "figures against the query with checks"],
@@ -200,10 +220,10 @@ def ten_million(meters: int, repeat: int, factor_lines: Path, targets: list[list
     for label, suffix in (("CSV", ".csv"), ("Parquet", ".parquet")):
         path = readings(meters, suffix)
         rows = 365 * meters
-        checks = measure(reference("reference_checks.sql", path, factor_lines), repeat)
-        plain = measure(reference("reference_plain.sql", path, factor_lines), repeat)
-        default = measure(inventory(path), repeat)
-        duckdb_engine = measure(inventory(path, "--engine", "duckdb"), repeat)
+        checks, plain, default, duckdb_engine = measure_together([
+            (reference("reference_checks.sql", path, factor_lines), True),
+            (reference("reference_plain.sql", path, factor_lines), True),
+            (inventory(path), True), (inventory(path, "--engine", "duckdb"), True)], repeat)
         table(f"2. {rows:,} rows: a year of daily readings for {meters:,} meters, {label} "
               f"({path.stat().st_size / 2**20:,.0f} MiB); median of {repeat}",
               ["what ran", "time", "peak memory", "x query with checks", "figures"],
