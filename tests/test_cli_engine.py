@@ -246,3 +246,24 @@ def test_dask_names_a_file_given_twice_as_first_given(tmp_path, monkeypatch):
     ledger = pd.read_csv(written["dask"][0]).drop_duplicates("input_row")
     assert ledger[["source_file", "input_row"]].values.tolist() == [["../first.csv", 1], [str(second), 2]]
     assert pd.read_csv(written["dask"][1])["source_file"].tolist() == ["../first.csv"]
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "dask"])
+def test_a_parquet_file_named_twice_is_read_once(tmp_path, engine):
+    """A Parquet file named twice, and again inside a folder also named, is read once, as the
+    in-memory path reads it (it was read three times and the run failed on the copies)."""
+    from sefton_carbon.engines.pipeline import compute_inventory_on_engine
+
+    if engine == "dask":
+        pytest.importorskip("dask")
+    returns = write_rows(tmp_path / "returns.csv", [gas_row(1000 + day, start=f"2023-04-{day:02d}",
+                                                            end=f"2023-04-{day:02d}") for day in range(1, 11)])
+    folder = tmp_path / "parquet"
+    folder.mkdir()
+    parquet = folder / "bills.parquet"
+    pd.read_csv(returns, dtype=str).to_parquet(parquet, index=False)
+    expected = compute_inventory([parquet], "2023/24")
+    result = compute_inventory_on_engine([parquet, parquet, folder], "2023/24", engine=engine)
+    assert result.summary["rows"] == expected.summary()["rows"] == {
+        "read": 10, "accounted": 10, "rejected": 0, "outside_boundary": 0}
+    assert result.summary["total_tco2e"] == pytest.approx(expected.total_tco2e, rel=1e-12)

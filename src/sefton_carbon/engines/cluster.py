@@ -230,10 +230,7 @@ def compute_dask_inventory(paths: list[str | Path], reporting_year: str | Report
     year = ReportingYear.parse(reporting_year)
     pricing = _load_pricing(year, PricingInputs(**pricing_inputs))
     by_site = pricing.sites is not None or pricing.contracts is not None
-    first_named: dict[Path, Path] = {}  # each file once, in the place and by the name it is first given
-    for file in expand_inputs(paths):
-        first_named.setdefault(file.resolve(), file)
-    files = list(first_named.values())
+    files = expand_inputs(paths)
     parts = [dask.delayed(_checked_file, pure=True)(str(file), by_site, rejected is not None) for file in files]
     rule_rows = dd.from_delayed([part["rows"] for part in parts], meta=_no_rows(), verify_meta=False)
     if len(parts) > 1:  # one file holds every row of every supply already

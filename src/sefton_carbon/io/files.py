@@ -129,6 +129,15 @@ def recorded_name(path: Path) -> str:
     return str(path)
 
 
+def each_once(files) -> list[Path]:
+    """``files`` in order, each once however often it is named (twice, or as a file and inside a
+    folder also named; compared as resolved paths), by the name it is first given."""
+    first_named: dict[Path, Path] = {}
+    for file in files:
+        first_named.setdefault(Path(file).resolve(), Path(file))
+    return list(first_named.values())
+
+
 def sha256(path: str | Path) -> str:
     """The file's SHA-256 digest [hex], read in 1 MiB blocks."""
     digest = hashlib.sha256()

@@ -40,7 +40,7 @@ from sefton_carbon.accounting.units import UnitError, parse_unit
 from sefton_carbon.errors import DataError, UsageError
 from sefton_carbon.io.cells import DATE_WINDOW, in_date_window, parse_date, parse_quantity
 from sefton_carbon.io.columnar import fast_number_sql, sql_identifier, sql_string
-from sefton_carbon.io.files import holds_bytes, input_files, recorded_name, sha256, sha256_in_background
+from sefton_carbon.io.files import each_once, holds_bytes, input_files, recorded_name, sha256, sha256_in_background
 from sefton_carbon.io.names import normalised_name
 from sefton_carbon.io.spreadsheets import (
     CSV_SUFFIXES,
@@ -1044,10 +1044,7 @@ def expand_paths(paths: list[str | Path]) -> list[Path]:
             raise UsageError(f"{path}: no such file or folder")
     if not files:
         raise UsageError(f"no activity files (.csv, .xlsx, .xls, .ods) in {', '.join(map(str, paths))}")
-    unique: dict[Path, Path] = {}
-    for file in files:
-        unique.setdefault(file.resolve(), file)
-    return list(unique.values())
+    return each_once(files)
 
 
 def read_activity(paths: list[str | Path] | str | Path, catalogue: Catalogue | None = None) -> ActivityData:
