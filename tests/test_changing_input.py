@@ -6,7 +6,6 @@ import json
 
 from conftest import gas_row, write_rows
 from sefton_carbon.engines.pipeline import compute_inventory
-from sefton_carbon.io.files import holds_bytes
 from sefton_carbon.outputs.manifest import publish_inventory
 from sefton_carbon.returns import activity
 from sefton_carbon.returns.activity import read_activity
@@ -38,15 +37,3 @@ def test_the_manifest_records_the_bytes_that_were_read(tmp_path):
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     recorded = {item["path"]: item["sha256"] for item in manifest["inputs"]}
     assert read_digest in recorded.values()
-
-
-def test_holds_bytes_compares_every_byte_and_the_length(tmp_path):
-    content = bytes(range(256)) * 10_000  # 2.56 MB: three blocks of the comparison
-    path = tmp_path / "bills.csv"
-    path.write_bytes(content)
-    assert holds_bytes(path, content)
-    changed = bytearray(content)
-    changed[(1 << 20) + 5] ^= 1  # one bit, in the second block
-    assert not holds_bytes(path, bytes(changed))
-    assert not holds_bytes(path, content[:-1])
-    assert not holds_bytes(path, content + b"\n")

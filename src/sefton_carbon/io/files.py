@@ -147,22 +147,10 @@ def sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def sha256_in_background(content: bytes) -> Future:
-    """The SHA-256 digest [hex] of ``content``, computed in a thread of its own while the caller
-    goes on (hashing lets other threads run): the digest is the future's result."""
+def sha256_in_background(path: str | Path) -> Future:
+    """`sha256` of a file computed in a thread of its own while the caller goes on (reading and
+    hashing let other threads run): the digest is the future's result."""
     hashing = ThreadPoolExecutor(max_workers=1)
-    digest = hashing.submit(lambda: hashlib.sha256(content).hexdigest())
+    digest = hashing.submit(sha256, path)
     hashing.shutdown(wait=False)
     return digest
-
-
-def holds_bytes(path: str | Path, content: bytes) -> bool:
-    """Whether the file holds exactly ``content`` now (read and compared in 1 MiB blocks: bytes
-    against bytes, which compares memory at once, where a memoryview compares byte by byte)."""
-    offset = 0
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            if content[offset:offset + len(block)] != block:
-                return False
-            offset += len(block)
-    return offset == len(content)

@@ -40,7 +40,7 @@ from sefton_carbon.accounting.units import UnitError, parse_unit
 from sefton_carbon.errors import DataError, UsageError
 from sefton_carbon.io.cells import DATE_WINDOW, in_date_window, parse_date, parse_quantity
 from sefton_carbon.io.columnar import fast_number_sql, sql_identifier, sql_string
-from sefton_carbon.io.files import each_once, holds_bytes, input_files, recorded_name, sha256, sha256_in_background
+from sefton_carbon.io.files import each_once, input_files, recorded_name, sha256, sha256_in_background
 from sefton_carbon.io.names import normalised_name
 from sefton_carbon.io.spreadsheets import (
     CSV_SUFFIXES,
@@ -352,8 +352,8 @@ def _read_workbook(path: Path) -> tuple[list[_Table], list[DataError]]:
 
 def _read_tables(path: Path) -> tuple[list[_Table], list[DataError]]:
     """The activity tables of a file (one for a CSV file, one per sheet with an activity header for
-    a workbook), and the sheets refused as a whole (see `_read_workbook`). The caller has checked
-    the file's size (`check_limits`)."""
+    a workbook), and the sheets refused as a whole (see `_read_workbook`)."""
+    check_limits(path)
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
         return [_read_csv(path)], []
@@ -961,15 +961,14 @@ def _read_one(path: Path, catalogue: Catalogue) -> tuple[pd.DataFrame, pd.DataFr
     """The accepted and rejected rows of one file, every activity sheet of a workbook included, and
     its counts (rows read, blank rows, and ``sha256``, the digest of the bytes read).
 
-    The file's bytes are taken once before its tables are read, and hashed in the background
-    while they are; after the rows are checked, a file that no longer holds those bytes changed
-    while it was read and is refused (a DataError). The tables read are then those bytes, and the
-    digest is theirs."""
-    check_limits(path)
-    content = path.read_bytes()
-    digest = sha256_in_background(content)
+    The file is hashed before its tables are read and again after, while their rows are checked;
+    a file whose digests differ changed while it was read and is refused (a DataError). The first
+    digest is taken while the database of the rules opens (`_database`: the first file only)."""
+    hashing = sha256_in_background(path)
     _database(os.getpid())
+    digest = hashing.result()
     tables, incomplete = _read_tables(path)
+    read_again = sha256_in_background(path)
     checked = [_check_table(table, path, catalogue) for table in tables]
     if all(blank.all() for _, _, blank in checked):
         raise DataError("has a header row but no data rows", file=str(path), sheet=tables[0].sheet,
@@ -977,11 +976,11 @@ def _read_one(path: Path, catalogue: Catalogue) -> tuple[pd.DataFrame, pd.DataFr
     refused_sheets = _refused_sheets(path, incomplete)
     rows = _concat([rows for rows, _, _ in checked]) if len(checked) > 1 else checked[0][0]
     rejected = pd.concat([refused_sheets, *(rejected for _, rejected, _ in checked)], ignore_index=True)
-    if not holds_bytes(path, content):
+    if read_again.result() != digest:
         raise DataError("changed while it was read, so its rows are not counted: run again once it is saved",
                         file=str(path))
     counts = {"source_file": str(path), "rows_read": sum(int((~blank).sum()) for _, _, blank in checked),
-              "blank_rows": sum(int(blank.sum()) for _, _, blank in checked), "sha256": digest.result()}
+              "blank_rows": sum(int(blank.sum()) for _, _, blank in checked), "sha256": digest}
     return rows, rejected, counts
 
 
@@ -1020,7 +1019,6 @@ def text_tables(path: Path) -> tuple[list, pd.DataFrame]:
     ``source_row``, ``extra_fields`` and the `refusals`; and the rejected entries of the file or
     of its sheets when refused as a whole (as `read_activity` lists them)."""
     try:
-        check_limits(path)
         tables, incomplete = _read_tables(path)
     except DataError as error:
         return [], refused_file(path, error).assign(source_file=recorded_name(path))
