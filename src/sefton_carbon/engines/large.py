@@ -139,16 +139,18 @@ def _check_rows(connection, source: str, columns: dict[str, str]) -> dict:
     return lookups
 
 
+#: SQL for the same-supply screen's key of a row's amount, from its ``{unit}`` and ``{quantity}``:
+#: a hash of both, the quantity plus 0.0 so that -0 and 0 are one quantity.
+AMOUNT_KEY_SQL = "hash({unit}, {quantity} + 0.0)"
 #: The rows of ``{rows}`` (rows of ``checked``) with the keys the same-supply screen compares
 #: (`SUPPLY_SCREEN_SQL`). A supply is (activity, meter) for a metered row naming its meter, else
 #: (department, site, meter, activity): the department is never empty on an accepted row, so the
 #: two kinds never meet. ``supply`` is a hash of it; ``place``, of the site (or the department,
 #: where no site is given) of a metered row naming no meter, with its activity (null on the other
-#: rows, which it is not computed for); ``amount``, of the
-#: unit and quantity (plus 0.0, so that -0 and 0 are one quantity). Fixed-width keys make the sort
-#: a fraction of the one over the texts. Two keys that collide are screened as one, which can flag
-#: more rows for the rule to look at, never fewer: the rule itself (`same_supply`) compares the
-#: texts.
+#: rows, which it is not computed for); ``amount``, of the unit and quantity (`AMOUNT_KEY_SQL`).
+#: Fixed-width keys make the sort a fraction of the one over the texts. Two keys that collide are
+#: screened as one, which can flag more rows for the rule to look at, never fewer: the rule itself
+#: (`same_supply`) compares the texts.
 WITH_KEYS_SQL = """
     (SELECT *,
             hash(CASE WHEN on_meter THEN '' ELSE department END,
@@ -156,7 +158,7 @@ WITH_KEYS_SQL = """
             CASE WHEN unnamed THEN hash(coalesce(site, '') <> '',
                                         CASE WHEN coalesce(site, '') <> '' THEN site ELSE department END,
                                         activity) END AS place,
-            hash(unit, quantity + 0.0) AS amount
+            """ + AMOUNT_KEY_SQL.format(unit="unit", quantity="quantity") + """ AS amount
      FROM (SELECT *, activity IN ({metered}) AND coalesce(meter, '') <> '' AS on_meter,
                      activity IN ({metered}) AND coalesce(meter, '') = '' AS unnamed
            FROM {rows}))"""
@@ -231,7 +233,8 @@ UNCLEAR_SQL = """
 #: window screen compares (``amount`` from the unit the id ``unit_id`` stands for, as
 #: `WITH_KEYS_SQL` reads it).
 UNCLEAR_ROWS_SQL = """
-    (SELECT k.supply, k.place, k.period_start, k.period_end, hash(u.unit, k.quantity + 0.0) AS amount, k.on_meter,
+    (SELECT k.supply, k.place, k.period_start, k.period_end,
+            """ + AMOUNT_KEY_SQL.format(unit="u.unit", quantity="k.quantity") + """ AS amount, k.on_meter,
             k.place IS NOT NULL AS unnamed
      FROM checked_keys k LEFT JOIN unit_cells u ON u.id = k.unit_id
      WHERE k.ok AND NOT {none} AND (k.supply IN (SELECT key FROM unclear WHERE kind = 'supply')
@@ -318,7 +321,7 @@ def _sorted_inputs(paths: list[str | Path], read_here: set[Path]) -> tuple[list[
 
 def _register_inputs(connection, paths: list[str | Path], read_here: set[Path]) -> _Inputs:
     """Sort the inputs (`_sorted_inputs`, `_Inputs`); create a view over each native one (columns
-    renamed by `column_for_header`: a Parquet folder is one view, a CSV file is one view, so that
+    renamed by `column_for_header`: the Parquet files are one view, a CSV file is one view, so that
     its rows are numbered in file order) and register the tables the library's reader reads."""
     parquet, csv_files, library, order = _sorted_inputs(paths, read_here)
     native = [(parquet, True)] if parquet else []
