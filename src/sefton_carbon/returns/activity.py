@@ -669,6 +669,12 @@ PARSED_COLUMNS = ["department", "site", "meter", "activity_as_written", "activit
                   "unit", "period_start", "period_end", "data_quality", "notes"]
 
 
+#: The fields of a row's unit (`_unit_cells`, with its ``id``) -> the names `checked_sql` gives them: the
+#: unit cell's, or the quantity cell's where it names a unit and the unit cell is empty.
+UNIT_FIELDS = {"id": "unit_id", "unit": "unit", "as_written": "unit_as_written", "empty": "unit_empty",
+               "error": "unit_error"}
+
+
 def checked_sql(source: str, columns: dict[str, str], coded: frozenset = frozenset()) -> str:
     """SQL reading every row of ``source`` through the lookup tables of `cell_lookups` and the
     `ROW_RULES`. ``source`` has the activity-table columns of ``columns`` (name -> DuckDB type; the
@@ -715,6 +721,7 @@ def checked_sql(source: str, columns: dict[str, str], coded: frozenset = frozens
                    coalesce(c.fast_number, x.number) AS quantity, x.as_written AS quantity_as_written,
                    coalesce(x.empty, false) AS quantity_empty, x.error AS quantity_error, x.cell_unit,
                    x.cell_unit_key, unit.empty AS unit_written_empty, unit.as_written AS unit_written_as_written,
+                   unit.id AS unit_written_id, unit.unit AS unit_written_unit, unit.error AS unit_written_error,
                    period_start.day AS period_start, period_start.empty AS start_empty,
                    period_start.error AS start_error, period_start.as_written AS start_as_written,
                    period_end.day AS period_end, period_end.empty AS end_empty,
@@ -726,15 +733,13 @@ def checked_sql(source: str, columns: dict[str, str], coded: frozenset = frozens
             LEFT JOIN quantity_cells x ON x.written = c.quantity_written),
         united AS (
             -- A unit written in the quantity cell (1234 kWh) fills an empty unit cell, or must agree with it.
-            SELECT p.*, u.id AS unit_id, u.unit, u.as_written AS unit_as_written, u.empty AS unit_empty,
-                   u.error AS unit_error,
-                   CASE WHEN p.cell_unit IS NOT NULL AND NOT p.unit_written_empty AND u.unit IS DISTINCT FROM cu.unit
+            SELECT p.*, {", ".join(f"CASE WHEN from_cell THEN cu.{field} ELSE p.unit_written_{field} END AS {name}"
+                                   for field, name in UNIT_FIELDS.items())},
+                   CASE WHEN p.cell_unit IS NOT NULL AND NOT p.unit_written_empty
+                             AND p.unit_written_unit IS DISTINCT FROM cu.unit
                         THEN 'the quantity cell says ''' || p.cell_unit || ''' but the unit column says '''
                              || p.unit_written_as_written || '''' END AS unit_conflict
-            FROM parsed p
-            LEFT JOIN unit_cells u
-              ON u.written = CASE WHEN p.cell_unit IS NOT NULL AND p.unit_written_empty THEN p.cell_unit_key
-                                  ELSE p.unit_written END
+            FROM (SELECT *, cell_unit IS NOT NULL AND unit_written_empty AS from_cell FROM parsed) p
             LEFT JOIN unit_cells cu ON cu.written = p.cell_unit_key),
         judged AS (
             SELECT *, coalesce({" OR ".join(f"({condition})" for _, condition, _ in ROW_RULES)}, false) AS failed,
