@@ -134,8 +134,9 @@ def _missing_columns(columns, engine: str) -> None:
 def _check_rows(connection, source: str, columns: dict[str, str]) -> dict:
     """Create the view ``checked``: the rows of ``source`` through the library's cell lookups and
     row rules (`activity.checked_sql`); returns the lookup tables."""
-    lookups = register_lookups(connection, source, columns, load_catalogue())
-    connection.execute(f"CREATE OR REPLACE TEMP VIEW checked AS {checked_sql(source, columns)}")
+    lookups, quantity_lookup = register_lookups(connection, source, columns, load_catalogue())
+    connection.execute("CREATE OR REPLACE TEMP VIEW checked AS "
+                       + checked_sql(source, columns, quantity_lookup=quantity_lookup))
     return lookups
 
 

@@ -571,10 +571,11 @@ def cell_lookups(values: dict[str, list[str]], catalogue: Catalogue,
 
 
 def register_lookups(connection, source: str, columns: dict[str, str],
-                     catalogue: Catalogue) -> dict[str, pd.DataFrame]:
+                     catalogue: Catalogue) -> tuple[dict[str, pd.DataFrame], bool]:
     """The lookup tables of `cell_lookups` for the distinct cell values of ``source`` (a DuckDB
     relation with the activity-table columns of ``columns``, name -> type), keyed by the text as
-    written, registered on ``connection``."""
+    written, registered on ``connection``; and whether any quantity cell needs ``quantity_cells``
+    (`checked_sql`'s ``quantity_lookup``)."""
     # One scan; the quantity cells only where DuckDB does not read them as numbers. A missing cell
     # (null in a list) is read here as the empty text, which every list gets: that spares a
     # coalesce per cell, 0.25 s or more of a scan of 10,001,000 rows.
@@ -588,7 +589,7 @@ def register_lookups(connection, source: str, columns: dict[str, str],
     values = {column: sorted({value for value in found[position] or [] if value is not None} | {""})
               for position, column in enumerate([*(column for column in LOOKUP_COLUMNS if column != "quantity"),
                                                  "quantity"])}
-    return register(connection, cell_lookups(values, catalogue))
+    return register(connection, cell_lookups(values, catalogue)), bool(found[-1])
 
 
 def register(connection, tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -673,9 +674,15 @@ PARSED_COLUMNS = ["department", "site", "meter", "activity_as_written", "activit
 #: unit cell's, or the quantity cell's where it names a unit and the unit cell is empty.
 UNIT_FIELDS = {"id": "unit_id", "unit": "unit", "as_written": "unit_as_written", "empty": "unit_empty",
                "error": "unit_error"}
+#: The SQL types of the fields of ``unit_cells`` (`_unit_cells`) and ``quantity_cells``
+#: (`_quantity_cells`) that `checked_sql` reads.
+UNIT_CELL_FIELDS = {"id": "INTEGER", "unit": "VARCHAR", "as_written": "VARCHAR", "empty": "BOOLEAN", "error": "VARCHAR"}
+QUANTITY_CELL_FIELDS = {"number": "DOUBLE", "as_written": "VARCHAR", "empty": "BOOLEAN", "error": "VARCHAR",
+                        "cell_unit": "VARCHAR", "cell_unit_key": "VARCHAR"}
 
 
-def checked_sql(source: str, columns: dict[str, str], coded: frozenset = frozenset()) -> str:
+def checked_sql(source: str, columns: dict[str, str], coded: frozenset = frozenset(),
+                quantity_lookup: bool = True) -> str:
     """SQL reading every row of ``source`` through the lookup tables of `cell_lookups` and the
     `ROW_RULES`. ``source`` has the activity-table columns of ``columns`` (name -> DuckDB type; the
     ``coded`` ones carry their lookup's key, the others their text), ``source_file``,
@@ -683,7 +690,9 @@ def checked_sql(source: str, columns: dict[str, str], coded: frozenset = frozens
     than the header) and ``refused_column`` and ``refused_reason`` (the reader refuses the row
     whatever its cells: `refusals`). Each row gets `PARSED_COLUMNS`, their lookup ids, ``reason`` (the reasons of every rule it
     fails, joined), ``column`` and ``value`` (the first failing rule's), ``blank`` (nothing in the
-    measured columns: not an activity row) and ``ok``."""
+    measured columns: not an activity row) and ``ok``. ``quantity_lookup``: false when every
+    quantity cell of ``source`` reads as a number (`fast_number_sql`, none empty), so that no row
+    needs ``quantity_cells`` nor the unit a quantity cell names, and neither is joined."""
     def written(column: str) -> str:
         return _written(column, columns, "s.", coded)
 
@@ -697,6 +706,10 @@ def checked_sql(source: str, columns: dict[str, str], coded: frozenset = frozens
     first_value = " ".join(f"WHEN {condition} THEN {_VALUE_OF[column]}" for column, condition, _ in ROW_RULES)
     joins = "\n            ".join(f"LEFT JOIN {column}_cells {column} ON {column}.written = c.{column}_written"
                                   for column in LOOKUP_COLUMNS if column != "quantity")
+    # the quantity cell's lookup (x) and the unit it names (cu), or what they give a row when not joined
+    x, cu = ({field: f"{table}.{field}" if quantity_lookup else f"CAST(NULL AS {kind})"
+              for field, kind in fields.items()}
+             for table, fields in (("x", QUANTITY_CELL_FIELDS), ("cu", UNIT_CELL_FIELDS)))
     return f"""
         WITH cells AS (
             SELECT s.source_file, {sheet} AS source_sheet, s.source_row, {extra} AS extra_fields, {refused},
@@ -718,9 +731,10 @@ def checked_sql(source: str, columns: dict[str, str], coded: frozenset = frozens
                    department.total OR site.total OR activity.total AS total_row,
                    activity.activity, activity.as_written AS activity_as_written,
                    activity.empty AS activity_empty, activity.error AS activity_error,
-                   coalesce(c.fast_number, x.number) AS quantity, x.as_written AS quantity_as_written,
-                   coalesce(x.empty, false) AS quantity_empty, x.error AS quantity_error, x.cell_unit,
-                   x.cell_unit_key, unit.empty AS unit_written_empty, unit.as_written AS unit_written_as_written,
+                   coalesce(c.fast_number, {x["number"]}) AS quantity, {x["as_written"]} AS quantity_as_written,
+                   coalesce({x["empty"]}, false) AS quantity_empty, {x["error"]} AS quantity_error,
+                   {x["cell_unit"]} AS cell_unit, {x["cell_unit_key"]} AS cell_unit_key,
+                   unit.empty AS unit_written_empty, unit.as_written AS unit_written_as_written,
                    unit.id AS unit_written_id, unit.unit AS unit_written_unit, unit.error AS unit_written_error,
                    period_start.day AS period_start, period_start.empty AS start_empty,
                    period_start.error AS start_error, period_start.as_written AS start_as_written,
@@ -730,17 +744,17 @@ def checked_sql(source: str, columns: dict[str, str], coded: frozenset = frozens
                    data_quality.error AS quality_error, data_quality.as_written AS quality_as_written
             FROM cells c
             {joins}
-            LEFT JOIN quantity_cells x ON x.written = c.quantity_written),
+            {"LEFT JOIN quantity_cells x ON x.written = c.quantity_written" if quantity_lookup else ""}),
         united AS (
             -- A unit written in the quantity cell (1234 kWh) fills an empty unit cell, or must agree with it.
-            SELECT p.*, {", ".join(f"CASE WHEN from_cell THEN cu.{field} ELSE p.unit_written_{field} END AS {name}"
+            SELECT p.*, {", ".join(f"CASE WHEN from_cell THEN {cu[field]} ELSE p.unit_written_{field} END AS {name}"
                                    for field, name in UNIT_FIELDS.items())},
                    CASE WHEN p.cell_unit IS NOT NULL AND NOT p.unit_written_empty
-                             AND p.unit_written_unit IS DISTINCT FROM cu.unit
+                             AND p.unit_written_unit IS DISTINCT FROM {cu["unit"]}
                         THEN 'the quantity cell says ''' || p.cell_unit || ''' but the unit column says '''
                              || p.unit_written_as_written || '''' END AS unit_conflict
             FROM (SELECT *, cell_unit IS NOT NULL AND unit_written_empty AS from_cell FROM parsed) p
-            LEFT JOIN unit_cells cu ON cu.written = p.cell_unit_key),
+            {"LEFT JOIN unit_cells cu ON cu.written = p.cell_unit_key" if quantity_lookup else ""}),
         judged AS (
             SELECT *, coalesce({" OR ".join(f"({condition})" for _, condition, _ in ROW_RULES)}, false) AS failed,
                    {" AND ".join(_EMPTY_OF[column] for column in MEASURED_COLUMNS)} AND NOT extra_fields AS blank
@@ -873,17 +887,19 @@ def _check_table(table: _Table, path: Path, catalogue: Catalogue) -> tuple[pd.Da
     # each id in the narrowest integer that holds its lookup's row numbers: less to copy
     ids = ", ".join(f"CAST({name} AS {_narrowest_integer(len(lookups[lookup]))}) AS {name}"
                     for name, (lookup, _) in ID_LOOKUPS.items())
+    quantity_lookup = table.quantity_empty is None or bool(table.quantity_empty.any())  # else numbers only
     checked = _in_file_order(connection.sql(
         f"SELECT source_row, quantity, {ids}, blank, ok "
-        f"FROM ({checked_sql('source_rows', columns, coded)})").to_arrow_table(), table.first_row)
+        f"FROM ({checked_sql('source_rows', columns, coded, quantity_lookup)})").to_arrow_table(), table.first_row)
     blank, ok = checked["blank"].astype(bool), checked["ok"].astype(bool)
     refused = ~(ok | blank)
     verdicts = {name: np.empty(0, dtype=object) for name in ("column", "value", "reason")}
     if refused.any():
         # _source_table numbers its rows from table.first_row, in file order, as `checked` is now.
         connection.register("refused_rows", source.take(pyarrow.array(np.flatnonzero(refused))))
+        judged = checked_sql("refused_rows", columns, coded, quantity_lookup)
         found = connection.sql(
-            f'SELECT source_row, "column", value, reason FROM ({checked_sql("refused_rows", columns, coded)}) '
+            f'SELECT source_row, "column", value, reason FROM ({judged}) '
             "ORDER BY source_row").to_arrow_table()
         verdicts = {name: found.column(name).to_numpy(zero_copy_only=False) for name in verdicts}
     connection.close()
