@@ -19,13 +19,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sefton_carbon.engines import large
 from sefton_carbon.engines.cluster import compute_dask_inventory
 from sefton_carbon.engines.large import compute_large_inventory
 from sefton_carbon.engines.pipeline import compute_inventory
 from sefton_carbon.errors import DataError, UsageError
 from sefton_carbon.io.cells import parse_quantity
 from sefton_carbon.io.columnar import fast_number_sql
-from sefton_carbon.returns.activity import read_activity
+from sefton_carbon.returns import activity
+from sefton_carbon.returns.activity import checked_sql, read_activity
 from test_bad_inputs import ACTIVITY_CASES, _content
 from test_properties import returns
 
@@ -116,12 +118,20 @@ def test_bad_input_catalogue(tmp_path, case, name, content, fragment, names_row)
         assert expected["rows"]["rejected"] >= 1, case  # the bad row is refused by every engine
 
 
-def test_messy_returns(tmp_path):
+@pytest.mark.parametrize("combined", [True, False], ids=["combinations looked up", "each column looked up alone"])
+def test_messy_returns(tmp_path, monkeypatch, combined):
+    """The large engines look up the cells of `activity.COMBINED_COLUMNS` as combinations up to
+    `activity.COMBINED_LIMIT` of them, and each column alone past it: both give every output alike."""
+    if not combined:
+        monkeypatch.setattr(activity, "COMBINED_LIMIT", 0)
+    plans = []
+    monkeypatch.setattr(large, "checked_sql", lambda *given, **plan: plans.append(plan) or checked_sql(*given, **plan))
     folder = REPO / "examples" / "messy-returns" / "2023-24"
     paths = sorted(folder.iterdir())
     assert {path.suffix for path in paths} == {".csv", ".xlsx"}
     expected = assert_same_everywhere(paths, tmp_path)
     assert expected["rows"]["rejected"] > 0 and expected["rows"]["accounted"] > 0
+    assert plans and {plan["combined"] for plan in plans} == {combined}
 
 
 @pytest.mark.parametrize("year", ["2019/20", "2024/25"])

@@ -134,9 +134,8 @@ def _missing_columns(columns, engine: str) -> None:
 def _check_rows(connection, source: str, columns: dict[str, str]) -> dict:
     """Create the view ``checked``: the rows of ``source`` through the library's cell lookups and
     row rules (`activity.checked_sql`); returns the lookup tables."""
-    lookups, quantity_lookup = register_lookups(connection, source, columns, load_catalogue())
-    connection.execute("CREATE OR REPLACE TEMP VIEW checked AS "
-                       + checked_sql(source, columns, quantity_lookup=quantity_lookup))
+    lookups, plan = register_lookups(connection, source, columns, load_catalogue())
+    connection.execute(f"CREATE OR REPLACE TEMP VIEW checked AS {checked_sql(source, columns, **plan)}")
     return lookups
 
 

@@ -570,26 +570,55 @@ def cell_lookups(values: dict[str, list[str]], catalogue: Catalogue,
     return tables
 
 
+#: The columns whose cells `register_lookups` reads as combinations: a few thousand in a year of
+#: readings or bills (a period, its activity, unit and data quality), each joined to the rows as
+#: one lookup row (``combined_cells``) rather than five (`checked_sql`'s ``combined``).
+COMBINED_COLUMNS = ("activity", "unit", "period_start", "period_end", "data_quality")
+#: Past this many combinations, each of `COMBINED_COLUMNS` is joined on its own: a lookup row per
+#: combination would cost more than it saves.
+COMBINED_LIMIT = 100_000
+
+
 def register_lookups(connection, source: str, columns: dict[str, str],
-                     catalogue: Catalogue) -> tuple[dict[str, pd.DataFrame], bool]:
+                     catalogue: Catalogue) -> tuple[dict[str, pd.DataFrame], dict[str, bool]]:
     """The lookup tables of `cell_lookups` for the distinct cell values of ``source`` (a DuckDB
     relation with the activity-table columns of ``columns``, name -> type), keyed by the text as
-    written, registered on ``connection``; and whether any quantity cell needs ``quantity_cells``
-    (`checked_sql`'s ``quantity_lookup``)."""
+    written, registered on ``connection``; and the keyword arguments of `checked_sql` that suit
+    them: ``quantity_lookup``, whether any quantity cell needs ``quantity_cells``, and
+    ``combined``, whether the combinations of `COMBINED_COLUMNS`, at most `COMBINED_LIMIT`, are
+    registered as ``combined_cells``."""
     # One scan; the quantity cells only where DuckDB does not read them as numbers. A missing cell
     # (null in a list) is read here as the empty text, which every list gets: that spares a
     # coalesce per cell, 0.25 s or more of a scan of 10,001,000 rows.
     def cells(column: str) -> str:
         return f"CAST({sql_identifier(column)} AS VARCHAR)" if column in columns else "''"
 
-    found = connection.execute("SELECT " + ", ".join(
-        f"list(DISTINCT {cells(column)})" for column in LOOKUP_COLUMNS if column != "quantity")
+    alone = [column for column in LOOKUP_COLUMNS if column not in COMBINED_COLUMNS and column != "quantity"]
+    found = connection.execute(
+        "SELECT " + ", ".join(f"list(DISTINCT {cells(column)})" for column in alone)
+        + f", list(DISTINCT row({', '.join(cells(column) for column in COMBINED_COLUMNS)}))"
         + f", list(DISTINCT {cells('quantity')}) FILTER "
           f"(WHERE {fast_number_sql('quantity', columns['quantity'])} IS NULL) FROM {source}").fetchall()[0]
-    values = {column: sorted({value for value in found[position] or [] if value is not None} | {""})
-              for position, column in enumerate([*(column for column in LOOKUP_COLUMNS if column != "quantity"),
-                                                 "quantity"])}
-    return register(connection, cell_lookups(values, catalogue)), bool(found[-1])
+    combinations = sorted({tuple(value or "" for value in combination) for combination in found[len(alone)] or []})
+    values = {column: found[position] or [] for position, column in enumerate(alone)}
+    values |= {column: [combination[position] for combination in combinations]
+               for position, column in enumerate(COMBINED_COLUMNS)}
+    values["quantity"] = found[-1] or []
+    lookups = register(connection, cell_lookups(
+        {column: sorted({value for value in texts if value is not None} | {""}) for column, texts in values.items()},
+        catalogue))
+    combined = len(combinations) <= COMBINED_LIMIT
+    if combined:
+        register(connection, {"combined_written": pd.DataFrame(
+            combinations or [("",) * len(COMBINED_COLUMNS)],
+            columns=[f"{column}_written" for column in COMBINED_COLUMNS], dtype=object)})
+        # each combination with its row of each column's lookup, as a struct named after the column
+        connection.execute(
+            "CREATE OR REPLACE TEMP TABLE combined_cells AS SELECT w.*, "
+            + ", ".join(f"row_{column} AS {column}" for column in COMBINED_COLUMNS) + " FROM combined_written w "
+            + " ".join(f"LEFT JOIN {column}_cells row_{column} ON row_{column}.written = w.{column}_written"
+                       for column in COMBINED_COLUMNS))
+    return lookups, {"quantity_lookup": bool(found[-1]), "combined": combined}
 
 
 def register(connection, tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -682,7 +711,7 @@ QUANTITY_CELL_FIELDS = {"number": "DOUBLE", "as_written": "VARCHAR", "empty": "B
 
 
 def checked_sql(source: str, columns: dict[str, str], coded: frozenset = frozenset(),
-                quantity_lookup: bool = True) -> str:
+                quantity_lookup: bool = True, combined: bool = False) -> str:
     """SQL reading every row of ``source`` through the lookup tables of `cell_lookups` and the
     `ROW_RULES`. ``source`` has the activity-table columns of ``columns`` (name -> DuckDB type; the
     ``coded`` ones carry their lookup's key, the others their text), ``source_file``,
@@ -692,7 +721,10 @@ def checked_sql(source: str, columns: dict[str, str], coded: frozenset = frozens
     fails, joined), ``column`` and ``value`` (the first failing rule's), ``blank`` (nothing in the
     measured columns: not an activity row) and ``ok``. ``quantity_lookup``: false when every
     quantity cell of ``source`` reads as a number (`fast_number_sql`, none empty), so that no row
-    needs ``quantity_cells`` nor the unit a quantity cell names, and neither is joined."""
+    needs ``quantity_cells`` nor the unit a quantity cell names, and neither is joined. With
+    ``combined``, the cells of `COMBINED_COLUMNS` are looked up in one table, ``combined_cells``
+    (`register_lookups`), where each column's lookup row is a struct named after the column, read
+    as the row of its own lookup is."""
     def written(column: str) -> str:
         return _written(column, columns, "s.", coded)
 
@@ -704,8 +736,12 @@ def checked_sql(source: str, columns: dict[str, str], coded: frozenset = frozens
     reasons = ", ".join(f"CASE WHEN {condition} THEN {reason} END" for _, condition, reason in ROW_RULES)
     first_column = " ".join(f"WHEN {condition} THEN '{column}'" for column, condition, _ in ROW_RULES)
     first_value = " ".join(f"WHEN {condition} THEN {_VALUE_OF[column]}" for column, condition, _ in ROW_RULES)
-    joins = "\n            ".join(f"LEFT JOIN {column}_cells {column} ON {column}.written = c.{column}_written"
-                                  for column in LOOKUP_COLUMNS if column != "quantity")
+    joins = [f"LEFT JOIN {column}_cells {column} ON {column}.written = c.{column}_written"
+             for column in LOOKUP_COLUMNS if column != "quantity" and not (combined and column in COMBINED_COLUMNS)]
+    if combined:
+        joins.append("LEFT JOIN combined_cells k ON " + " AND ".join(
+            f"k.{column}_written = c.{column}_written" for column in COMBINED_COLUMNS))
+    joins = "\n            ".join(joins)
     # the quantity cell's lookup (x) and the unit it names (cu), or what they give a row when not joined
     x, cu = ({field: f"{table}.{field}" if quantity_lookup else f"CAST(NULL AS {kind})"
               for field, kind in fields.items()}
