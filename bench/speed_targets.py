@@ -217,14 +217,14 @@ def one_million(meters: int, repeat: int, factor_lines: Path, targets: list[list
 
 
 def ten_million(meters: int, repeat: int, factor_lines: Path, targets: list[list[str]]) -> None:
-    for label, suffix in (("CSV", ".csv"), ("Parquet", ".parquet")):
+    for number, label, suffix in (("2a", "CSV", ".csv"), ("2b", "Parquet", ".parquet")):
         path = readings(meters, suffix)
         rows = 365 * meters
         checks, plain, default, duckdb_engine = measure_together([
             (reference("reference_checks.sql", path, factor_lines), True),
             (reference("reference_plain.sql", path, factor_lines), True),
             (inventory(path), True), (inventory(path, "--engine", "duckdb"), True)], repeat)
-        table(f"2. {rows:,} rows: a year of daily readings for {meters:,} meters, {label} "
+        table(f"{number}. {rows:,} rows: a year of daily readings for {meters:,} meters, {label} "
               f"({path.stat().st_size / 2**20:,.0f} MiB); median of {repeat}",
               ["what ran", "time", "peak memory", "x query with checks", "figures"],
               [["default command", default.time_text(), default.memory_text(), _times(ratio(default, checks)),
