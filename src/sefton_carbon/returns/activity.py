@@ -370,7 +370,9 @@ PARQUET_SUFFIX = ".parquet"
 
 def _read_parquet(path: Path) -> _Table:
     """A Parquet file's activity columns (header names matched as in any return), every cell as
-    text but a numeric quantity, which stays a number (``quantity_empty`` marking the empty ones)."""
+    text but a numeric quantity, which stays a number (``quantity_empty`` marking the empty ones).
+    A typed cell (a date, a timestamp, a number) reads as DuckDB's cast of it to text, as the
+    large-input engines read it (`checked_sql`): a midnight timestamp is ``2023-04-01 00:00:00``."""
     import pyarrow
     import pyarrow.parquet as parquet
 
@@ -379,14 +381,22 @@ def _read_parquet(path: Path) -> _Table:
     except (pyarrow.ArrowException, OSError) as error:
         raise DataError(f"is not a Parquet file this version can read ({error})", file=str(path)) from None
     position, found = _find_header([table.column_names], path, None)
+    numeric = {column for column, index in found.items() if column == "quantity" and (
+        pyarrow.types.is_floating(table.column(index).type) or pyarrow.types.is_integer(table.column(index).type))}
+    connection = _connection()
+    connection.register("parquet_table", table)
+    texts = connection.sql("SELECT " + ", ".join(
+        f"CAST({sql_identifier(table.column_names[index])} AS VARCHAR) AS {sql_identifier(column)}"
+        for column, index in found.items() if column not in numeric) + " FROM parquet_table").to_arrow_table()
+    connection.close()
     columns, quantity_empty = {}, None
     for column, index in found.items():
-        values = table.column(index)
-        if column == "quantity" and (pyarrow.types.is_floating(values.type) or pyarrow.types.is_integer(values.type)):
+        if column in numeric:
+            values = table.column(index)
             quantity_empty = values.is_null().to_numpy(zero_copy_only=False)
             columns[column] = pd.Series(values.cast(pyarrow.float64()).fill_null(0).to_numpy())
         else:
-            columns[column] = _as_text(pd.Series(values.cast(pyarrow.string()).to_pandas(), dtype=object))
+            columns[column] = _as_text(pd.Series(texts.column(column).to_pandas(), dtype=object))
     return _Table(pd.DataFrame(columns), position + 2, None, quantity_empty=quantity_empty)
 
 
