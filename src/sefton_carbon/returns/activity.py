@@ -666,7 +666,8 @@ ROW_RULES: list[tuple[str, str, str]] = [
     ("activity", "activity_error IS NOT NULL", "activity_error"),
     ("quantity", "quantity_empty", sql_string("quantity is empty")),
     ("quantity", "quantity_error IS NOT NULL", "quantity_error"),
-    ("quantity", "isnan(quantity)",
+    # a NaN the cell reads as, not the missing number of an empty cell or one that is not a number
+    ("quantity", "isnan(quantity) AND NOT quantity_empty AND quantity_error IS NULL",
      sql_string("quantity is NaN, not a number: leave the row out, or enter the figure")),
     ("quantity", "isinf(quantity)", sql_string("quantity is not a finite number")),
     ("quantity", "quantity < 0 AND NOT correction",
