@@ -267,3 +267,17 @@ def test_a_parquet_file_named_twice_is_read_once(tmp_path, engine):
     assert result.summary["rows"] == expected.summary()["rows"] == {
         "read": 10, "accounted": 10, "rejected": 0, "outside_boundary": 0}
     assert result.summary["total_tco2e"] == pytest.approx(expected.total_tco2e, rel=1e-12)
+
+
+def test_a_file_refused_as_a_whole_on_the_duckdb_engine_is_named_with_why(tmp_path, run_cli):
+    """The only input lacks a required column: one line naming the file, its header row and what
+    it lacks, exit 3, as the in-memory path lists it (not an error in the engine's own SQL)."""
+    path = tmp_path / "no-unit.csv"
+    path.write_text("department,site,activity,quantity,period_start,period_end\n"
+                    "Corporate,Town Hall,electricity,5,2023-04-01,2023-04-30\n", encoding="utf-8")
+    code, _, err = run_cli("inventory", path, "--year", "2023/24", "--engine", "duckdb")
+    assert code == 3
+    assert err.strip() == f"error: {path}, row 1: the header row lacks unit (expected columns department, site, " \
+        "activity, quantity, unit, period_start, period_end; optional: meter, data_quality, notes)"
+    code, _, err = run_cli("inventory", path, "--year", "2023/24")
+    assert code == 3 and f"{path}, row 1: the header row lacks unit" in err

@@ -371,6 +371,11 @@ def _number_rows(connection, inputs: _Inputs, numbered: bool) -> dict[str, str]:
             parts.append(f"SELECT * EXCLUDE (filename), {source_file} AS source_file, {row_number} AS source_row "
                          f"FROM {view}")
     parts += [f"SELECT * FROM {name}" for name in inputs.text_tables]
+    if not parts:  # every input refused as a whole by the library's reader: say why, as it does
+        first = inputs.refused.iloc[0]
+        raise DataError(first["reason"], file=first["source_file"], sheet=first["source_sheet"] or None,
+                        row=None if pd.isna(first["source_row"]) else int(first["source_row"]),
+                        column=first["column"] or None)
     connection.execute(f"CREATE OR REPLACE TEMP VIEW numbered AS {' UNION ALL BY NAME '.join(parts)}")
     return {name: kind for name, kind, *_ in connection.execute("DESCRIBE numbered").fetchall()}
 
