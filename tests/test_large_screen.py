@@ -30,7 +30,7 @@ def screens(path: Path) -> tuple[set, set]:
     connection = large.connect()
     inputs = large._register_inputs(connection, [path], set())
     columns = large._number_rows(connection, inputs, True)
-    lookups = large._check_rows(connection, "numbered", columns)
+    lookups = large._check_rows(connection, inputs, "numbered", columns)
     _, flagged = large._sums_and_screen(connection, False, lookups)
     everywhere = large._supply_screen(connection)
     connection.close()

@@ -147,7 +147,7 @@ def _check_file(connection, inputs) -> dict[str, str]:
         source = "numbered_in_full"
         connection.execute(f"CREATE TEMP VIEW {source} AS SELECT *, "
                            + ", ".join(f"CAST(NULL AS VARCHAR) AS {column}" for column in missing) + " FROM numbered")
-    _check_rows(connection, source, {**columns, **{column: "VARCHAR" for column in missing}})
+    _check_rows(connection, inputs, source, {**columns, **{column: "VARCHAR" for column in missing}})
     return columns
 
 

@@ -589,35 +589,37 @@ COMBINED_COLUMNS = ("activity", "unit", "period_start", "period_end", "data_qual
 COMBINED_LIMIT = 100_000
 
 
-def register_lookups(connection, source: str, columns: dict[str, str],
-                     catalogue: Catalogue) -> tuple[dict[str, pd.DataFrame], dict[str, bool]]:
+def register_lookups(connection, source: str, columns: dict[str, str], catalogue: Catalogue,
+                     combine: bool = True) -> tuple[dict[str, pd.DataFrame], dict[str, bool]]:
     """The lookup tables of `cell_lookups` for the distinct cell values of ``source`` (a DuckDB
     relation with the activity-table columns of ``columns``, name -> type), keyed by the text as
     written, registered on ``connection``; and the keyword arguments of `checked_sql` that suit
     them: ``quantity_lookup``, whether any quantity cell needs ``quantity_cells``, and
     ``combined``, whether the combinations of `COMBINED_COLUMNS`, at most `COMBINED_LIMIT`, are
-    registered as ``combined_cells``."""
+    registered as ``combined_cells`` (never without ``combine``)."""
     # One scan; the quantity cells only where DuckDB does not read them as numbers. A missing cell
     # (null in a list) is read here as the empty text, which every list gets: that spares a
     # coalesce per cell, 0.25 s or more of a scan of 10,001,000 rows.
     def cells(column: str) -> str:
         return f"CAST({sql_identifier(column)} AS VARCHAR)" if column in columns else "''"
 
-    alone = [column for column in LOOKUP_COLUMNS if column not in COMBINED_COLUMNS and column != "quantity"]
+    together = COMBINED_COLUMNS if combine else ()
+    alone = [column for column in LOOKUP_COLUMNS if column not in together and column != "quantity"]
     found = connection.execute(
         "SELECT " + ", ".join(f"list(DISTINCT {cells(column)})" for column in alone)
-        + f", list(DISTINCT row({', '.join(cells(column) for column in COMBINED_COLUMNS)}))"
+        + (f", list(DISTINCT row({', '.join(cells(column) for column in together)}))" if together else "")
         + f", list(DISTINCT {cells('quantity')}) FILTER "
           f"(WHERE {fast_number_sql('quantity', columns['quantity'])} IS NULL) FROM {source}").fetchall()[0]
-    combinations = sorted({tuple(value or "" for value in combination) for combination in found[len(alone)] or []})
+    combinations = sorted({tuple(value or "" for value in combination)
+                           for combination in (found[len(alone)] if together else None) or []})
     values = {column: found[position] or [] for position, column in enumerate(alone)}
     values |= {column: [combination[position] for combination in combinations]
-               for position, column in enumerate(COMBINED_COLUMNS)}
+               for position, column in enumerate(together)}
     values["quantity"] = found[-1] or []
     lookups = register(connection, cell_lookups(
         {column: sorted({value for value in texts if value is not None} | {""}) for column, texts in values.items()},
         catalogue))
-    combined = len(combinations) <= COMBINED_LIMIT
+    combined = combine and len(combinations) <= COMBINED_LIMIT
     if combined:
         register(connection, {"combined_written": pd.DataFrame(
             combinations or [("",) * len(COMBINED_COLUMNS)],
