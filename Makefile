@@ -64,7 +64,7 @@ test: $(VENV)/.installed-test
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
-# The speed targets beside their references (bench/speed_targets.py). The full run takes 6 to 10
+# The speed targets beside their references (bench/speed_targets.py). The full run takes 4 to 10
 # minutes here (2 cores shared with other work), the first one a minute or two more to write the
 # inputs into bench/data/ (0.9 GB); make bench BENCH_SCALE=0.1 is a quick run (a few minutes).
 bench: $(VENV)/.installed-test
