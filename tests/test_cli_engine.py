@@ -269,15 +269,34 @@ def test_a_parquet_file_named_twice_is_read_once(tmp_path, engine):
     assert result.summary["total_tco2e"] == pytest.approx(expected.total_tco2e, rel=1e-12)
 
 
-def test_a_file_refused_as_a_whole_on_the_duckdb_engine_is_named_with_why(tmp_path, run_cli):
+@pytest.mark.parametrize("engine", ["duckdb", "dask"])
+def test_a_file_refused_as_a_whole_on_a_large_engine_is_named_with_why(tmp_path, run_cli, engine):
     """The only input lacks a required column: one line naming the file, its header row and what
-    it lacks, exit 3, as the in-memory path lists it (not an error in the engine's own SQL)."""
+    it lacks, exit 3, as the in-memory path lists it (not an error in the engine's own SQL, nor
+    every required column said missing)."""
     path = tmp_path / "no-unit.csv"
     path.write_text("department,site,activity,quantity,period_start,period_end\n"
                     "Corporate,Town Hall,electricity,5,2023-04-01,2023-04-30\n", encoding="utf-8")
-    code, _, err = run_cli("inventory", path, "--year", "2023/24", "--engine", "duckdb")
+    code, _, err = run_cli("inventory", path, "--year", "2023/24", "--engine", engine)
     assert code == 3
     assert err.strip() == f"error: {path}, row 1: the header row lacks unit (expected columns department, site, " \
         "activity, quantity, unit, period_start, period_end; optional: meter, data_quality, notes)"
     code, _, err = run_cli("inventory", path, "--year", "2023/24")
     assert code == 3 and f"{path}, row 1: the header row lacks unit" in err
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "dask"])
+def test_a_file_refused_as_a_whole_beside_others_is_named_and_exits_3(tmp_path, run_cli, engine):
+    """One file lacks a column, the other is read: the figures of the one read, the other named
+    with why on stderr and in the summary's ``refused_whole``, exit 3 (data problems found)."""
+    refused = tmp_path / "no-unit.csv"
+    refused.write_text("department,site,activity,quantity,period_start,period_end\n"
+                       "Corporate,Town Hall,electricity,5,2023-04-01,2023-04-30\n", encoding="utf-8")
+    read = write_rows(tmp_path / "returns.csv", [gas_row(10000)])
+    code, out, err = run_cli("inventory", refused, read, "--year", "2023/24", "--engine", engine, "--format", "json")
+    summary = json.loads(out)
+    assert code == 3 and summary["rows"] == {"read": 1, "accounted": 1, "rejected": 0, "outside_boundary": 0}
+    assert summary["refused_whole"] == [{"source_file": str(refused), "source_sheet": "", "source_row": 1,
+                                         "column": "", "reason": summary["refused_whole"][0]["reason"]}]
+    assert summary["refused_whole"][0]["reason"].startswith("the header row lacks unit")
+    assert f"1 file(s) or sheet(s) refused as a whole\n  {refused}, row 1: the header row lacks unit" in err

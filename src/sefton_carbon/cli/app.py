@@ -156,7 +156,14 @@ def _large_inventory(summary: dict, rejected: Optional[Path], output_format: Out
     if summary["rows"]["rejected"]:
         _say(f"{summary['rows']['rejected']:,} rows rejected"
              + (f": listed in {rejected}" if rejected else ": use --rejected FILE to list them"))
-    raise typer.Exit(EXIT_DATA if summary["rows"]["rejected"] else EXIT_OK)
+    if summary["refused_whole"]:  # files and sheets not read at all, named as the in-memory path names them
+        _say(f"{len(summary['refused_whole']):,} file(s) or sheet(s) refused as a whole")
+    for entry in summary["refused_whole"]:
+        sheet, row = entry["source_sheet"], entry["source_row"]
+        place = ", ".join(part for part in (entry["source_file"], sheet and f"sheet '{sheet}'",
+                                            row is not None and f"row {row}") if part)
+        _say(f"  {place}: {entry['reason']}")
+    raise typer.Exit(EXIT_DATA if summary["rows"]["rejected"] or summary["refused_whole"] else EXIT_OK)
 
 
 @app.command()

@@ -60,6 +60,8 @@ from sefton_carbon.engines.large import (
     expand_inputs,
     group_sums_sql,
     read_with_retries,
+    refusal,
+    refused_whole,
     register_verdicts,
     write_ledger,
 )
@@ -156,7 +158,8 @@ def _file_part(connection, file: Path, by_site: bool, listing: bool, read_here: 
     ``read_here``."""
     inputs = _register_inputs(connection, [file], read_here)
     part = {"columns": [], "order": inputs.order, "groups": None, "rows": _no_rows(),
-            "rejected": inputs.refused[REJECTED_COLUMNS], "read_by_library": bool(read_here)}
+            "rejected": inputs.refused[REJECTED_COLUMNS], "refused": inputs.refused[REJECTED_COLUMNS],
+            "read_by_library": bool(read_here)}
     if not inputs.native and not inputs.text_tables:  # refused as a whole: no rows
         return part
     part["columns"] = list(_check_file(connection, inputs))
@@ -240,6 +243,9 @@ def compute_dask_inventory(paths: list[str | Path], reporting_year: str | Report
         # One graph: each file is read once, for its sums and for the rows it hands to the shuffle.
         found, candidates = dask.compute([{key: part[key] for key in FIRST_PASS_KEYS} for part in parts],
                                          candidates.to_delayed(optimize_graph=False))
+    refused = pd.concat([part["refused"] for part in found], ignore_index=True)
+    if not any(part["columns"] for part in found):  # every input refused as a whole: say why, as DuckDB does
+        raise refusal(refused)
     _missing_columns({column for part in found for column in part["columns"]}, "Dask")
     order = pd.concat([part["order"] for part in found], ignore_index=True).assign(rank=lambda order: order.index)
     candidates = _in_reading_order(pd.concat(candidates, ignore_index=True), order).astype(  # as same_supply reads them
@@ -248,6 +254,7 @@ def compute_dask_inventory(paths: list[str | Path], reporting_year: str | Report
     groups = _combined(pd.concat([part["groups"] for part in found if part["groups"] is not None], ignore_index=True))
     summary, verdicts, inventory = _summary(_less(groups, candidates[supply.set_aside]), year, pricing, engine="dask")
     summary["possible_double_counts"] = _counted_warnings(candidates, supply, verdicts)
+    summary["refused_whole"] = refused_whole(refused)
     listing_priced_out = rejected is not None and not verdicts["accepted"].all()
     priced_out = []
     if ledger is not None or listing_priced_out:
@@ -260,7 +267,7 @@ def compute_dask_inventory(paths: list[str | Path], reporting_year: str | Report
 
 
 #: What the client keeps of each file's first pass (`_checked_file`); its accepted rows go to the shuffle.
-FIRST_PASS_KEYS = ("columns", "order", "groups", "rejected", "read_by_library")
+FIRST_PASS_KEYS = ("columns", "order", "groups", "rejected", "refused", "read_by_library")
 
 
 def _combined(groups: pd.DataFrame) -> pd.DataFrame:

@@ -378,12 +378,26 @@ def _number_rows(connection, inputs: _Inputs, numbered: bool) -> dict[str, str]:
                          f"FROM {view}")
     parts += [f"SELECT * FROM {name}" for name in inputs.text_tables]
     if not parts:  # every input refused as a whole by the library's reader: say why, as it does
-        first = inputs.refused.iloc[0]
-        raise DataError(first["reason"], file=first["source_file"], sheet=first["source_sheet"] or None,
-                        row=None if pd.isna(first["source_row"]) else int(first["source_row"]),
-                        column=first["column"] or None)
+        raise refusal(inputs.refused)
     connection.execute(f"CREATE OR REPLACE TEMP VIEW numbered AS {' UNION ALL BY NAME '.join(parts)}")
     return {name: kind for name, kind, *_ in connection.execute("DESCRIBE numbered").fetchall()}
+
+
+def refused_whole(refused: pd.DataFrame) -> list[dict]:
+    """The files and sheets the library's reader refused as a whole (`_Inputs.refused`), as a
+    large engine's summary lists them (``refused_whole``): their rows are not counted as read, so
+    the ``rows`` object cannot show them."""
+    return [{"source_file": str(entry.source_file), "source_sheet": str(entry.source_sheet or ""),
+             "source_row": None if pd.isna(entry.source_row) else int(entry.source_row),
+             "column": str(entry.column or ""), "reason": str(entry.reason)}
+            for entry in refused.itertuples(index=False)]
+
+
+def refusal(refused: pd.DataFrame) -> DataError:
+    """The error of a run whose every input was refused as a whole: the first refusal's reason."""
+    first = refused_whole(refused)[0]
+    return DataError(first["reason"], file=first["source_file"], sheet=first["source_sheet"] or None,
+                     row=first["source_row"], column=first["column"] or None)
 
 
 def _supply_screen(connection, keyed: str | None = None) -> pd.DataFrame:
@@ -597,6 +611,7 @@ def _large_inventory(paths: list[str | Path], year: ReportingYear, pricing: Pric
     groups = _less(groups, supply_rows[supply.set_aside])
     summary, verdicts, inventory = _summary(groups, year, pricing, engine="duckdb")
     summary["possible_double_counts"] = _counted_warnings(supply_rows, supply, verdicts)
+    summary["refused_whole"] = refused_whole(inputs.refused)
     if ledger is not None or rejected is not None:
         with reading(paths):
             _write_rows(connection, verdicts, inventory, ledger, rejected,
