@@ -91,6 +91,14 @@ def _refuse_writing_over(inputs: list, files: dict, folders: dict | None = None,
     refuse_writing_over_inputs([path for path in read if path is not None], files, folders)
 
 
+def _place(source_file, sheet, row, column) -> str:
+    """Where a rejected row or a refused file or sheet is: file, sheet, row and column, those given."""
+    return ", ".join(str(part) for part in (
+        source_file, f"sheet '{sheet}'" if sheet else "",
+        f"row {row}" if row is not None and str(row) != "<NA>" else "",
+        f"column '{column}'" if column else "") if part)
+
+
 def _report_rejected(rejected, rejected_file: Optional[Path]) -> None:
     """Tell the user about rejected rows on stderr, listing them unless they went to a file."""
     if rejected.empty:
@@ -100,11 +108,7 @@ def _report_rejected(rejected, rejected_file: Optional[Path]) -> None:
         _say(f"every rejected row is listed in {rejected_file}")
         return
     for record in rejected.head(MAX_REJECTED_ON_SCREEN).itertuples(index=False):
-        place = ", ".join(str(part) for part in (
-            record.source_file, f"sheet '{record.source_sheet}'" if record.source_sheet else "",
-            f"row {record.source_row}" if record.source_row is not None and str(record.source_row) != "<NA>" else "",
-            f"column '{record.column}'" if record.column else "") if part)
-        _say(f"  {place}: {record.reason}")
+        _say(f"  {_place(record.source_file, record.source_sheet, record.source_row, record.column)}: {record.reason}")
     if len(rejected) > MAX_REJECTED_ON_SCREEN:
         _say(f"  ... and {len(rejected) - MAX_REJECTED_ON_SCREEN:,} more: use --rejected FILE to "
              "list them all")
@@ -159,10 +163,8 @@ def _large_inventory(summary: dict, rejected: Optional[Path], output_format: Out
     if summary["refused_whole"]:  # files and sheets not read at all, named as the in-memory path names them
         _say(f"{len(summary['refused_whole']):,} file(s) or sheet(s) refused as a whole")
     for entry in summary["refused_whole"]:
-        sheet, row = entry["source_sheet"], entry["source_row"]
-        place = ", ".join(part for part in (entry["source_file"], sheet and f"sheet '{sheet}'",
-                                            row is not None and f"row {row}") if part)
-        _say(f"  {place}: {entry['reason']}")
+        _say(f"  {_place(entry['source_file'], entry['source_sheet'], entry['source_row'], entry['column'])}: "
+             f"{entry['reason']}")
     raise typer.Exit(EXIT_DATA if summary["rows"]["rejected"] or summary["refused_whole"] else EXIT_OK)
 
 

@@ -132,8 +132,9 @@ def _checked_file(path: str, by_site: bool, listing: bool) -> dict:
     the DuckDB engine does (`_on_file`). Returns ``columns`` (the file's columns), ``order`` (the
     file, and its sheets, in reading order: `large._Inputs`), ``groups`` (the sums of
     `large.group_sums_sql`, or None when the file is refused as a whole), ``rows`` (the accepted rows in
-    `RULE_COLUMNS`), ``rejected`` (the file or sheets refused as a whole and, when ``listing``,
-    the rows the row rules reject) and ``read_by_library`` (DuckDB could not read the file)."""
+    `RULE_COLUMNS`), ``refused`` (the file or sheets refused as a whole), ``rejected`` (when
+    ``listing``, the rows the row rules reject) and ``read_by_library`` (DuckDB could not read the
+    file)."""
     return _on_file(path, lambda connection, file, read_here: _file_part(connection, file, by_site, listing,
                                                                          read_here))
 
@@ -158,7 +159,7 @@ def _file_part(connection, file: Path, by_site: bool, listing: bool, read_here: 
     ``read_here``."""
     inputs = _register_inputs(connection, [file], read_here)
     part = {"columns": [], "order": inputs.order, "groups": None, "rows": _no_rows(),
-            "rejected": inputs.refused[REJECTED_COLUMNS], "refused": inputs.refused[REJECTED_COLUMNS],
+            "refused": inputs.refused[REJECTED_COLUMNS], "rejected": pd.DataFrame(columns=REJECTED_COLUMNS),
             "read_by_library": bool(read_here)}
     if not inputs.native and not inputs.text_tables:  # refused as a whole: no rows
         return part
@@ -168,9 +169,8 @@ def _file_part(connection, file: Path, by_site: bool, listing: bool, read_here: 
     read = ", ".join(RULE_COLUMNS[:-1]) + ", " + SUPPLY_PLACE_SQL.format(metered=_metered_sql())
     part["rows"] = _rule_frame(connection.sql(f"SELECT {read} AS supply_place FROM checked WHERE ok").to_arrow_table())
     if listing:
-        refused = connection.execute(f'SELECT {", ".join(PLACE_COLUMNS)}, "column", value, reason '
-                                     "FROM checked WHERE NOT ok AND NOT blank").df()
-        part["rejected"] = pd.concat([part["rejected"], refused], ignore_index=True)
+        part["rejected"] = connection.execute(f'SELECT {", ".join(PLACE_COLUMNS)}, "column", value, reason '
+                                              "FROM checked WHERE NOT ok AND NOT blank").df()
     return part
 
 
@@ -262,7 +262,8 @@ def compute_dask_inventory(paths: list[str | Path], reporting_year: str | Report
             priced_out = _per_row_pass(files, found, verdicts, supply.rejected, inventory, ledger,
                                        listing_priced_out)
     if rejected is not None:
-        write_csv(_sorted_rejected([*(part["rejected"] for part in found), supply.rejected, *priced_out]), rejected)
+        write_csv(_sorted_rejected([refused, *(part["rejected"] for part in found), supply.rejected, *priced_out]),
+                  rejected)
     return summary
 
 
