@@ -112,6 +112,17 @@ def run_cli(monkeypatch, capsys):
     return run
 
 
+@pytest.fixture
+def plans(monkeypatch) -> list[dict]:
+    """The keyword arguments of each `activity.checked_sql` the large engines ran, in order."""
+    from sefton_carbon.engines import large
+    from sefton_carbon.returns.activity import checked_sql
+
+    ran: list[dict] = []
+    monkeypatch.setattr(large, "checked_sql", lambda *given, **plan: ran.append(plan) or checked_sql(*given, **plan))
+    return ran
+
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 CHROMEDRIVER = shutil.which("chromedriver")
 

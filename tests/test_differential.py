@@ -19,7 +19,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sefton_carbon.engines import large
 from sefton_carbon.engines.cluster import compute_dask_inventory
 from sefton_carbon.engines.large import compute_large_inventory
 from sefton_carbon.engines.pipeline import compute_inventory
@@ -27,7 +26,7 @@ from sefton_carbon.errors import DataError, UsageError
 from sefton_carbon.io.cells import parse_quantity
 from sefton_carbon.io.columnar import fast_number_sql
 from sefton_carbon.returns import activity
-from sefton_carbon.returns.activity import checked_sql, read_activity
+from sefton_carbon.returns.activity import read_activity
 from test_bad_inputs import ACTIVITY_CASES, _content
 from test_properties import returns
 
@@ -119,13 +118,11 @@ def test_bad_input_catalogue(tmp_path, case, name, content, fragment, names_row)
 
 
 @pytest.mark.parametrize("combined", [True, False], ids=["combinations looked up", "each column looked up alone"])
-def test_messy_returns(tmp_path, monkeypatch, combined):
+def test_messy_returns(tmp_path, monkeypatch, plans, combined):
     """The large engines look up the cells of `activity.COMBINED_COLUMNS` as combinations up to
     `activity.COMBINED_LIMIT` of them, and each column alone past it: both give every output alike."""
     if not combined:
         monkeypatch.setattr(activity, "COMBINED_LIMIT", 0)
-    plans = []
-    monkeypatch.setattr(large, "checked_sql", lambda *given, **plan: plans.append(plan) or checked_sql(*given, **plan))
     folder = REPO / "examples" / "messy-returns" / "2023-24"
     paths = sorted(folder.iterdir())
     assert {path.suffix for path in paths} == {".csv", ".xlsx"}

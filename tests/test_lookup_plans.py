@@ -6,7 +6,7 @@ unit a quantity cell names) only when some quantity cell is not read as a number
 `activity.COMBINED_COLUMNS` as one table of their combinations up to `activity.COMBINED_LIMIT`
 (``combined``), each column alone past it. Each test runs the in-memory, DuckDB and Dask engines
 (`test_differential.assert_same_everywhere`) over inputs where the plans differ, and checks which
-plan ran and what was accepted and rejected.
+plan ran (the ``plans`` fixture of conftest) and what was accepted and rejected.
 """
 
 from __future__ import annotations
@@ -18,24 +18,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sefton_carbon.engines import large
 from sefton_carbon.engines.pipeline import compute_inventory
 from sefton_carbon.returns import activity
-from sefton_carbon.returns.activity import checked_sql
 from test_differential import assert_same_everywhere
 
 HEADER = "department,site,meter,activity,quantity,unit,period_start,period_end,data_quality,notes\n"
 #: `activity.COMBINED_LIMIT` as a test sets it: the default (combinations joined) or 0 (each column
 #: joined alone).
 LIMITS = pytest.mark.parametrize("limit", [activity.COMBINED_LIMIT, 0], ids=["combined", "alone"])
-
-
-@pytest.fixture
-def plans(monkeypatch) -> list[dict]:
-    """The keyword arguments of each `checked_sql` the large engines ran, in order."""
-    ran: list[dict] = []
-    monkeypatch.setattr(large, "checked_sql", lambda *given, **plan: ran.append(plan) or checked_sql(*given, **plan))
-    return ran
 
 
 def _rejected(inventory) -> list[tuple]:
