@@ -2,12 +2,14 @@
 
 import json
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from conftest import gas_row, write_rows
 from sefton_carbon import compute_inventory
 from sefton_carbon.accounting.boundary import load_boundary_options
-from sefton_carbon.accounting.contracts import read_contracts
+from sefton_carbon.accounting.contracts import covering_contract, read_contracts
 from sefton_carbon.accounting.sites import read_sites
 from sefton_carbon.engines.pipeline import compare_inventories
 from sefton_carbon.errors import DataError, UsageError
@@ -268,6 +270,37 @@ def test_overlapping_contracts_are_refused(tmp_path):
                     "A,S,t,2023-04-01,2024-03-31,0,REGO\nA,S,t,2024-01-01,2024-12-31,0,REGO\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"row 3, column 'period_start': contracts for site 'A' overlap \(rows 2 and 3\)"):
         read_contracts(path)
+
+
+def test_each_row_takes_the_contract_covering_the_middle_of_its_period():
+    # 120 sites with up to four back-to-back contracts each, 20,000 rows at sites with and without
+    # contracts: the one sorted search finds, for every row, the contract a check of each contract
+    # in turn finds (a middle on a contract's first or last day is covered; a noon after its last
+    # day is not).
+    generator = np.random.default_rng(7)
+    contracts = []
+    for site in range(120):
+        day = np.datetime64("2022-01-01") + int(generator.integers(0, 60))
+        for _ in range(int(generator.integers(0, 5))):
+            length = int(generator.integers(0, 400))
+            contracts.append((f"Site {site}", day, day + length))
+            day = day + length + int(generator.integers(1, 30))
+    table = pd.DataFrame([contracts[i] for i in generator.permutation(len(contracts))],
+                         columns=["site", "period_start", "period_end"]).astype(
+        {"period_start": "datetime64[ns]", "period_end": "datetime64[ns]"})
+    count = 20_000
+    site = np.array([f"Site {number}" for number in generator.integers(0, 130, count)], dtype=object)
+    start = (np.datetime64("2022-01-01") + generator.integers(0, 1500, count).astype("timedelta64[D]")).astype(
+        "datetime64[ns]")
+    middle = start + (generator.integers(0, 40, count).astype("timedelta64[D]")) / 2
+    found = covering_contract(site, middle, table)
+    expected = np.full(count, -1)
+    for position, contract in enumerate(table.itertuples(index=False)):
+        covered = (site == contract.site) & (middle >= contract.period_start) & (middle <= contract.period_end)
+        expected[covered] = position
+    assert (found == expected).all()
+    assert 5_000 < (found >= 0).sum() < count  # both kinds of row occur
+    assert (covering_contract(pd.Categorical(site), middle, table) == expected).all()
 
 
 def test_a_contract_dated_outside_the_window_is_refused(tmp_path):

@@ -493,7 +493,7 @@ def _market_based(rows: pd.DataFrame, pair_of_row: np.ndarray, lines: pd.DataFra
         grid = direct["kgco2e"].to_numpy()[pair_of_row[electricity]]
         conversion = direct["unit_conversion"].to_numpy()[pair_of_row[electricity]]
         market, market_basis, _ = market_factors(
-            rows["site"][electricity].to_numpy(dtype=object),
+            rows["site"][electricity],
             rows["period_start"].to_numpy()[electricity], rows["period_end"].to_numpy()[electricity],
             contracts, residual_mix, grid)
         kilowatt_hours = rows["quantity"].to_numpy()[electricity] * conversion
