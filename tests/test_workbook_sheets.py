@@ -55,3 +55,7 @@ def test_a_sheet_whose_header_lacks_a_column_is_refused_naming_it(tmp_path):
     assert (refused["source_sheet"], refused["source_row"]) == ("Extra", 1)
     assert refused["reason"].startswith("the header row lacks unit, period_start, period_end")
     assert refused["reason"].endswith("the sheet was not read")
+    # its entry among the rejected is no row read: the inventory reconciles (read = accounted + rejected)
+    inventory = compute_inventory(path, "2023/24")
+    assert (inventory.rows_read, inventory.rows_accounted, inventory.rows_rejected) == (1, 1, 0)
+    assert int(inventory.files["sheets_refused"].iloc[0]) == 1 and len(inventory.rejected) == 1

@@ -583,8 +583,10 @@ def _reconcile(inventory: Inventory, files: pd.DataFrame) -> pd.DataFrame:
         per_file(inventory.rows["source_file"].value_counts())).fillna(0).astype("int64")
     unreadable = set(files.loc[files["unreadable"], "source_file"])
     row_rejections = rejected[rejected["source_row"].notna() & ~rejected["source_file"].isin(unreadable)]
+    # a sheet refused as a whole is an entry among the rejected but holds no row read
+    sheets_refused = files["sheets_refused"] if "sheets_refused" in files else 0
     files["rows_rejected"] = files["source_file"].map(
-        per_file(row_rejections["source_file"].value_counts())).fillna(0).astype("int64")
+        per_file(row_rejections["source_file"].value_counts())).fillna(0).astype("int64") - sheets_refused
     files["tco2e"] = files["source_file"].map(per_file(inventory.totals(row_column="source_file"))).fillna(0.0)
     unbalanced = files[files["rows_read"] != files["rows_accounted"] + files["rows_rejected"]]
     if not unbalanced.empty:

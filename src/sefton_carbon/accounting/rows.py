@@ -22,8 +22,9 @@ class ActivityData:
 
     ``rows``: parsed rows [quantity in ``unit``; dates as datetime64], one per accepted input row.
     ``rejected``: one row per rejected input row (or unreadable file), with ``REJECTED_COLUMNS``.
-    ``files``: per file, ``rows_read`` (non-blank rows), ``blank_rows``, ``unreadable`` and
-    ``sha256``, the digest of the bytes read (the same before and after reading, or the file is
+    ``files``: per file, ``rows_read`` (non-blank rows), ``blank_rows``, ``sheets_refused`` (sheets
+    of a workbook refused as a whole: each is one entry among the rejected, naming its header row,
+    and none of its rows is counted as read), ``unreadable`` and ``sha256``, the digest of the bytes read (the same before and after reading, or the file is
     refused as changed while it was read).
     """
 

@@ -1029,7 +1029,8 @@ def _name_warnings(lookups: dict[str, pd.DataFrame], checked: dict[str, np.ndarr
 
 def _read_one(path: Path, catalogue: Catalogue) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """The accepted and rejected rows of one file, every activity sheet of a workbook included, and
-    its counts (rows read, blank rows, and ``sha256``, the digest of the bytes read).
+    its counts (rows read, blank rows, sheets refused as a whole, and ``sha256``, the digest of the
+    bytes read).
 
     The file is hashed before its tables are read and again after, while their rows are checked;
     a file whose digests differ changed while it was read and is refused (a DataError). The first
@@ -1050,7 +1051,8 @@ def _read_one(path: Path, catalogue: Catalogue) -> tuple[pd.DataFrame, pd.DataFr
         raise DataError("changed while it was read, so its rows are not counted: run again once it is saved",
                         file=str(path))
     counts = {"source_file": str(path), "rows_read": sum(int((~blank).sum()) for _, _, blank in checked),
-              "blank_rows": sum(int(blank.sum()) for _, _, blank in checked), "sha256": digest}
+              "blank_rows": sum(int(blank.sum()) for _, _, blank in checked), "sheets_refused": len(incomplete),
+              "sha256": digest}
     return rows, rejected, counts
 
 
@@ -1131,8 +1133,8 @@ def read_activity(paths: list[str | Path] | str | Path, catalogue: Catalogue | N
         except DataError as error:
             rows = None
             rejected = refused_file(path, error)
-            counts = {"source_file": str(path), "rows_read": 0, "blank_rows": 0, "unreadable": True,
-                      "sha256": sha256(path)}
+            counts = {"source_file": str(path), "rows_read": 0, "blank_rows": 0, "sheets_refused": 0,
+                      "unreadable": True, "sha256": sha256(path)}
         name = recorded_name(path)
         if rows is not None:
             rows["source_file"] = _constant(name, len(rows))
