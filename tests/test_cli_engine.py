@@ -197,6 +197,25 @@ def test_every_engine_reads_a_parquet_file_as_the_csv_it_came_from(returns, tmp_
     assert reasons.str.startswith("quantity -3 is negative").all()
 
 
+@pytest.mark.parametrize("engine", ["auto", "pandas", "duckdb", "dask"])
+def test_every_engine_reads_every_file_of_a_folder_mixing_csv_and_parquet(tmp_path, run_cli, engine):
+    """A folder holding a CSV file and a Parquet file: both are read, whatever the engine (one
+    engine read only the CSV file and the others only the Parquet file, exiting 0)."""
+    folder = tmp_path / "returns"
+    folder.mkdir()
+    write_rows(folder / "a.csv", [gas_row(1000, department="Housing")])
+    cells = pd.read_csv(write_rows(tmp_path / "b.csv", [gas_row(2000, department="Leisure")]), dtype=str,
+                        keep_default_na=False)
+    cells.to_parquet(folder / "b.parquet", index=False)
+    code, out, err = run_cli("inventory", folder, "--year", "2023/24", "--format", "json", "--engine", engine)
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["rows"] == {"read": 2, "accounted": 2, "rejected": 0, "outside_boundary": 0}
+    expected = compute_inventory([folder / "a.csv", tmp_path / "b.csv"], "2023/24")
+    assert summary["by_department"] == pytest.approx(expected.summary()["by_department"], rel=1e-9)
+    assert set(summary["by_department"]) == {"Housing", "Leisure"}
+
+
 def test_duckdb_numbers_rows_file_by_file_and_reads_each_file_once(tmp_path, monkeypatch):
     """Rows of several files keep their own row numbers (a copy across files names the right
     row), a file named twice is read once, and a ragged file named by its absolute path inside

@@ -1,6 +1,6 @@
 """The inventory on a Dask cluster: each task runs the DuckDB engine's plan over one input file.
 
-The inputs are those of the DuckDB engine (`large.expand_inputs`: Parquet files and hive folders,
+The inputs are those of the DuckDB engine (`activity.expand_paths`: Parquet files and hive folders,
 CSV files and folders, workbooks), a task per file. A task reads its file as the DuckDB engine
 reads it (`large._register_inputs` and `large._number_rows`: DuckDB for Parquet and plain CSV, the
 library's reader for workbooks, title rows, UTF-16 and Windows-1252, and for CSV lines DuckDB
@@ -57,7 +57,6 @@ from sefton_carbon.engines.large import (
     _summary,
     _supply_screen,
     connect,
-    expand_inputs,
     group_sums_sql,
     read_with_retries,
     refusal,
@@ -67,7 +66,7 @@ from sefton_carbon.engines.large import (
 )
 from sefton_carbon.io.columnar import reading, sql_string
 from sefton_carbon.io.files import write_csv, writing
-from sefton_carbon.returns.activity import REQUIRED_COLUMNS
+from sefton_carbon.returns.activity import REQUIRED_COLUMNS, expand_paths
 from sefton_carbon.returns.collection import PricingInputs
 from sefton_carbon.returns.same_supply import same_supply
 from sefton_carbon.years import ReportingYear
@@ -233,7 +232,7 @@ def compute_dask_inventory(paths: list[str | Path], reporting_year: str | Report
     year = ReportingYear.parse(reporting_year)
     pricing = _load_pricing(year, PricingInputs(**pricing_inputs))
     by_site = pricing.sites is not None or pricing.contracts is not None
-    files = expand_inputs(paths)
+    files = expand_paths(paths)
     parts = [dask.delayed(_checked_file, pure=True)(str(file), by_site, rejected is not None) for file in files]
     rule_rows = dd.from_delayed([part["rows"] for part in parts], meta=_no_rows(), verify_meta=False)
     if len(parts) > 1:  # one file holds every row of every supply already

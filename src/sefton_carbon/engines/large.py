@@ -36,7 +36,7 @@ from sefton_carbon.accounting.inventory import (
 from sefton_carbon.accounting.rows import REJECTED_COLUMNS, ActivityData
 from sefton_carbon.errors import DataError, UsageError
 from sefton_carbon.io.columnar import defused_sql, duckdb_source, reading, renamed_view, sql_string
-from sefton_carbon.io.files import each_once, recorded_name, write_csv
+from sefton_carbon.io.files import recorded_name, write_csv
 from sefton_carbon.returns.activity import (
     ID_LOOKUPS,
     PARQUET_SUFFIX,
@@ -255,22 +255,6 @@ def holds_parquet(path: str | Path) -> bool:
     return path.suffix.lower() == ".parquet"
 
 
-def expand_inputs(paths: list[str | Path]) -> list[Path]:
-    """Every file the engines read for ``paths``, in reading order and each once however often it
-    is named (`files.each_once`): `activity.expand_paths`, and the Parquet files of a Parquet file
-    or folder (in name order)."""
-    files: list[Path] = []
-    for given in paths:
-        path = Path(given)
-        if not path.exists():
-            raise UsageError(f"{path}: no such file or folder")
-        if holds_parquet(path):
-            files.extend(sorted(path.rglob("*.parquet")) if path.is_dir() else [path])
-        else:
-            files.extend(expand_paths([path]))
-    return each_once(files)
-
-
 @dataclass
 class _Inputs:
     """The inputs of one run: those DuckDB reads itself (Parquet files and folders, and CSV files
@@ -306,13 +290,13 @@ def _read_natively(file: Path, read_here: set[Path]) -> bool:
 
 def _sorted_inputs(paths: list[str | Path], read_here: set[Path]) -> tuple[list[Path], list[Path], list[Path], list]:
     """The inputs of one run by who reads them, each file once however often it is named
-    (`expand_inputs`): the Parquet files and the CSV files DuckDB reads itself (as DuckDB is given
-    them: `_named_for_duckdb`; a Parquet folder's partitions are read from its files' paths), the
+    (`activity.expand_paths`): the Parquet files and the CSV files DuckDB reads itself (as DuckDB
+    is given them: `_named_for_duckdb`; a Parquet folder's partitions are read from its files' paths), the
     files the library's reader reads (the CSV files of ``read_here`` among them), and every file in
     reading order, as (recorded name, sheet: None for a file the library's reader reads, whose
     sheets are known once read)."""
     parquet, csv_files, library, order = [], [], [], []
-    for file in expand_inputs(paths):
+    for file in expand_paths(paths):
         if file.suffix.lower() == PARQUET_SUFFIX:  # only a Parquet file or folder named gives one
             parquet.append(_named_for_duckdb(file))
             order.append((recorded_name(file), ""))

@@ -18,9 +18,9 @@ import pandas as pd
 from sefton_carbon.accounting.factors import FactorLibrary
 from sefton_carbon.accounting.inventory import Inventory, compare_options, split_by_year
 from sefton_carbon.engines.cluster import compute_dask_inventory
-from sefton_carbon.engines.large import LargeInventory, compute_large_inventory, expand_inputs, holds_parquet
+from sefton_carbon.engines.large import LargeInventory, compute_large_inventory, holds_parquet
 from sefton_carbon.errors import UsageError
-from sefton_carbon.returns.activity import read_activity
+from sefton_carbon.returns.activity import expand_paths, read_activity
 from sefton_carbon.returns.collection import PricingInputs
 from sefton_carbon.years import ReportingYear
 
@@ -129,7 +129,7 @@ def choose_engine(paths: list[str | Path], engine: str = "auto") -> str:
     if any(holds_parquet(path) for path in paths):
         return "duckdb"
     try:
-        size = sum(path.stat().st_size for path in expand_inputs(paths))
+        size = sum(path.stat().st_size for path in expand_paths(paths))
     except UsageError:  # no activity files: the in-memory path says so
         return "pandas"
     return "duckdb" if size > LARGE_INPUT_BYTES else "pandas"

@@ -24,11 +24,12 @@ from pathlib import Path
 
 from sefton_carbon import __version__, resources
 from sefton_carbon.accounting.inventory import Inventory
-from sefton_carbon.engines.large import LargeInventory, expand_inputs
+from sefton_carbon.engines.large import LargeInventory
 from sefton_carbon.engines.pipeline import compute_inventory
 from sefton_carbon.errors import DataError, UsageError
 from sefton_carbon.io.files import MANIFEST_NAME, recorded_name, sha256, write_text, writing
 from sefton_carbon.outputs.files import LARGE_ENGINES, write_inventory_outputs, write_large_inventory_outputs
+from sefton_carbon.returns.activity import expand_paths
 from sefton_carbon.returns.collection import PricingInputs, collect
 
 MANIFEST = MANIFEST_NAME
@@ -73,8 +74,9 @@ def _figures(summary: dict) -> dict:
 
 
 def _inputs(paths: list, parameters: dict, result: Inventory | LargeInventory, folder: Path) -> list[dict]:
-
-    files = [Path(path) for path in expand_inputs(list(paths))]
+    """The manifest's inputs: every activity file read, the registers and the factor tables given,
+    each with its digest."""
+    files = [Path(path) for path in expand_paths(list(paths))]
     files += [Path(parameters[name]) for name in ("sites", "contracts", "spend_factors") if parameters.get(name)]
     files.append(Path(parameters.get("scopes_file") or resources.scopes_file()))
     files.append(resources.factors_dir() / "activities.yaml")

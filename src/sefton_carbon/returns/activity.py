@@ -1107,13 +1107,13 @@ def expand_paths(paths: list[str | Path]) -> list[Path]:
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            files.extend(input_files(path, CSV_SUFFIXES | SPREADSHEET_SUFFIXES))
+            files.extend(input_files(path, CSV_SUFFIXES | SPREADSHEET_SUFFIXES | {PARQUET_SUFFIX}))
         elif path.is_file():
             files.append(path)
         else:
             raise UsageError(f"{path}: no such file or folder")
     if not files:
-        raise UsageError(f"no activity files (.csv, .xlsx, .xls, .ods) in {', '.join(map(str, paths))}")
+        raise UsageError(f"no activity files (.csv, .xlsx, .xls, .ods, .parquet) in {', '.join(map(str, paths))}")
     return each_once(files)
 
 
