@@ -59,3 +59,20 @@ def test_a_sheet_whose_header_lacks_a_column_is_refused_naming_it(tmp_path):
     inventory = compute_inventory(path, "2023/24")
     assert (inventory.rows_read, inventory.rows_accounted, inventory.rows_rejected) == (1, 1, 0)
     assert int(inventory.files["sheets_refused"].iloc[0]) == 1 and len(inventory.rejected) == 1
+
+
+def test_a_sheet_naming_most_columns_but_not_the_quantity_is_refused_not_passed_over(tmp_path):
+    # "Quantity (kWh)" is no quantity header: the sheet names the six other columns, so it is an
+    # activity sheet gone wrong, not instructions; a list of drop-down values naming four is passed over.
+    header = ["department", "site", "activity", "Quantity (kWh)", "unit", "period_start", "period_end"]
+    path = workbook(tmp_path / "unknown-quantity.xlsx", {
+        "Entry": [HEADER, gas_row(1000)],
+        "Gas": [header, gas_row(5000)[:7], gas_row(6000)[:7]],
+        "Lists": [["department", "site", "activity", "unit"], ["Corporate", "Depot", "diesel", "litres"]]})
+    data = read_activity(path)
+    assert list(data.rows["quantity"]) == [1000.0]
+    assert list(zip(data.rejected["source_sheet"], data.rejected["source_row"])) == [("Gas", 1)]
+    assert data.rejected["reason"].iloc[0].startswith("the header row lacks quantity (expected columns")
+    inventory = compute_inventory(path, "2023/24")
+    assert (inventory.rows_read, inventory.rows_accounted, inventory.rows_rejected) == (1, 1, 0)
+    assert int(inventory.files["sheets_refused"].iloc[0]) == 1

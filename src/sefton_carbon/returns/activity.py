@@ -72,6 +72,10 @@ COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 _HEADER_LOOKUP = {name: column for column, names in COLUMN_SYNONYMS.items() for name in names}
 HEADER_SEARCH_ROWS = 20
+#: A workbook sheet whose likeliest header row names a quantity column, or at least this many of the
+#: seven required columns, is an activity sheet: when it lacks a column it is refused, naming what it
+#: lacks, rather than passed over as instructions or drop-down lists (whose headers name fewer).
+ACTIVITY_SHEET_MIN_COLUMNS = 5
 DATA_QUALITY_VALUES = {"": "actual", "actual": "actual", "estimated": "estimated", "correction": "correction",
                        "estimate": "estimated"}
 CATEGORY_COLUMNS = ["source_file", "source_sheet", "department", "site", "meter", "activity",
@@ -332,10 +336,11 @@ def _read_workbook(path: Path) -> tuple[list[_Table], list[DataError]]:
         try:
             header_index, found = _find_header(rows, path, sheet)
         except DataError as error:
-            # A header row with a quantity column is an activity sheet gone wrong; one without
-            # (a drop-down list of sites, activities and units) holds no activity rows.
-            activity_like = error.row is not None and any(
-                column_for_header(cell) == "quantity" for cell in rows[error.row - 1])
+            # A header row with a quantity column, or with most required columns, is an activity
+            # sheet gone wrong; one without (a drop-down list of sites, activities and units) holds
+            # no activity rows.
+            named = {column_for_header(cell) for cell in rows[error.row - 1]} if error.row is not None else set()
+            activity_like = "quantity" in named or len(named & set(REQUIRED_COLUMNS)) >= ACTIVITY_SHEET_MIN_COLUMNS
             (incomplete if activity_like else no_header).append(error)
             continue
         table = _from_rows(rows, header_index, found, sheet)
