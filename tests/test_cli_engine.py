@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from conftest import REPO, gas_row, write_rows
+from conftest import HEADER, REPO, gas_row, write_rows, xlsx_bytes
 from test_differential import same_supply_across_files
 from sefton_carbon import choose_engine, compute_inventory
 from sefton_carbon.accounting.inventory import LEDGER_COLUMNS
@@ -145,6 +145,22 @@ def test_every_engines_ledger_and_rejected_rows_are_the_in_memory_ones_byte_for_
     across = pd.read_csv(tmp_path / "across-dask-ledger.csv", keep_default_na=False).drop_duplicates("input_row")
     assert across[["source_file", "source_row", "input_row"]].values.tolist() == [
         [corporate, 2, 1], [corporate, 3, 2], [corporate, 4, 3], [highways, 4, 4], [transport, 2, 5]]
+
+
+def test_a_rejected_quantity_reads_the_same_on_every_engine_whatever_the_file(tmp_path, run_cli):
+    """A negative quantity typed as an Excel number, written in a CSV file and stored as a Parquet
+    number: each rejected row gives the value as the number it reads as (-4695), on every engine."""
+    rows = [gas_row(-4695.0), gas_row(-12.5, start="2023-05-01", end="2023-05-31")]
+    (tmp_path / "returns.xlsx").write_bytes(xlsx_bytes({"Entry": [HEADER, *rows]}))
+    write_rows(tmp_path / "returns.csv", [gas_row("-4695.0"), gas_row("-12.50", start="2023-05-01", end="2023-05-31")])
+    pd.read_csv(tmp_path / "returns.csv", keep_default_na=False).to_parquet(tmp_path / "returns.parquet", index=False)
+    for name in ("returns.xlsx", "returns.csv", "returns.parquet"):
+        for engine in ("pandas", "duckdb", "dask"):
+            rejected = tmp_path / f"{name}-{engine}-rejected.csv"
+            code, _, err = run_cli("inventory", tmp_path / name, "--year", "2023/24", "--engine", engine,
+                                   "--rejected", rejected)
+            assert code == 3, err
+            assert pd.read_csv(rejected, dtype=str)["value"].tolist() == ["'-4695", "'-12.5"], (name, engine)
 
 
 def test_a_parquet_ledger_from_the_dask_engine_is_the_duckdb_engines(tmp_path, run_cli):

@@ -695,9 +695,15 @@ ROW_RULES: list[tuple[str, str, str]] = [
     ("notes", "extra_fields",
      sql_string("row has more cells than the header: check for a stray comma or a shifted column")),
 ]
-#: The text of each column as `checked_sql` names it, for the ``value`` of a rejected row.
+#: SQL for a quantity read as a number, as the ``value`` of a rejected row gives it: a whole number
+#: without a decimal point (-4695), any other as DuckDB writes a DOUBLE (0.5, 1e+20, nan). The same
+#: text whether the cell was text (CSV, a workbook) or a number (Parquet, or parsed by the reader).
+QUANTITY_VALUE_SQL = ("CASE WHEN quantity = trunc(quantity) AND abs(quantity) < 1e15 "
+                      "THEN CAST(CAST(quantity AS BIGINT) AS VARCHAR) ELSE CAST(quantity AS VARCHAR) END")
+#: The text of each column as `checked_sql` names it, for the ``value`` of a rejected row: the
+#: quantity as a number where it reads as one, else as written.
 _VALUE_OF = {"department": "department", "activity": "activity_as_written",
-             "quantity": "coalesce(quantity_as_written, CAST(quantity AS VARCHAR), trim(CAST(quantity_cell AS VARCHAR)))",
+             "quantity": f"coalesce({QUANTITY_VALUE_SQL}, quantity_as_written, trim(CAST(quantity_cell AS VARCHAR)))",
              "unit": "unit_as_written", "period_start": "start_as_written", "period_end": "end_as_written",
              "data_quality": "quality_as_written", "notes": "notes"}
 #: Each parsed column's lookup: the id column of `checked_sql`, the lookup table and its columns.
