@@ -2,6 +2,7 @@
 activity header is read; a hidden sheet's rows are rejected naming the sheet; a sheet whose header
 lacks a column is refused naming the sheet; sheets with no header (instructions) hold no rows."""
 
+import pandas as pd
 import pytest
 
 from conftest import HEADER, gas_row, xlsx_bytes
@@ -76,3 +77,14 @@ def test_a_sheet_naming_most_columns_but_not_the_quantity_is_refused_not_passed_
     inventory = compute_inventory(path, "2023/24")
     assert (inventory.rows_read, inventory.rows_accounted, inventory.rows_rejected) == (1, 1, 0)
     assert int(inventory.files["sheets_refused"].iloc[0]) == 1
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb", "dask"])
+def test_a_copy_on_another_sheet_names_the_sheet_of_its_original(tmp_path, run_cli, engine):
+    path = workbook(tmp_path / "copies.xlsx", {"April": [HEADER, gas_row(1000)], "Again": [HEADER, gas_row(1000)]})
+    rejected = tmp_path / "rejected.csv"
+    code, _, err = run_cli("inventory", path, "--year", "2023/24", "--engine", engine, "--rejected", rejected)
+    assert code == 3, err
+    listed = pd.read_csv(rejected, dtype=str, keep_default_na=False)
+    assert listed[["source_sheet", "source_row", "reason"]].values.tolist() == [
+        ["Again", "2", f"duplicate of {path}, sheet 'April', row 2: counted once"]]
