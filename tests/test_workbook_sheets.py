@@ -10,6 +10,7 @@ from sefton_carbon import compute_inventory
 from sefton_carbon.returns.activity import read_activity
 from sefton_carbon.returns.collection import validate_returns
 
+
 def workbook(path, sheets: dict[str, list[list[object]]], hidden: tuple[str, ...] = ()):
     path.write_bytes(xlsx_bytes(sheets, hidden=hidden))
     return path
