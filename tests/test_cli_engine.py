@@ -232,6 +232,34 @@ def test_every_engine_reads_every_file_of_a_folder_mixing_csv_and_parquet(tmp_pa
     assert set(summary["by_department"]) == {"Housing", "Leisure"}
 
 
+@pytest.mark.parametrize("engine", ["pandas", "duckdb", "dask"])
+def test_every_engine_reads_hive_partitions_and_parquet_headers_alike(returns, parquet_folder, tmp_path, run_cli,
+                                                                      engine):
+    """A folder partitioned by department (the column only in the folder names), and two Parquet
+    files whose headers are spelt differently, read by every engine as the CSV file they came from;
+    a file whose folder names a partition for a column it holds is refused, naming both."""
+    expected = compute_inventory(returns, "2023/24").summary()
+    code, out, err = run_cli("inventory", parquet_folder, "--year", "2023/24", "--format", "json", "--engine", engine)
+    assert code == 0, err
+    assert json.loads(out)["by_department"] == pytest.approx(expected["by_department"], rel=1e-9)
+    cells = pd.read_csv(returns, dtype=str, keep_default_na=False)
+    cells.iloc[:1].to_parquet(tmp_path / "a.parquet", index=False)
+    cells.iloc[1:].rename(columns={"period_start": "Period Start", "unit": "UOM"}).to_parquet(
+        tmp_path / "b.parquet", index=False)
+    code, out, err = run_cli("inventory", tmp_path / "a.parquet", tmp_path / "b.parquet", "--year", "2023/24",
+                             "--format", "json", "--engine", engine)
+    assert code == 0, err
+    assert json.loads(out)["total_tco2e"] == pytest.approx(expected["total_tco2e"], rel=1e-9)
+    both = tmp_path / "site=Old Depot"
+    both.mkdir()
+    cells.to_parquet(both / "part-0.parquet", index=False)
+    code, out, err = run_cli("inventory", both / "part-0.parquet", tmp_path / "a.parquet", "--year", "2023/24",
+                             "--format", "json", "--engine", engine)
+    assert code == 3 and json.loads(out)["rows"]["read"] == 1
+    assert (f"{both / 'part-0.parquet'}, column 'site': its folder name 'site=Old Depot' gives column site, "
+            "which the file also holds: keep one") in err
+
+
 def test_duckdb_numbers_rows_file_by_file_and_reads_each_file_once(tmp_path, monkeypatch):
     """Rows of several files keep their own row numbers (a copy across files names the right
     row), a file named twice is read once, and a ragged file named by its absolute path inside

@@ -35,7 +35,15 @@ from sefton_carbon.accounting.inventory import (
 )
 from sefton_carbon.accounting.rows import REJECTED_COLUMNS, ActivityData
 from sefton_carbon.errors import DataError, UsageError
-from sefton_carbon.io.columnar import defused_sql, duckdb_source, reading, renamed_view, sql_string
+from sefton_carbon.io.columnar import (
+    defused_sql,
+    duckdb_source,
+    parquet_columns,
+    partition_conflict,
+    reading,
+    renamed_view,
+    sql_string,
+)
 from sefton_carbon.io.files import recorded_name, write_csv
 from sefton_carbon.returns.activity import (
     ID_LOOKUPS,
@@ -288,16 +296,27 @@ def _read_natively(file: Path, read_here: set[Path]) -> bool:
     return file.resolve() not in {path.resolve() for path in read_here} and reads_as_plain_csv(file)
 
 
+def _read_natively_as_parquet(file: Path) -> bool:
+    """Whether DuckDB reads a Parquet file itself: it is one, and no folder of its path names a
+    hive partition for a column it holds (`columnar.partition_conflict`). The library's reader
+    refuses the others as a whole, naming why, as the in-memory path does."""
+    try:
+        return partition_conflict(file, parquet_columns(file), column_for_header) is None
+    except DataError:
+        return False
+
+
 def _sorted_inputs(paths: list[str | Path], read_here: set[Path]) -> tuple[list[Path], list[Path], list[Path], list]:
     """The inputs of one run by who reads them, each file once however often it is named
     (`activity.expand_paths`): the Parquet files and the CSV files DuckDB reads itself (as DuckDB
     is given them: `_named_for_duckdb`; a Parquet folder's partitions are read from its files' paths), the
-    files the library's reader reads (the CSV files of ``read_here`` among them), and every file in
-    reading order, as (recorded name, sheet: None for a file the library's reader reads, whose
-    sheets are known once read)."""
+    files the library's reader reads (the CSV files of ``read_here`` among them, and the Parquet
+    files it refuses as a whole: `_read_natively_as_parquet`), and every file in reading order, as
+    (recorded name, sheet: None for a file the library's reader reads, whose sheets are known once
+    read)."""
     parquet, csv_files, library, order = [], [], [], []
     for file in expand_paths(paths):
-        if file.suffix.lower() == PARQUET_SUFFIX:  # only a Parquet file or folder named gives one
+        if file.suffix.lower() == PARQUET_SUFFIX and _read_natively_as_parquet(file):
             parquet.append(_named_for_duckdb(file))
             order.append((recorded_name(file), ""))
         elif _read_natively(file, read_here):

@@ -29,8 +29,9 @@ def duckdb_source(paths: list[str | Path], rename=None, row_numbers: bool = Fals
     CSV files are read strictly, as `csv_layout` finds them: the header on the first line, every
     cell as text, and a line with more or fewer cells than the header is an error naming its line
     (DuckDB's own dialect detection would rather skip lines above a ragged one). Files with other
-    headers are read apart, their columns named by ``rename`` (header as written -> column name,
-    or None to keep it), and put together by name: a column one file lacks is empty there.
+    headers (Parquet: other columns, or other hive partitions) are read apart, their columns named
+    by ``rename`` (header as written -> column name, or None to keep it), and put together by name:
+    a column one file lacks is empty there.
     """
     files = []
     for given in paths:
@@ -44,9 +45,21 @@ def duckdb_source(paths: list[str | Path], rename=None, row_numbers: bool = Fals
     if parquet and csv_files:
         raise UsageError("give either CSV files or Parquet files and folders, not both")
     if parquet:
-        patterns = ", ".join(sql_string(path / "**" / "*.parquet" if path.is_dir() else path) for path in parquet)
+        layouts: dict[tuple[str, ...], list[Path]] = {}
+        for path in parquet:
+            for file in input_files(path, {".parquet"}) if path.is_dir() else [path]:
+                layouts.setdefault((*parquet_columns(file), *hive_partitions(file)), []).append(file)
+        kept = ", filename" + (", file_row_number" if row_numbers else "")
         numbers = ", file_row_number=true" if row_numbers else ""
-        return f"read_parquet([{patterns}], filename=true, hive_partitioning=true, union_by_name=true{numbers})"
+        selects = []
+        for written, group in layouts.items():  # files of one layout together, each layout renamed
+            names = column_names(list(written), rename or (lambda written: None), group[0])
+            selected = ", ".join(f"{sql_identifier(written)} AS {sql_identifier(name)}"
+                                 for written, name in names.items())
+            listed = ", ".join(sql_string(path) for path in group)
+            selects.append(f"SELECT {selected}{kept} FROM read_parquet([{listed}], filename=true, "
+                           f"hive_partitioning=true{numbers})")
+        return "(" + " UNION ALL BY NAME ".join(selects) + ")"
     layouts: dict[tuple[tuple[str, ...], str], list[Path]] = {}
     for path in csv_files:
         header, delimiter = csv_layout(path)
@@ -60,6 +73,37 @@ def duckdb_source(paths: list[str | Path], rename=None, row_numbers: bool = Fals
                        f"header=true, auto_detect=false, delim={sql_string(delimiter)}, quote='\"', escape='\"', "
                        f"columns={{{columns}}}, filename=true)")
     return "(" + " UNION ALL BY NAME ".join(selects) + ")"
+
+
+def hive_partitions(path: str | Path) -> dict[str, str]:
+    """The hive partitions a file's folders name (``department=Housing/part-0.parquet``): each
+    ``key=value`` folder's key -> value, as DuckDB's ``hive_partitioning`` reads them into columns."""
+    return dict(part.split("=", 1) for part in Path(path).parent.parts if "=" in part and not part.startswith("="))
+
+
+def parquet_columns(path: str | Path) -> list[str]:
+    """A Parquet file's column names as written (its schema, read without its rows); a file that is
+    not Parquet is a DataError."""
+    import pyarrow
+    import pyarrow.parquet as parquet
+
+    try:
+        return parquet.read_schema(path).names
+    except (pyarrow.ArrowException, OSError) as error:
+        raise DataError(f"is not a Parquet file this version can read ({error})", file=str(path)) from None
+
+
+def partition_conflict(path: str | Path, columns: list[str], rename) -> DataError | None:
+    """The error of a file whose folder names a hive partition for a column it holds itself
+    (``site=Old Depot/part-0.parquet`` holding a site column), which would set that column from the
+    folder name over the file's cells: neither is taken. ``columns``: the file's columns as written;
+    ``rename``: header as written -> column name, or None to keep it."""
+    own = {rename(column) or column for column in columns}
+    for key, value in hive_partitions(path).items():
+        if (rename(key) or key) in own:
+            return DataError(f"its folder name '{key}={value}' gives column {rename(key) or key}, which the file "
+                             "also holds: keep one", file=str(path), column=rename(key) or key)
+    return None
 
 
 def _csv_files(path: Path) -> list[Path]:

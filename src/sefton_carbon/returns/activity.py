@@ -39,7 +39,13 @@ from sefton_carbon.accounting.rows import NAME_WARNING, REJECTED_COLUMNS, SUPPLY
 from sefton_carbon.accounting.units import UnitError, parse_unit
 from sefton_carbon.errors import DataError, UsageError
 from sefton_carbon.io.cells import DATE_WINDOW, in_date_window, parse_date, parse_quantity
-from sefton_carbon.io.columnar import fast_number_sql, sql_identifier, sql_string
+from sefton_carbon.io.columnar import (
+    fast_number_sql,
+    hive_partitions,
+    partition_conflict,
+    sql_identifier,
+    sql_string,
+)
 from sefton_carbon.io.files import each_once, input_files, recorded_name, sha256, sha256_in_background
 from sefton_carbon.io.names import normalised_name
 from sefton_carbon.io.spreadsheets import (
@@ -377,14 +383,21 @@ def _read_parquet(path: Path) -> _Table:
     """A Parquet file's activity columns (header names matched as in any return), every cell as
     text but a numeric quantity, which stays a number (``quantity_empty`` marking the empty ones).
     A typed cell (a date, a timestamp, a number) reads as DuckDB's cast of it to text, as the
-    large-input engines read it (`checked_sql`): a midnight timestamp is ``2023-04-01 00:00:00``."""
+    large-input engines read it (`checked_sql`): a midnight timestamp is ``2023-04-01 00:00:00``.
+    The hive partitions its folders name (``department=Housing/``) are columns of every row, as
+    DuckDB reads them, unless the file holds the column too (`partition_conflict`: refused)."""
     import pyarrow
     import pyarrow.parquet as parquet
 
     try:
-        table = parquet.read_table(path)
+        table = parquet.read_table(path, partitioning=None)
     except (pyarrow.ArrowException, OSError) as error:
         raise DataError(f"is not a Parquet file this version can read ({error})", file=str(path)) from None
+    conflict = partition_conflict(path, table.column_names, column_for_header)
+    if conflict:
+        raise conflict
+    for key, value in hive_partitions(path).items():
+        table = table.append_column(key, pyarrow.array([value] * table.num_rows, pyarrow.string()))
     position, found = _find_header([table.column_names], path, None)
     numeric = {column for column, index in found.items() if column == "quantity" and (
         pyarrow.types.is_floating(table.column(index).type) or pyarrow.types.is_integer(table.column(index).type))}
