@@ -7,7 +7,8 @@ factor 0. Electricity with no contract, or a contract with no evidence, uses the
 from ``scopes.yaml``, or else the location-based grid factor, and says so.
 
 Each electricity row takes the contract for its site whose period contains the middle day of the
-row's period. Contracts for the same site must not overlap.
+row's period, whatever its meter (``meter`` is kept for the record only). Contracts for the same
+site must not overlap.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 CSV columns: ``site, department, tags, operational_control, floor_area_m2`` and optionally
 ``meter_ids``. ``tags`` and ``meter_ids`` hold several values separated by ``;`` (for instance
-``maintained_school;leased_out``). ``operational_control`` is ``yes`` or ``no``.
+``maintained_school;leased_out``). ``operational_control`` is ``yes`` or ``no``. ``meter_ids`` is
+kept for the record only: rows take their site's tags by the site they name.
 
 Tags are what boundary options include or exclude (see `boundary`); `KNOWN_TAGS` lists those the
 options may name, and a register using another tag is refused so that a typo cannot silently move a
