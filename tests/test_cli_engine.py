@@ -5,6 +5,7 @@ import io
 import json
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from conftest import HEADER, REPO, gas_row, write_rows, xlsx_bytes
@@ -163,15 +164,33 @@ def test_a_rejected_quantity_reads_the_same_on_every_engine_whatever_the_file(tm
             assert pd.read_csv(rejected, dtype=str)["value"].tolist() == ["'-4695", "'-12.5"], (name, engine)
 
 
-def test_a_parquet_ledger_from_the_dask_engine_is_the_duckdb_engines(tmp_path, run_cli):
-    paths = across_files_and_after(tmp_path)
-    ledgers = {engine: tmp_path / f"ledger-{engine}.parquet" for engine in ("duckdb", "dask")}
-    for engine, ledger in ledgers.items():
-        code, _, err = run_cli("inventory", *paths, "--year", "2023/24", "--engine", engine, "--ledger", ledger)
-        assert code == 3, err
-    read = {engine: pd.read_parquet(ledger) for engine, ledger in ledgers.items()}
-    pd.testing.assert_frame_equal(read["dask"], read["duckdb"])
-    assert read["dask"]["input_row"].unique().tolist() == [1, 2, 3, 4, 5]
+def test_a_parquet_ledger_is_the_same_table_on_every_engine(tmp_path, run_cli):
+    """--ledger FILE.parquet: the same columns, types and values from every engine, on rows the
+    same-supply rule sets aside and on the example council with its registers."""
+    council = REPO / "examples" / "example-council"
+    (tmp_path / "across").mkdir()
+    runs = {"across": ([*across_files_and_after(tmp_path / "across")], "2023/24", []),
+            "council": ([council / "returns" / "2024-25"], "2024/25",
+                        ["--sites", council / "sites.csv", "--contracts", council / "contracts.csv",
+                         "--spend-factors", council / "spend-factors.csv"])}
+    for name, (paths, year, registers) in runs.items():
+        ledgers = {engine: tmp_path / f"{name}-{engine}.parquet" for engine in ("pandas", "duckdb", "dask")}
+        for engine, ledger in ledgers.items():
+            code, _, err = run_cli("inventory", *paths, "--year", year, "--engine", engine, *registers,
+                                   "--ledger", ledger)
+            assert code in (0, 3), err
+        read = {engine: pd.read_parquet(ledger) for engine, ledger in ledgers.items()}
+        for engine in ("duckdb", "dask"):
+            pd.testing.assert_frame_equal(read[engine], read["pandas"], check_exact=True)
+        schemas = {engine: [(field.name, field.type) for field in pq.read_schema(ledger)]
+                   for engine, ledger in ledgers.items()}
+        assert schemas["pandas"] == schemas["duckdb"] == schemas["dask"]
+    assert read["pandas"]["market_kgco2e_per_kwh"].notna().any() and len(read["pandas"]) > 1000
+    assert pd.read_parquet(tmp_path / "across-pandas.parquet")["input_row"].unique().tolist() == [1, 2, 3, 4, 5]
+    for engine in ("pandas", "duckdb", "dask"):  # with -o DIR the ledger is the folder's CSV file
+        code, _, err = run_cli("inventory", *runs["across"][0], "--year", "2023/24", "--engine", engine,
+                               "-o", tmp_path / f"out-{engine}", "--ledger", tmp_path / "copy.parquet")
+        assert code == 2 and "with --output the ledger is written as CSV into the folder" in err
 
 
 def test_duckdb_writes_the_ledger_and_rejected_rows_it_is_asked_for(tmp_path, run_cli):

@@ -121,7 +121,7 @@ def inventory(
     year: YearOption,
     output_format: FormatOption = OutputFormat.table,
     ledger: Annotated[Optional[Path], typer.Option(
-        help="Write the audited ledger here: CSV, or Parquet for a .parquet name on the duckdb and dask engines.",
+        help="Write the audited ledger here: CSV, or Parquet for a .parquet name.",
     )] = None,
     rejected: Annotated[Optional[Path], typer.Option(help="Write the rejected rows (CSV) here.")] = None,
     output: Annotated[Optional[Path], typer.Option(

@@ -11,7 +11,7 @@ from sefton_carbon.engines.large import LargeInventory
 from sefton_carbon.engines.pipeline import choose_engine, compute_inventory_on_engine
 from sefton_carbon.errors import UsageError
 from sefton_carbon.io.files import write_csv
-from sefton_carbon.outputs.files import LARGE_ENGINES
+from sefton_carbon.outputs.files import LARGE_ENGINES, write_ledger
 from sefton_carbon.outputs.manifest import publish_inventory, publish_large_inventory
 
 
@@ -20,18 +20,18 @@ def run_inventory(paths: list[str | Path], reporting_year: str, *, engine: str =
                   rejected: str | Path | None = None, output: str | Path | None = None,
                   **pricing) -> Inventory | LargeInventory:
     """The inventory of one year on the engine `choose_engine` picks, with the `PricingInputs`
-    ``pricing``; ``ledger`` and ``rejected`` are written as CSV (the DuckDB and Dask engines write a
-    ``.parquet`` ledger as Parquet), and ``output`` is a folder of outputs with a manifest that
+    ``pricing``; ``ledger`` and ``rejected`` are written as CSV (a ``.parquet`` ledger as Parquet,
+    the same on every engine), and ``output`` is a folder of outputs with a manifest that
     `verify` recomputes on the same engine. The DuckDB and Dask engines write their ledger and
     rejected rows as they compute (into ``output`` when given)."""
     chosen = choose_engine(paths, engine)
     parameters = {"reporting_year": reporting_year, **pricing}
+    if output is not None and ledger is not None and Path(ledger).suffix.lower() == ".parquet":
+        raise UsageError("--ledger: with --output the ledger is written as CSV into the folder; "
+                         "give --ledger FILE.csv for a copy, or leave it out")
     if output is not None and chosen in LARGE_ENGINES:
         if scheduler and chosen != "dask":
             raise UsageError("--scheduler is for --engine dask")
-        if ledger is not None and Path(ledger).suffix.lower() == ".parquet":
-            raise UsageError("--ledger: with --output the ledger is written as CSV into the folder; "
-                             "give --ledger FILE.csv for a copy, or leave it out")
         result = publish_large_inventory(paths, reporting_year, output, parameters, engine=chosen, scheduler=scheduler)
         for asked, name in ((ledger, "ledger.csv"), (rejected, "rejected.csv")):
             if asked is not None:  # the same file, also where it was asked for
@@ -44,7 +44,7 @@ def run_inventory(paths: list[str | Path], reporting_year: str, *, engine: str =
         if output is not None:
             publish_inventory(result, output, "inventory", paths, parameters)
         if ledger is not None:
-            write_csv(result.ledger, ledger)
+            write_ledger(result.ledger, ledger)
         if rejected is not None:
             write_csv(result.rejected, rejected)
     return result
