@@ -193,6 +193,25 @@ def test_a_parquet_ledger_is_the_same_table_on_every_engine(tmp_path, run_cli):
         assert code == 2 and "with --output the ledger is written as CSV into the folder" in err
 
 
+def test_every_engine_prints_the_same_table_and_csv(run_cli):
+    """--format table and --format csv: the same text from every engine (by scope, Scope 3
+    category, gas, department and activity, rows outside the boundary, and the notes)."""
+    council = REPO / "examples" / "example-council"
+    printed = {}
+    for engine in ("pandas", "duckdb", "dask"):
+        for output_format in ("table", "csv"):
+            code, out, err = run_cli("inventory", council / "returns" / "2024-25", "--year", "2024/25",
+                                     "--engine", engine, "--sites", council / "sites.csv",
+                                     "--contracts", council / "contracts.csv", "--format", output_format)
+            assert code in (0, 3), err
+            printed[engine, output_format] = out
+    for output_format in ("table", "csv"):
+        assert printed["duckdb", output_format] == printed["dask", output_format] == printed["pandas", output_format]
+    table = printed["pandas", "table"]
+    assert "By department" in table and "cat 3 Fuel- and energy-related activities" in table
+    assert "of the accounted rows lie outside the boundary" in table and "Note: " in table
+
+
 def test_duckdb_writes_the_ledger_and_rejected_rows_it_is_asked_for(tmp_path, run_cli):
     path = write_rows(tmp_path / "a.csv", [gas_row(), gas_row(quantity="-5", start="2023-05-01", end="2023-05-31")])
     code, out, err = run_cli("inventory", path, "--year", "2023/24", "--engine", "duckdb", "--ledger",

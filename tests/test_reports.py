@@ -45,7 +45,7 @@ def test_inventory_outputs_defuse_text_from_returns(tmp_path):
 def test_table_reconciles_and_rounds_only_for_presentation(tmp_path):
     path = write_rows(tmp_path / "a.csv", [gas_row(10000), gas_row(activity="nope")])
     inventory = compute_inventory(path, "2023/24")
-    text = format_table(inventory)
+    text = format_table(inventory.summary())
     assert "Rows: 2 read = 1 accounted + 1 rejected" in text
     assert "Scope 1 (direct)" in text and "1.83" in text
     assert "cat 3 Fuel- and energy-related activities" in text
@@ -83,7 +83,7 @@ def test_table_shares_add_up_and_show_gases_and_biogenic_co2():
     from sefton_carbon.outputs.demo import example_registers, example_returns
 
     inventory = compute_inventory(example_returns()[max(example_returns())], "2024/25", **example_registers())
-    table = format_table(inventory)
+    table = format_table(inventory.summary())
     scope_block = table.split("By scope")[1].split("\n\n")[0].splitlines()[1:]
     shares = [float(match) for line in scope_block if not line.startswith("    cat")
               for match in re.findall(r"(\d+\.\d)%$", line)]

@@ -335,6 +335,7 @@ class Inventory:
             "factor_set": self.factor_set,
             "gwp_basis": self.factor_metadata.get("gwp_basis"),
             "scope_option": self.boundary.name if self.boundary else None,
+            "scope_option_label": self.boundary.label if self.boundary else None,
             "scope_2_method": self.scope_2_method,
             "total_tco2e": total,
             "by_scope": self.by_scope(),

@@ -146,16 +146,17 @@ def inventory(
         _large_inventory(result.summary, rejected or (output / "rejected.csv" if output else None), output_format)
     if ledger is not None:
         _say(f"ledger: {len(result.ledger):,} lines written to {ledger}")
-    _print(output_format, lambda: format_table(result), lambda: summary_rows(result.summary()), lambda: summary_json(result))
+    summary = result.summary()
+    _print(output_format, lambda: format_table(summary), lambda: summary_rows(summary), lambda: summary_json(result))
     _report_rejected(result.rejected, rejected)
     raise typer.Exit(EXIT_DATA if len(result.rejected) else EXIT_OK)
 
 
 def _large_inventory(summary: dict, rejected: Optional[Path], output_format: OutputFormat) -> None:
     """Print a large-input engine's figures and say how to list its rejected rows."""
-    from sefton_carbon.outputs.text import format_large_summary, large_summary_json, summary_rows
+    from sefton_carbon.outputs.text import format_table, large_summary_json, summary_rows
 
-    _print(output_format, lambda: format_large_summary(summary), lambda: summary_rows(summary),
+    _print(output_format, lambda: format_table(summary), lambda: summary_rows(summary),
            lambda: large_summary_json(summary))
     if summary["rows"]["rejected"]:
         _say(f"{summary['rows']['rejected']:,} rows rejected"

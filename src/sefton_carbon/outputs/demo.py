@@ -133,7 +133,7 @@ def run_demo(output_dir: str | Path = "out") -> str:
     comparison = compare_with_baseline(inventories, pricing)
     return fit_lines([
         "Example council (illustrative data bundled with sefton-carbon)", "",
-        format_table(inventories[latest]), "",
+        format_table(inventories[latest].summary()), "",
         format_comparison(comparison), "",
         "Year on year, t CO2e (each year on the DESNZ factors published in the calendar year it starts)",
         year_on_year_table(inventories), "",

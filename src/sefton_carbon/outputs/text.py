@@ -20,6 +20,7 @@ import pandas as pd
 from sefton_carbon.accounting.ghg_protocol import SCOPE_3_CATEGORIES
 from sefton_carbon.accounting.inventory import BASELINE_SHIFT_THRESHOLD, Inventory
 from sefton_carbon.io.files import defuse_frame
+from sefton_carbon.years import ReportingYear
 
 SCOPE_NAMES = {"scope_1": "Scope 1 (direct)", "scope_3": "Scope 3 (other indirect)"}
 
@@ -181,16 +182,6 @@ def large_summary_json(summary: dict) -> str:
     return document_json(summary)
 
 
-def format_large_summary(summary: dict) -> str:
-    """A large-input engine's summary: the rows read and accounted, and the figures by scope."""
-    rows = summary["rows"]
-    lines = [f"Inventory {summary['reporting_year']} ({summary['engine']} engine, factors {summary['factor_year']})",
-             f"Rows: {rows['read']:,} read = {rows['accounted']:,} accounted + {rows['rejected']:,} rejected"]
-    lines += [f"  {key:<20}{value:>16,.2f} t CO2e" for key, value in summary["by_scope"].items()]
-    lines.append(f"  {'total':<20}{summary['total_tco2e']:>16,.2f} t CO2e")
-    return "\n".join(lines)
-
-
 def comparison_json(table: pd.DataFrame) -> str:
     """The boundary options compared (`compare_inventories`) as JSON: the reporting year, the
     option the baselines are measured against, and one record per option."""
@@ -224,25 +215,26 @@ GAS_NAMES = {"tco2e_co2": "CO2", "tco2e_ch4": "CH4 (methane)", "tco2e_n2o": "N2O
              "tco2e_unattributed": "not split by gas in the factors"}
 
 
-def format_table(inventory: Inventory) -> str:
-    """A readable summary: the boundary, by scope (both Scope 2 methods, Scope 3 categories),
-    department and activity, and the reconciliation of rows."""
-    total = inventory.total_tco2e
+def format_table(summary: dict) -> str:
+    """A readable summary (`Inventory.summary`, or a large-input engine's: the same table from
+    either): the boundary, by scope (both Scope 2 methods, Scope 3 categories), gas, department
+    and activity, and the reconciliation of rows."""
+    total = summary["total_tco2e"]
     width = 52
-    year = inventory.reporting_year
-    method = inventory.scope_2_method
+    year = ReportingYear.parse(summary["reporting_year"])
+    method = summary["scope_2_method"]
+    rows = summary["rows"]
     lines = [
         f"Greenhouse gas inventory {year.label} (1 April {year.start_year} to 31 March {year.start_year + 1})",
-        f"Factors: {inventory.factor_set}; GWP basis: {inventory.factor_metadata.get('gwp_basis')}",
+        f"Factors: {summary['factor_set']}; GWP basis: {summary['gwp_basis']}",
     ]
-    if inventory.boundary is not None:
-        lines.append(f"Boundary: {inventory.boundary.name} ({inventory.boundary.label}); "
+    if summary["scope_option"] is not None:
+        lines.append(f"Boundary: {summary['scope_option']} ({summary['scope_option_label']}); "
                      f"Scope 2 counted {method}-based")
-    lines += [f"Rows: {inventory.rows_read:,} read = {inventory.rows_accounted:,} accounted "
-              f"+ {inventory.rows_rejected:,} rejected"
-              + (f"; {inventory.rows_outside_boundary:,} of the accounted rows lie outside the boundary"
-                 if inventory.rows_outside_boundary else ""), ""]
-    scopes = inventory.by_scope()
+    lines += [f"Rows: {rows['read']:,} read = {rows['accounted']:,} accounted + {rows['rejected']:,} rejected"
+              + (f"; {rows['outside_boundary']:,} of the accounted rows lie outside the boundary"
+                 if rows["outside_boundary"] else ""), ""]
+    scopes = summary["by_scope"]
     scope_items = [(SCOPE_NAMES["scope_1"], scopes["scope_1"])]
     not_counted = frozenset({f"Scope 2 (electricity, {kind}-based), not counted"
                              for kind in ("location", "market") if kind != method})
@@ -250,23 +242,22 @@ def format_table(inventory: Inventory) -> str:
         counted = " (counted)" if kind == method else ", not counted"
         scope_items.append((f"Scope 2 (electricity, {kind}-based){counted}", scopes[f"scope_2_{kind}"]))
     scope_items.append((SCOPE_NAMES["scope_3"], scopes["scope_3"]))
-    scope_items += [(f"  cat {number} {SCOPE_3_CATEGORIES[number]}", category_total)
-                    for number, category_total in inventory.by_scope_3_category().items()]
+    scope_items += [(f"  cat {number} {SCOPE_3_CATEGORIES[int(number)]}", category_total)
+                    for number, category_total in summary["by_scope_3_category"].items()]
     lines += _section("By scope", scope_items, total, width, not_counted)
-    biogenic = inventory.biogenic_co2_tonnes
+    biogenic = summary["biogenic_co2_tonnes"]
     if biogenic:
         lines += [f"{'Biogenic CO2, outside the scopes (not counted)':<{width}} {_figure(biogenic):>14} "
                   f"{'t CO2':>7}", ""]
-    gases = [(GAS_NAMES[key], value) for key, value in inventory.by_gas().items() if value]
+    gases = [(GAS_NAMES[key], value) for key, value in summary["by_gas"].items() if value]
     lines += _section("Scope 1 and 2 (location-based) by gas", gases, scopes["scope_1"] + scopes["scope_2_location"],
                       width)
-    lines += _section("By department", list(inventory.by("department").items()), total, width)
-    lines += _section("By activity", list(inventory.by("activity").items()), total, width)
+    lines += _section("By department", list(summary["by_department"].items()), total, width)
+    lines += _section("By activity", list(summary["by_activity"].items()), total, width)
     lines.append(f"{'Total inside the boundary':<{width}} {_figure(total):>14}")
-    outside = inventory.outside_boundary()
-    if outside["tco2e"]:
-        lines.append(f"{'Outside the boundary (not counted)':<{width}} {_figure(outside['tco2e']):>14}")
-    for note in inventory.notes:
+    if summary["outside_boundary"]["tco2e"]:
+        lines.append(f"{'Outside the boundary (not counted)':<{width}} {_figure(summary['outside_boundary']['tco2e']):>14}")
+    for note in summary["notes"]:
         lines.append(f"Note: {note}")
     return fit_lines(lines)
 
@@ -382,7 +373,7 @@ def format_problems(validation) -> str:
 def format_collection(collection) -> str:
     """The collected year: the inventory table, the per-file reconciliation and the gaps."""
     files = collection.inventory.files
-    lines = [format_table(collection.inventory), "", "Returns (rows read = accounted + rejected):"]
+    lines = [format_table(collection.inventory.summary()), "", "Returns (rows read = accounted + rejected):"]
     for record in files.itertuples(index=False):
         lines.append(f"  {Path(record.source_file).name:<44}{record.rows_read:>7,} = {record.rows_accounted:>7,}"
                      f" + {record.rows_rejected:>5,}" + ("  (unreadable)" if record.unreadable else ""))
