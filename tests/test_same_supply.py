@@ -2,6 +2,8 @@
 whichever department reports it; quantities bought or travelled add up; overlapping metered rows
 with no meter id are counted and flagged as possible double counts."""
 
+import json
+
 import pytest
 
 from conftest import HEADER, gas_row, write_rows
@@ -47,6 +49,25 @@ def test_overlapping_periods_on_one_meter_across_departments_are_refused_naming_
     reasons = dict(zip(data.rejected["source_file"], data.rejected["reason"]))
     assert reasons[str(folder / "corporate.csv")] == f"period overlaps {folder / 'schools.csv'} row 2 on the same meter"
     assert reasons[str(folder / "schools.csv")] == f"period overlaps {folder / 'corporate.csv'} row 2 on the same meter"
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb", "dask"])
+def test_a_correction_of_a_bill_on_its_meter_counts_with_it_and_is_no_overlap(tmp_path, run_cli, engine):
+    # The bill and its credit note share the meter and the period: both count (12,000 - 500 kWh),
+    # on every engine; a second, overlapping bill on the meter is still refused with the first.
+    bill, credit = gas_row(12000, start="2023-05-01", end="2023-05-31"), gas_row(
+        -500, start="2023-05-01", end="2023-05-31", quality="correction")
+    folder = returns_folder(tmp_path, {"corporate.csv": ([[*bill, "MPRN 7001"], [*credit, "MPRN 7001"]],
+                                                         METER_HEADER)})
+    code, out, err = run_cli("inventory", folder, "--year", "2023/24", "--format", "json", "--engine", engine)
+    assert code == 0, err
+    expected = compute_inventory(write_rows(tmp_path / "net.csv", [gas_row(11500, start="2023-05-01",
+                                                                            end="2023-05-31")]), "2023/24")
+    assert json.loads(out)["total_tco2e"] == pytest.approx(expected.total_tco2e, rel=1e-9)  # printed rounded
+    write_rows(folder / "schools.csv", [[*gas_row(9000, start="2023-05-15", end="2023-06-14"), "MPRN 7001"]],
+               header=METER_HEADER)
+    code, out, err = run_cli("inventory", folder, "--year", "2023/24", "--format", "json", "--engine", engine)
+    assert code == 3 and json.loads(out)["rows"] == {"read": 3, "accounted": 1, "rejected": 2, "outside_boundary": 0}
 
 
 def test_overlapping_metered_rows_without_a_meter_are_both_counted_and_flagged(tmp_path):

@@ -7,7 +7,8 @@ activity call for two rules (the ``metered`` flag of the activity catalogue):
 * **Metered supplies** (electricity, gas, heat, water). When a row names a meter, the meter is the
   supply, whichever department or site name it comes under: an exact copy (same meter, activity,
   period, unit and quantity) is counted once and listed naming the original, and rows whose periods
-  overlap on one meter are both refused, each naming the other. When neither of two overlapping
+  overlap on one meter are both refused, each naming the other; a correction (``data_quality``
+  ``correction``) overlaps the bill it corrects and is no overlap. When neither of two overlapping
   rows at one site names a meter, both are counted and both carry a warning ("possible double
   count: give the meter id"), since two unnamed meters at one site are as likely as one bill sent
   twice.
@@ -35,11 +36,14 @@ NANOSECONDS_PER_DAY = 86_400 * 10**9
 #: A row that overlaps many others names this many of them and counts the rest, so that one long
 #: bill overlapped by thousands of daily ones gets a reason a person can read.
 REASONS_NAMED = 5
+#: The data quality of a row that corrects an earlier bill (it may be negative): its period overlaps
+#: that bill's, so it is no overlap for the rule (a copy of it is still a copy).
+CORRECTION = "correction"
 #: The start of the warning on rows that may be one supply counted twice.
 POSSIBLE_DOUBLE_COUNT = "possible double count"
 #: The columns `same_supply` reads.
 SUPPLY_COLUMNS = ["source_file", "source_sheet", "source_row", "department", "site", "meter", "activity",
-                  "unit", "quantity", "period_start", "period_end"]
+                  "unit", "quantity", "period_start", "period_end", "data_quality"]
 
 
 @dataclass
@@ -201,6 +205,8 @@ def same_supply(rows: pd.DataFrame, metered: frozenset[str]) -> SameSupply:
             reasons.setdefault(copy, []).append(f"duplicate of {where(original)}: counted once")
         kept = np.ones(len(rows), dtype=bool)
         kept[copies] = False
+        # A correction adjusts a bill of its own period: overlapping it is what it is for.
+        kept &= (rows["data_quality"] != CORRECTION).to_numpy()
         for later, earlier in _overlaps(supply, start, end, np.flatnonzero(kept & on_meter)):
             for mine, theirs in ((later, earlier), (earlier, later)):
                 reasons.setdefault(mine, []).append(f"period overlaps {where(theirs)} on the same meter")
