@@ -275,8 +275,7 @@ def test_overlapping_contracts_are_refused(tmp_path):
 def test_each_row_takes_the_contract_covering_the_middle_of_its_period():
     # 120 sites with up to four back-to-back contracts each, 20,000 rows at sites with and without
     # contracts: the one sorted search finds, for every row, the contract a check of each contract
-    # in turn finds (a middle on a contract's first or last day is covered; a noon after its last
-    # day is not).
+    # in turn finds for the day of the row's middle (a noon on a contract's last day is covered).
     generator = np.random.default_rng(7)
     contracts = []
     for site in range(120):
@@ -295,8 +294,9 @@ def test_each_row_takes_the_contract_covering_the_middle_of_its_period():
     middle = start + (generator.integers(0, 40, count).astype("timedelta64[D]")) / 2
     found = covering_contract(site, middle, table)
     expected = np.full(count, -1)
+    day = middle.astype("datetime64[D]")
     for position, contract in enumerate(table.itertuples(index=False)):
-        covered = (site == contract.site) & (middle >= contract.period_start) & (middle <= contract.period_end)
+        covered = (site == contract.site) & (day >= contract.period_start) & (day <= contract.period_end)
         expected[covered] = position
     assert (found == expected).all()
     assert 5_000 < (found >= 0).sum() < count  # both kinds of row occur

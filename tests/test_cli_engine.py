@@ -162,6 +162,17 @@ def test_a_rejected_quantity_reads_the_same_on_every_engine_whatever_the_file(tm
                                    "--rejected", rejected)
             assert code == 3, err
             assert pd.read_csv(rejected, dtype=str)["value"].tolist() == ["'-4695", "'-12.5"], (name, engine)
+    # a quantity that reads as no number is given as written; a whole number past 2^53 as its double
+    write_rows(tmp_path / "words.csv", [gas_row("twelve"), gas_row("(5)", start="2023-05-01", end="2023-05-31")])
+    pd.DataFrame({**dict(zip(HEADER, map(str, gas_row()))), "quantity": [-(2**53) - 1]}).to_parquet(
+        tmp_path / "huge.parquet", index=False)
+    for name, values in (("words.csv", ["twelve", "(5)"]), ("huge.parquet", ["'-9007199254740992.0"])):
+        for engine in ("pandas", "duckdb", "dask"):
+            rejected = tmp_path / f"{name}-{engine}-rejected.csv"
+            code, _, err = run_cli("inventory", tmp_path / name, "--year", "2023/24", "--engine", engine,
+                                   "--rejected", rejected)
+            assert code == 3, err
+            assert pd.read_csv(rejected, dtype=str)["value"].tolist() == values, (name, engine)
 
 
 def test_a_parquet_ledger_is_the_same_table_on_every_engine(tmp_path, run_cli):
@@ -296,6 +307,32 @@ def test_every_engine_reads_hive_partitions_and_parquet_headers_alike(returns, p
     assert code == 3 and json.loads(out)["rows"]["read"] == 1
     assert (f"{both / 'part-0.parquet'}, column 'site': its folder name 'site=Old Depot' gives column site, "
             "which the file also holds: keep one") in err
+
+
+def test_every_engine_reads_awkward_parquet_folders_alike(returns, tmp_path, run_cli):
+    """Hive partitions percent-escaped, holding '=', or Hive's default (no value); a file whose own
+    column another file takes from its folder name; a column typed null (pandas' all-empty column):
+    every engine gives the same ledger, rejected rows and rows."""
+    cells = pd.read_csv(returns, dtype=str, keep_default_na=False).iloc[:1]
+    folder = tmp_path / "returns"
+    for partition in ("site=Old%20Depot", "site=__HIVE_DEFAULT_PARTITION__", "site=a=b"):
+        (folder / partition).mkdir(parents=True)
+        cells.drop(columns="site").to_parquet(folder / partition / "part-0.parquet", index=False)
+    (folder / "meter=M9").mkdir()
+    cells.to_parquet(folder / "meter=M9" / "part-0.parquet", index=False)
+    cells.assign(meter="M1", notes=None, quantity="-3").to_parquet(folder / "a.parquet", index=False)
+    assert str(pq.read_schema(folder / "a.parquet").field("notes").type) == "null"
+    written = {}
+    for engine in ("pandas", "duckdb", "dask"):
+        written[engine] = tmp_path / f"{engine}-ledger.csv", tmp_path / f"{engine}-rejected.csv"
+        code, out, err = run_cli("inventory", folder, "--year", "2023/24", "--format", "json", "--engine", engine,
+                                 "--ledger", written[engine][0], "--rejected", written[engine][1])
+        assert code == 3 and json.loads(out)["rows"] == {"read": 5, "accounted": 4, "rejected": 1,
+                                                          "outside_boundary": 0}, err
+        for memory, large in zip(written["pandas"], written[engine]):
+            assert large.read_bytes() == memory.read_bytes(), (engine, large.name)
+    ledger = pd.read_csv(written["pandas"][0], keep_default_na=False)
+    assert set(ledger["site"]) == {"Old Depot", "", "a=b", cells["site"].iloc[0]}
 
 
 def test_duckdb_numbers_rows_file_by_file_and_reads_each_file_once(tmp_path, monkeypatch):

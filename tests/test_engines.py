@@ -14,6 +14,8 @@ from sefton_carbon import compute_inventory
 from sefton_carbon.accounting.factors import load_factors
 from sefton_carbon.engines.cluster import compute_dask_inventory
 from sefton_carbon.engines.large import compute_large_inventory
+from sefton_carbon.errors import DataError
+from sefton_carbon.returns.activity import read_activity
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from bench_inventory import generate  # noqa: E402
@@ -208,11 +210,19 @@ def test_duckdb_uses_a_factors_dir_as_the_pandas_path_does(activity_csv, tmp_pat
     assert totals["duckdb"] == pytest.approx(2 * bundled_total, rel=1e-9)
 
 
-def test_duckdb_on_a_file_with_a_header_and_no_rows(tmp_path):
+def test_a_file_with_a_header_and_no_rows_is_refused_on_every_engine(tmp_path, activity_csv):
+    """As the in-memory path refuses it: alone, the run's one-line error; beside a file with rows,
+    named among the files refused as a whole."""
     path = tmp_path / "activity.csv"
     path.write_text("department,site,activity,quantity,unit,period_start,period_end\n", encoding="utf-8")
-    summary = compute_large_inventory([path], "2023/24", rejected=tmp_path / "rejected.csv").summary
-    assert summary["rows"] == {"read": 0, "accounted": 0, "rejected": 0, "outside_boundary": 0} and summary["total_tco2e"] == 0
+    pd.DataFrame(columns=["department", "site", "activity", "quantity", "unit", "period_start", "period_end"],
+                 dtype=str).to_parquet(tmp_path / "activity.parquet", index=False)
+    assert read_activity(path).rejected["reason"].tolist() == ["has a header row but no data rows"]
+    for empty in (path, tmp_path / "activity.parquet"):
+        with pytest.raises(DataError, match="has a header row but no data rows"):
+            compute_large_inventory([empty], "2023/24")
+        summary = compute_large_inventory([empty, activity_csv], "2023/24").summary
+        assert [entry["reason"] for entry in summary["refused_whole"]] == ["has a header row but no data rows"]
 
 
 def test_large_engines_read_header_names_and_template_rows_as_the_pandas_path_does(activity_csv, tmp_path):

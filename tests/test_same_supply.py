@@ -4,6 +4,7 @@ with no meter id are counted and flagged as possible double counts."""
 
 import json
 
+import pandas as pd
 import pytest
 
 from conftest import HEADER, gas_row, write_rows
@@ -54,7 +55,8 @@ def test_overlapping_periods_on_one_meter_across_departments_are_refused_naming_
 @pytest.mark.parametrize("engine", ["pandas", "duckdb", "dask"])
 def test_a_correction_of_a_bill_on_its_meter_counts_with_it_and_is_no_overlap(tmp_path, run_cli, engine):
     # The bill and its credit note share the meter and the period: both count (12,000 - 500 kWh),
-    # on every engine; a second, overlapping bill on the meter is still refused with the first.
+    # on every engine; a second, overlapping bill on the meter is still refused with the first, and
+    # the correction goes with the bill it corrects.
     bill, credit = gas_row(12000, start="2023-05-01", end="2023-05-31"), gas_row(
         -500, start="2023-05-01", end="2023-05-31", quality="correction")
     folder = returns_folder(tmp_path, {"corporate.csv": ([[*bill, "MPRN 7001"], [*credit, "MPRN 7001"]],
@@ -66,8 +68,13 @@ def test_a_correction_of_a_bill_on_its_meter_counts_with_it_and_is_no_overlap(tm
     assert json.loads(out)["total_tco2e"] == pytest.approx(expected.total_tco2e, rel=1e-9)  # printed rounded
     write_rows(folder / "schools.csv", [[*gas_row(9000, start="2023-05-15", end="2023-06-14"), "MPRN 7001"]],
                header=METER_HEADER)
-    code, out, err = run_cli("inventory", folder, "--year", "2023/24", "--format", "json", "--engine", engine)
-    assert code == 3 and json.loads(out)["rows"] == {"read": 3, "accounted": 1, "rejected": 2, "outside_boundary": 0}
+    rejected = tmp_path / "rejected.csv"
+    code, out, err = run_cli("inventory", folder, "--year", "2023/24", "--format", "json", "--engine", engine,
+                             "--rejected", rejected)
+    assert code == 3 and json.loads(out)["rows"] == {"read": 3, "accounted": 0, "rejected": 3, "outside_boundary": 0}
+    reasons = pd.read_csv(rejected)["reason"].tolist()
+    assert reasons[1] == (f"corrects a bill that is refused: period overlaps {folder / 'schools.csv'} row 2 "
+                          "on the same meter")
 
 
 def test_overlapping_metered_rows_without_a_meter_are_both_counted_and_flagged(tmp_path):
@@ -131,3 +138,26 @@ def test_an_exact_copy_of_an_additive_row_is_counted_once_and_named(tmp_path):
                                                                    activity="diesel", site="Depot",
                                                                    department="Highways")], HEADER)})
     assert len(read_activity(other).rows) == 2
+
+
+def test_each_correction_overlapping_a_refused_row_of_its_group_is_found_with_one_it_overlaps():
+    # 3,000 random periods in 40 groups: the sorted search finds exactly the corrections that a check
+    # of every (correction, refused) pair finds, each named with a refused row of its group it overlaps.
+    import numpy as np
+
+    from sefton_carbon.returns.same_supply import _overlapping_refused
+
+    generator = np.random.default_rng(11)
+    group = generator.integers(0, 40, 3000)
+    start = generator.integers(0, 900, 3000)
+    end = start + generator.integers(0, 60, 3000)
+    positions = generator.permutation(3000)
+    refused, corrections = np.sort(positions[:400]), np.sort(positions[400:1400])
+    found = dict(_overlapping_refused(group, start, end, refused, corrections))
+    overlaps = ((group[corrections][:, None] == group[refused][None, :])
+                & (start[corrections][:, None] <= end[refused][None, :])
+                & (start[refused][None, :] <= end[corrections][:, None]))
+    assert set(found) == set(corrections[overlaps.any(axis=1)].tolist()) and 100 < len(found) < 1000
+    for correction, named in found.items():
+        assert group[named] == group[correction] and start[named] <= end[correction] and start[correction] <= end[named]
+        assert named in set(refused.tolist())

@@ -121,30 +121,30 @@ def market_factors(site, start: np.ndarray, end: np.ndarray, contracts: Contract
     return factor, basis, contract_row
 
 
-#: Nanoseconds in half a day: dates are midnights, and the middle of a period of whole days is a
-#: midnight or a noon, so that every instant compared is a whole number of half days.
-HALF_DAY_NS = 12 * 3600 * 10**9
+#: Nanoseconds in a day: a row's middle is compared by its day (a noon is on the day it falls on).
+DAY_NS = 24 * 3600 * 10**9
 
 
 def covering_contract(site, middle: np.ndarray, table: pd.DataFrame) -> np.ndarray:
     """Per row, the position in ``table`` (`Contracts.table`) of the contract for its ``site``
-    whose period contains the instant ``middle`` (datetime64), or -1 for none: at most one does,
+    whose period contains the day of ``middle`` (datetime64: the middle of the row's period, so a
+    bill of 30 September to 1 October falls on 30 September), or -1 for none: at most one does,
     since a site's contracts never overlap (`read_contracts`).
 
-    One sorted search, not a pass per contract: each (site, instant) is one integer, the site's
-    number times a span longer than every instant's distance from the earliest, so that sorting
-    by it sorts by site, then time; a row's candidate is the last contract starting at or before
-    its key, and it covers the row when it is of the row's site and ends on or after ``middle``."""
+    One sorted search, not a pass per contract: each (site, day) is one integer, the site's
+    number times a span longer than every day's distance from the earliest, so that sorting by it
+    sorts by site, then day; a row's candidate is the last contract starting on or before its key,
+    and it covers the row when it is of the row's site and ends on or after the row's day."""
     sites = pd.Index(table["site"].unique())
     rows = pd.Categorical(site)
     row_site = np.append(sites.get_indexer(rows.categories), -1)[rows.codes]  # -1: no contract for the site
     contract_site = sites.get_indexer(table["site"])
 
-    def half_days(instants) -> np.ndarray:
-        return np.asarray(instants, dtype="datetime64[ns]").view(np.int64) // HALF_DAY_NS
+    def days(instants) -> np.ndarray:
+        return np.asarray(instants, dtype="datetime64[ns]").view(np.int64) // DAY_NS
 
-    row_time = half_days(middle)
-    starts, ends = half_days(table["period_start"]), half_days(table["period_end"])
+    row_time = days(middle)
+    starts, ends = days(table["period_start"]), days(table["period_end"])
     earliest = min(int(row_time.min()), int(starts.min()))
     span = max(int(row_time.max()), int(ends.max())) - earliest + 1
     contract_key = contract_site * span + (starts - earliest)

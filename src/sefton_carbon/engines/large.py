@@ -38,7 +38,8 @@ from sefton_carbon.errors import DataError, UsageError
 from sefton_carbon.io.columnar import (
     defused_sql,
     duckdb_source,
-    parquet_columns,
+    hive_partitions,
+    parquet_schema,
     partition_conflict,
     reading,
     renamed_view,
@@ -291,19 +292,40 @@ def _named_for_duckdb(path: Path) -> Path:
 
 
 def _read_natively(file: Path, read_here: set[Path]) -> bool:
-    """Whether DuckDB reads a CSV file itself: it reads as the library does, and DuckDB has not
-    already failed on it in this run (``read_here``, compared as resolved paths)."""
-    return file.resolve() not in {path.resolve() for path in read_here} and reads_as_plain_csv(file)
+    """Whether DuckDB reads a CSV file itself: it reads as the library does, it holds a line after
+    its header, and DuckDB has not already failed on it in this run (``read_here``, compared as
+    resolved paths). A file of a header alone is left to the library's reader, which refuses it
+    as the in-memory path does."""
+    return (file.resolve() not in {path.resolve() for path in read_here} and reads_as_plain_csv(file)
+            and _holds_a_line_after_the_header(file))
+
+
+def _holds_a_line_after_the_header(file: Path) -> bool:
+    """Whether a CSV file has a line with a cell after its first, judged from its first 64 KiB (a
+    longer start is taken to hold one: the rules count blank rows wherever they are)."""
+    with open(file, "rb") as stream:
+        start = stream.read(1 << 16)
+    return len(start) == 1 << 16 or any(line.strip(b" ,;\t") for line in start.splitlines()[1:])
 
 
 def _read_natively_as_parquet(file: Path) -> bool:
-    """Whether DuckDB reads a Parquet file itself: it is one, and no folder of its path names a
-    hive partition for a column it holds (`columnar.partition_conflict`). The library's reader
-    refuses the others as a whole, naming why, as the in-memory path does."""
+    """Whether DuckDB reads a Parquet file itself: it is one, it holds rows, no folder of its path
+    names a hive partition for a column it holds (`columnar.partition_conflict`), and no partition
+    value holds '=' (which DuckDB cannot read). The library's reader reads the others as the
+    in-memory path does, or refuses them as a whole, naming why."""
     try:
-        return partition_conflict(file, parquet_columns(file), column_for_header) is None
+        schema = parquet_schema(file)
     except DataError:
         return False
+    return (partition_conflict(file, schema.names, column_for_header) is None
+            and not any("=" in value for value in hive_partitions(file).values()) and _holds_rows(file))
+
+
+def _holds_rows(file: Path) -> bool:
+    """Whether a Parquet file holds a row, from its footer."""
+    import pyarrow.parquet as parquet
+
+    return parquet.ParquetFile(file).metadata.num_rows > 0
 
 
 def _sorted_inputs(paths: list[str | Path], read_here: set[Path]) -> tuple[list[Path], list[Path], list[Path], list]:

@@ -45,17 +45,23 @@ def duckdb_source(paths: list[str | Path], rename=None, row_numbers: bool = Fals
     if parquet and csv_files:
         raise UsageError("give either CSV files or Parquet files and folders, not both")
     if parquet:
-        layouts: dict[tuple[str, ...], list[Path]] = {}
+        # A layout: the file's own columns, those of them typed null (no value in any row), and the
+        # hive partitions its folders name.
+        layouts: dict[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], list[Path]] = {}
         for path in parquet:
             for file in input_files(path, {".parquet"}) if path.is_dir() else [path]:
-                layouts.setdefault((*parquet_columns(file), *hive_partitions(file)), []).append(file)
+                schema = parquet_schema(file)
+                untyped = tuple(field.name for field in schema if str(field.type) == "null")
+                layouts.setdefault((tuple(schema.names), untyped, tuple(hive_partitions(file))), []).append(file)
         kept = ", filename" + (", file_row_number" if row_numbers else "")
         numbers = ", file_row_number=true" if row_numbers else ""
         selects = []
-        for written, group in layouts.items():  # files of one layout together, each layout renamed
-            names = column_names(list(written), rename or (lambda written: None), group[0])
-            selected = ", ".join(f"{sql_identifier(written)} AS {sql_identifier(name)}"
-                                 for written, name in names.items())
+        for (own, untyped, partitions), group in layouts.items():  # each layout read apart and renamed
+            names = column_names([*own, *partitions], rename or (lambda written: None), group[0])
+            # a column typed null is text with no value: it joins another layout's text column
+            cells = {written: f"CAST({sql_identifier(written)} AS VARCHAR)" if written in untyped
+                     else sql_identifier(written) for written in names}
+            selected = ", ".join(f"{cells[written]} AS {sql_identifier(name)}" for written, name in names.items())
             listed = ", ".join(sql_string(path) for path in group)
             selects.append(f"SELECT {selected}{kept} FROM read_parquet([{listed}], filename=true, "
                            f"hive_partitioning=true{numbers})")
@@ -75,20 +81,28 @@ def duckdb_source(paths: list[str | Path], rename=None, row_numbers: bool = Fals
     return "(" + " UNION ALL BY NAME ".join(selects) + ")"
 
 
+#: The value of a hive partition that holds no value (Hive's and Spark's name for it).
+HIVE_DEFAULT_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+
+
 def hive_partitions(path: str | Path) -> dict[str, str]:
     """The hive partitions a file's folders name (``department=Housing/part-0.parquet``): each
-    ``key=value`` folder's key -> value, as DuckDB's ``hive_partitioning`` reads them into columns."""
-    return dict(part.split("=", 1) for part in Path(path).parent.parts if "=" in part and not part.startswith("="))
+    ``key=value`` folder's key -> value, as DuckDB's ``hive_partitioning`` reads them into columns:
+    percent-escapes decoded (``Old%20Depot`` is ``Old Depot``), and `HIVE_DEFAULT_PARTITION` empty."""
+    from urllib.parse import unquote
+
+    found = dict(part.split("=", 1) for part in Path(path).parent.parts if "=" in part and not part.startswith("="))
+    return {key: "" if value == HIVE_DEFAULT_PARTITION else unquote(value) for key, value in found.items()}
 
 
-def parquet_columns(path: str | Path) -> list[str]:
-    """A Parquet file's column names as written (its schema, read without its rows); a file that is
-    not Parquet is a DataError."""
+def parquet_schema(path: str | Path):
+    """A Parquet file's schema (its columns as written and their types), read without its rows; a
+    file that is not Parquet is a DataError."""
     import pyarrow
     import pyarrow.parquet as parquet
 
     try:
-        return parquet.read_schema(path).names
+        return parquet.read_schema(path)
     except (pyarrow.ArrowException, OSError) as error:
         raise DataError(f"is not a Parquet file this version can read ({error})", file=str(path)) from None
 

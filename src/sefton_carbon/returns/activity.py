@@ -412,7 +412,8 @@ def _read_parquet(path: Path) -> _Table:
         if column in numeric:
             values = table.column(index)
             quantity_empty = values.is_null().to_numpy(zero_copy_only=False)
-            columns[column] = pd.Series(values.cast(pyarrow.float64()).fill_null(0).to_numpy())
+            # as DuckDB casts a BIGINT past 2^53: to the nearest double, not an error
+            columns[column] = pd.Series(values.cast(pyarrow.float64(), safe=False).fill_null(0).to_numpy())
         else:
             columns[column] = _as_text(pd.Series(texts.column(column).to_pandas(), dtype=object))
     return _Table(pd.DataFrame(columns), position + 2, None, quantity_empty=quantity_empty)
@@ -716,7 +717,8 @@ QUANTITY_VALUE_SQL = ("CASE WHEN quantity = trunc(quantity) AND abs(quantity) < 
 #: The text of each column as `checked_sql` names it, for the ``value`` of a rejected row: the
 #: quantity as a number where it reads as one, else as written.
 _VALUE_OF = {"department": "department", "activity": "activity_as_written",
-             "quantity": f"coalesce({QUANTITY_VALUE_SQL}, quantity_as_written, trim(CAST(quantity_cell AS VARCHAR)))",
+             "quantity": f"coalesce(CASE WHEN quantity_error IS NULL AND NOT quantity_empty THEN {QUANTITY_VALUE_SQL} END, "
+                         "quantity_as_written, trim(CAST(quantity_cell AS VARCHAR)))",
              "unit": "unit_as_written", "period_start": "start_as_written", "period_end": "end_as_written",
              "data_quality": "quality_as_written", "notes": "notes"}
 #: Each parsed column's lookup: the id column of `checked_sql`, the lookup table and its columns.
@@ -1066,8 +1068,7 @@ def _read_one(path: Path, catalogue: Catalogue) -> tuple[pd.DataFrame, pd.DataFr
     read_again = sha256_in_background(path)
     checked = [_check_table(table, path, catalogue) for table in tables]
     if all(blank.all() for _, _, blank in checked):
-        raise DataError("has a header row but no data rows", file=str(path), sheet=tables[0].sheet,
-                        row=tables[0].first_row - 1)
+        raise _without_rows(path, tables)
     refused_sheets = _refused_sheets(path, incomplete)
     rows = _concat([rows for rows, _, _ in checked]) if len(checked) > 1 else checked[0][0]
     rejected = pd.concat([refused_sheets, *(rejected for _, rejected, _ in checked)], ignore_index=True)
@@ -1078,6 +1079,12 @@ def _read_one(path: Path, catalogue: Catalogue) -> tuple[pd.DataFrame, pd.DataFr
               "blank_rows": sum(int(blank.sum()) for _, _, blank in checked), "sheets_refused": len(incomplete),
               "sha256": digest}
     return rows, rejected, counts
+
+
+def _without_rows(path: Path, tables: list[_Table]) -> DataError:
+    """The error of a file whose activity tables hold no data row (all blank, or none at all)."""
+    return DataError("has a header row but no data rows", file=str(path), sheet=tables[0].sheet,
+                     row=tables[0].first_row - 1)
 
 
 def _refused_sheets(path: Path, incomplete: list[DataError]) -> pd.DataFrame:
@@ -1118,6 +1125,8 @@ def text_tables(path: Path) -> tuple[list, pd.DataFrame]:
         tables, incomplete = _read_tables(path)
     except DataError as error:
         return [], refused_file(path, error).assign(source_file=recorded_name(path))
+    if not any(len(table.frame) for table in tables):  # as `_read_one` refuses it (blank rows aside)
+        return [], refused_file(path, _without_rows(path, tables)).assign(source_file=recorded_name(path))
     read = [_source_table(table, recorded_name(path), as_text=True) for table in tables]
     return read, _refused_sheets(path, incomplete).assign(source_file=recorded_name(path))
 

@@ -8,7 +8,8 @@ activity call for two rules (the ``metered`` flag of the activity catalogue):
   supply, whichever department or site name it comes under: an exact copy (same meter, activity,
   period, unit and quantity) is counted once and listed naming the original, and rows whose periods
   overlap on one meter are both refused, each naming the other; a correction (``data_quality``
-  ``correction``) overlaps the bill it corrects and is no overlap. When neither of two overlapping
+  ``correction``) overlaps the bill it corrects and is no overlap, but is refused with a refused
+  row it overlaps on its meter. When neither of two overlapping
   rows at one site names a meter, both are counted and both carry a warning ("possible double
   count: give the meter id"), since two unnamed meters at one site are as likely as one bill sent
   twice.
@@ -165,6 +166,28 @@ def _overlaps(group: np.ndarray, start: np.ndarray, end: np.ndarray, candidates:
     return list(zip(order[overlapping].tolist(), order[holder[overlapping - 1]].tolist()))
 
 
+def _overlapping_refused(group: np.ndarray, start: np.ndarray, end: np.ndarray, refused: np.ndarray,
+                         corrections: np.ndarray) -> list[tuple[int, int]]:
+    """(correction, refused) positions: each of the ``corrections`` whose period overlaps one of the
+    ``refused`` rows of its group, with a refused row it overlaps. One sort of the refused rows by
+    group then start, and a search per correction for the last refused row of its group starting on
+    or before its end: the row holding the latest end up to there overlaps the correction when that
+    end is on or after the correction's start. ``start`` and ``end`` are in days."""
+    if not len(refused) or not len(corrections):
+        return []
+    first = int(min(start[refused].min(), start[corrections].min()))
+    span = int(max(end[refused].max(), end[corrections].max())) - first + 1
+    order = refused[np.lexsort((start[refused], group[refused]))]
+    key = group[order] * span + (start[order] - first)
+    new_group = np.r_[True, group[order][1:] != group[order][:-1]]
+    running = pd.Series(end[order]).groupby(np.cumsum(new_group)).cummax().to_numpy()
+    holder = order[np.maximum.accumulate(np.where(end[order] == running, np.arange(len(order)), 0))]
+    found = np.searchsorted(key, group[corrections] * span + (end[corrections] - first), side="right") - 1
+    at = np.maximum(found, 0)
+    hits = (found >= 0) & (group[order][at] == group[corrections]) & (running[at] >= start[corrections])
+    return list(zip(corrections[hits].tolist(), holder[at][hits].tolist()))
+
+
 def _joined(reasons: list[str]) -> str:
     """One row's reasons, the first `REASONS_NAMED` in full and the rest counted."""
     if len(reasons) <= REASONS_NAMED:
@@ -205,11 +228,18 @@ def same_supply(rows: pd.DataFrame, metered: frozenset[str]) -> SameSupply:
             reasons.setdefault(copy, []).append(f"duplicate of {where(original)}: counted once")
         kept = np.ones(len(rows), dtype=bool)
         kept[copies] = False
-        # A correction adjusts a bill of its own period: overlapping it is what it is for.
-        kept &= (rows["data_quality"] != CORRECTION).to_numpy()
+        # A correction adjusts a bill of its own period: overlapping it is what it is for, unless
+        # that bill is refused, which takes the correction with it.
+        correction = kept & (rows["data_quality"] == CORRECTION).to_numpy()
+        kept &= ~correction
         for later, earlier in _overlaps(supply, start, end, np.flatnonzero(kept & on_meter)):
             for mine, theirs in ((later, earlier), (earlier, later)):
                 reasons.setdefault(mine, []).append(f"period overlaps {where(theirs)} on the same meter")
+        refused_bills = np.array(sorted(reasons.keys() - set(copies.tolist())), dtype=np.int64)
+        for mine, theirs in _overlapping_refused(supply, start, end, refused_bills,
+                                                 np.flatnonzero(correction & on_meter)):
+            reasons.setdefault(mine, []).append(f"corrects a bill that is refused: period overlaps {where(theirs)} "
+                                                "on the same meter")
         # Metered rows with no meter: one group per site (per department where no site is named).
         unnamed = kept & is_metered & ~on_meter
         if unnamed.any():
