@@ -202,14 +202,16 @@ def same_supply(rows: pd.DataFrame, metered: frozenset[str]) -> SameSupply:
     warnings: dict[int, list[str]] = {}
     if len(rows) > 1:
         files = pd.Categorical(rows["source_file"])  # named per row only where a reason needs it
+        file_codes, file_names = files.codes, list(files.categories)
         sheets = pd.Categorical(rows["source_sheet"])
+        sheet_codes, sheet_names = sheets.codes, [*sheets.categories, ""]  # code -1 (none): ""
         source_rows = rows["source_row"].to_numpy()
 
         def where(position: int) -> str:
             """The file, the sheet of a workbook, and the row of the row at ``position``."""
-            sheet = sheets.categories[sheets.codes[position]] if sheets.codes[position] >= 0 else ""
-            return (f"{files.categories[files.codes[position]]}"
-                    + (f", sheet '{sheet}'," if sheet else "") + f" row {source_rows[position]}")
+            sheet = sheet_names[sheet_codes[position]]
+            return (file_names[file_codes[position]] + (f", sheet '{sheet}'," if sheet else "")
+                    + f" row {source_rows[position]}")
 
         is_metered = rows["activity"].isin(metered).to_numpy()
         on_meter = is_metered & _given(rows["meter"])
