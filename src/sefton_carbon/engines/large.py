@@ -39,6 +39,7 @@ from sefton_carbon.io.columnar import (
     defused_sql,
     duckdb_source,
     hive_partitions,
+    parquet_rows,
     parquet_schema,
     partition_conflict,
     reading,
@@ -318,14 +319,7 @@ def _read_natively_as_parquet(file: Path) -> bool:
     except DataError:
         return False
     return (partition_conflict(file, schema.names, column_for_header) is None
-            and not any("=" in value for value in hive_partitions(file).values()) and _holds_rows(file))
-
-
-def _holds_rows(file: Path) -> bool:
-    """Whether a Parquet file holds a row, from its footer."""
-    import pyarrow.parquet as parquet
-
-    return parquet.ParquetFile(file).metadata.num_rows > 0
+            and not any("=" in value for value in hive_partitions(file).values()) and parquet_rows(file) > 0)
 
 
 def _sorted_inputs(paths: list[str | Path], read_here: set[Path]) -> tuple[list[Path], list[Path], list[Path], list]:

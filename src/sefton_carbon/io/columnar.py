@@ -11,6 +11,7 @@ import csv
 import re
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import unquote
 
 from sefton_carbon.errors import DataError, UsageError
 from sefton_carbon.io.files import FORMULA_PREFIXES, input_files
@@ -89,8 +90,6 @@ def hive_partitions(path: str | Path) -> dict[str, str]:
     """The hive partitions a file's folders name (``department=Housing/part-0.parquet``): each
     ``key=value`` folder's key -> value, as DuckDB's ``hive_partitioning`` reads them into columns:
     percent-escapes decoded (``Old%20Depot`` is ``Old Depot``), and `HIVE_DEFAULT_PARTITION` empty."""
-    from urllib.parse import unquote
-
     found = dict(part.split("=", 1) for part in Path(path).parent.parts if "=" in part and not part.startswith("="))
     return {key: "" if value == HIVE_DEFAULT_PARTITION else unquote(value) for key, value in found.items()}
 
@@ -105,6 +104,13 @@ def parquet_schema(path: str | Path):
         return parquet.read_schema(path)
     except (pyarrow.ArrowException, OSError) as error:
         raise DataError(f"is not a Parquet file this version can read ({error})", file=str(path)) from None
+
+
+def parquet_rows(path: str | Path) -> int:
+    """The rows a Parquet file holds, from its footer (the file `parquet_schema` has read)."""
+    import pyarrow.parquet as parquet
+
+    return parquet.ParquetFile(path).metadata.num_rows
 
 
 def partition_conflict(path: str | Path, columns: list[str], rename) -> DataError | None:
