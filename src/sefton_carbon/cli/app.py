@@ -135,7 +135,6 @@ def inventory(
     """Compute the inventory of one reporting year from activity files."""
     from sefton_carbon.engines.large import LargeInventory
     from sefton_carbon.outputs.runs import run_inventory
-    from sefton_carbon.outputs.text import format_table, summary_json, summary_rows
 
     _refuse_writing_over(paths, {"--ledger": ledger, "--rejected": rejected}, {"--output": output}, pricing)
     result = run_inventory(paths, year, engine=engine, scheduler=scheduler, ledger=ledger, rejected=rejected,
@@ -146,18 +145,21 @@ def inventory(
         _large_inventory(result.summary, rejected or (output / "rejected.csv" if output else None), output_format)
     if ledger is not None:
         _say(f"ledger: {len(result.ledger):,} lines written to {ledger}")
-    summary = result.summary()
-    _print(output_format, lambda: format_table(summary), lambda: summary_rows(summary), lambda: summary_json(result))
+    _print_summary(output_format, result.summary())
     _report_rejected(result.rejected, rejected)
     raise typer.Exit(EXIT_DATA if len(result.rejected) else EXIT_OK)
 
 
+def _print_summary(output_format: OutputFormat, summary: dict) -> None:
+    """An inventory's summary (`Inventory.summary`, or a large-input engine's), as ``--format`` asks."""
+    from sefton_carbon.outputs.text import document_json, format_table, summary_rows
+
+    _print(output_format, lambda: format_table(summary), lambda: summary_rows(summary), lambda: document_json(summary))
+
+
 def _large_inventory(summary: dict, rejected: Optional[Path], output_format: OutputFormat) -> None:
     """Print a large-input engine's figures and say how to list its rejected rows."""
-    from sefton_carbon.outputs.text import format_table, large_summary_json, summary_rows
-
-    _print(output_format, lambda: format_table(summary), lambda: summary_rows(summary),
-           lambda: large_summary_json(summary))
+    _print_summary(output_format, summary)
     if summary["rows"]["rejected"]:
         _say(f"{summary['rows']['rejected']:,} rows rejected"
              + (f": listed in {rejected}" if rejected else ": use --rejected FILE to list them"))

@@ -177,11 +177,6 @@ def summary_rows(summary: dict) -> pd.DataFrame:
                         columns=["group", "name", "tco2e"])
 
 
-def large_summary_json(summary: dict) -> str:
-    """A large-input engine's summary as JSON text."""
-    return document_json(summary)
-
-
 def comparison_json(table: pd.DataFrame) -> str:
     """The boundary options compared (`compare_inventories`) as JSON: the reporting year, the
     option the baselines are measured against, and one record per option."""
