@@ -39,8 +39,7 @@ from sefton_carbon.io.columnar import (
     defused_sql,
     duckdb_source,
     hive_partitions,
-    parquet_rows,
-    parquet_schema,
+    parquet_footer,
     partition_conflict,
     reading,
     renamed_view,
@@ -257,14 +256,6 @@ UNCLEAR_ROWS_SQL = """
                      OR k.place IN (SELECT key FROM unclear WHERE kind = 'site')))"""
 
 
-def holds_parquet(path: str | Path) -> bool:
-    """A Parquet file, or a folder with a Parquet file anywhere below it (hive partitions)."""
-    path = Path(path)
-    if path.is_dir():
-        return next(path.rglob("*.parquet"), None) is not None
-    return path.suffix.lower() == ".parquet"
-
-
 @dataclass
 class _Inputs:
     """The inputs of one run: those DuckDB reads itself (Parquet files and folders, and CSV files
@@ -315,11 +306,11 @@ def _read_natively_as_parquet(file: Path) -> bool:
     value holds '=' (which DuckDB cannot read). The library's reader reads the others as the
     in-memory path does, or refuses them as a whole, naming why."""
     try:
-        schema = parquet_schema(file)
+        footer = parquet_footer(file)
     except DataError:
         return False
-    return (partition_conflict(file, schema.names, column_for_header) is None
-            and not any("=" in value for value in hive_partitions(file).values()) and parquet_rows(file) > 0)
+    return (partition_conflict(file, footer.schema.to_arrow_schema().names, column_for_header) is None
+            and not any("=" in value for value in hive_partitions(file).values()) and footer.num_rows > 0)
 
 
 def _sorted_inputs(paths: list[str | Path], read_here: set[Path]) -> tuple[list[Path], list[Path], list[Path], list]:

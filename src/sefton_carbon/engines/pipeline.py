@@ -18,9 +18,9 @@ import pandas as pd
 from sefton_carbon.accounting.factors import FactorLibrary
 from sefton_carbon.accounting.inventory import Inventory, compare_options, split_by_year
 from sefton_carbon.engines.cluster import compute_dask_inventory
-from sefton_carbon.engines.large import LargeInventory, compute_large_inventory, holds_parquet
+from sefton_carbon.engines.large import LargeInventory, compute_large_inventory
 from sefton_carbon.errors import UsageError
-from sefton_carbon.returns.activity import expand_paths, read_activity
+from sefton_carbon.returns.activity import PARQUET_SUFFIX, expand_paths, read_activity
 from sefton_carbon.returns.collection import PricingInputs
 from sefton_carbon.years import ReportingYear
 
@@ -126,13 +126,13 @@ def choose_engine(paths: list[str | Path], engine: str = "auto") -> str:
         raise UsageError(f"--engine is pandas, duckdb or dask (or auto, the default), not '{engine}'")
     if engine != "auto":
         return engine
-    if any(holds_parquet(path) for path in paths):
-        return "duckdb"
     try:
-        size = sum(path.stat().st_size for path in expand_paths(paths))
+        files = expand_paths(paths)  # the files every engine reads
     except UsageError:  # no activity files: the in-memory path says so
         return "pandas"
-    return "duckdb" if size > LARGE_INPUT_BYTES else "pandas"
+    if any(file.suffix.lower() == PARQUET_SUFFIX for file in files):
+        return "duckdb"
+    return "duckdb" if sum(file.stat().st_size for file in files) > LARGE_INPUT_BYTES else "pandas"
 
 
 def compute_inventory_on_engine(paths: list[str | Path], reporting_year: str | ReportingYear, *,

@@ -51,7 +51,7 @@ def duckdb_source(paths: list[str | Path], rename=None, row_numbers: bool = Fals
         layouts: dict[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], list[Path]] = {}
         for path in parquet:
             for file in input_files(path, {".parquet"}) if path.is_dir() else [path]:
-                schema = parquet_schema(file)
+                schema = parquet_footer(file).schema.to_arrow_schema()
                 untyped = tuple(field.name for field in schema if str(field.type) == "null")
                 layouts.setdefault((tuple(schema.names), untyped, tuple(hive_partitions(file))), []).append(file)
         kept = ", filename" + (", file_row_number" if row_numbers else "")
@@ -94,23 +94,33 @@ def hive_partitions(path: str | Path) -> dict[str, str]:
     return {key: "" if value == HIVE_DEFAULT_PARTITION else unquote(value) for key, value in found.items()}
 
 
-def parquet_schema(path: str | Path):
-    """A Parquet file's schema (its columns as written and their types), read without its rows; a
-    file that is not Parquet is a DataError."""
+@contextmanager
+def _reading_parquet(path: str | Path):
+    """Read a Parquet file in the block; a file that is not Parquet is a one-line DataError."""
     import pyarrow
-    import pyarrow.parquet as parquet
 
     try:
-        return parquet.read_schema(path)
+        yield
     except (pyarrow.ArrowException, OSError) as error:
         raise DataError(f"is not a Parquet file this version can read ({error})", file=str(path)) from None
 
 
-def parquet_rows(path: str | Path) -> int:
-    """The rows a Parquet file holds, from its footer (the file `parquet_schema` has read)."""
+def parquet_footer(path: str | Path):
+    """A Parquet file's footer, read without its rows: ``num_rows``, and ``schema.to_arrow_schema()``
+    (its columns as written and their types)."""
     import pyarrow.parquet as parquet
 
-    return parquet.ParquetFile(path).metadata.num_rows
+    with _reading_parquet(path):
+        return parquet.read_metadata(path)
+
+
+def parquet_table(path: str | Path):
+    """A Parquet file's rows as an Arrow table, without the hive partitions its folders name
+    (`hive_partitions`, which the reader applies by its own rule)."""
+    import pyarrow.parquet as parquet
+
+    with _reading_parquet(path):
+        return parquet.read_table(path, partitioning=None)
 
 
 def partition_conflict(path: str | Path, columns: list[str], rename) -> DataError | None:

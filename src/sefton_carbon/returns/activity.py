@@ -42,6 +42,7 @@ from sefton_carbon.io.cells import DATE_WINDOW, in_date_window, parse_date, pars
 from sefton_carbon.io.columnar import (
     fast_number_sql,
     hive_partitions,
+    parquet_table,
     partition_conflict,
     sql_identifier,
     sql_string,
@@ -387,12 +388,8 @@ def _read_parquet(path: Path) -> _Table:
     The hive partitions its folders name (``department=Housing/``) are columns of every row, as
     DuckDB reads them, unless the file holds the column too (`partition_conflict`: refused)."""
     import pyarrow
-    import pyarrow.parquet as parquet
 
-    try:
-        table = parquet.read_table(path, partitioning=None)
-    except (pyarrow.ArrowException, OSError) as error:
-        raise DataError(f"is not a Parquet file this version can read ({error})", file=str(path)) from None
+    table = parquet_table(path)
     conflict = partition_conflict(path, table.column_names, column_for_header)
     if conflict:
         raise conflict
