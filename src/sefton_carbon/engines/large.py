@@ -98,12 +98,16 @@ def group_sums_sql(by_site: bool, source: str = "checked") -> str:
 
 def summed_sql(by_site: bool, source: str) -> str:
     """The rows of ``source`` summed by the lookup ids of the group columns (`GROUP_IDS`) and the
-    days (`VALUE_GROUP_COLUMNS`), null for the rows not accepted, with ``COUNT_COLUMNS``."""
+    days (`VALUE_GROUP_COLUMNS`), null for the rows not accepted, with ``COUNT_COLUMNS``.
+
+    Quantities are added with compensation (DuckDB's ``fsum``), which gives the same double in
+    whatever order the threads take the rows: a plain ``sum`` differs in its last digits from run
+    to run, and so would the figures of the manifest."""
     keys = [*_group_ids(by_site), *VALUE_GROUP_COLUMNS]
     return f"""
         SELECT {", ".join(f"CASE WHEN ok THEN {key} END AS {key}" for key in keys)},
                count(*) FILTER (WHERE NOT blank) AS read, count(*) FILTER (WHERE ok) AS accepted,
-               coalesce(sum(quantity) FILTER (WHERE ok), 0) AS quantity
+               coalesce(fsum(quantity) FILTER (WHERE ok), 0) AS quantity
         FROM {source} GROUP BY ALL"""
 
 
@@ -119,7 +123,7 @@ def named_sums_sql(by_site: bool, summed: str) -> str:
     return f"""
         SELECT {", ".join(f"{named[column]} AS {column}" for column in columns)},
                CAST(sum(s.read) AS BIGINT) AS read, CAST(sum(s.accepted) AS BIGINT) AS accepted,
-               sum(s.quantity) AS quantity
+               fsum(s.quantity) AS quantity
         FROM {summed} s
         {joins}
         GROUP BY ALL ORDER BY ALL"""
