@@ -176,8 +176,8 @@ def test_a_rejected_quantity_reads_the_same_on_every_engine_whatever_the_file(tm
 
 
 def test_a_parquet_ledger_is_the_same_table_on_every_engine(tmp_path, run_cli):
-    """--ledger FILE.parquet: the same columns, types and values from every engine, on rows the
-    same-supply rule sets aside and on the example council with its registers."""
+    """--ledger FILE.parquet: the same columns, types, values and optional columns (none required)
+    from every engine, on rows the same-supply rule sets aside and on the example council with its registers."""
     council = REPO / "examples" / "example-council"
     (tmp_path / "across").mkdir()
     runs = {"across": ([*across_files_and_after(tmp_path / "across")], "2023/24", []),
@@ -193,7 +193,7 @@ def test_a_parquet_ledger_is_the_same_table_on_every_engine(tmp_path, run_cli):
         read = {engine: pd.read_parquet(ledger) for engine, ledger in ledgers.items()}
         for engine in ("duckdb", "dask"):
             pd.testing.assert_frame_equal(read[engine], read["pandas"], check_exact=True)
-        schemas = {engine: [(field.name, field.type) for field in pq.read_schema(ledger)]
+        schemas = {engine: [(field.name, field.type, field.nullable) for field in pq.read_schema(ledger)]
                    for engine, ledger in ledgers.items()}
         assert schemas["pandas"] == schemas["duckdb"] == schemas["dask"]
     assert read["pandas"]["market_kgco2e_per_kwh"].notna().any() and len(read["pandas"]) > 1000

@@ -44,6 +44,7 @@ from sefton_carbon.io.columnar import (
     reading,
     renamed_view,
     sql_string,
+    write_ledger_batches,
 )
 from sefton_carbon.io.files import recorded_name, write_csv
 from sefton_carbon.returns.activity import (
@@ -735,6 +736,8 @@ def register_verdicts(connection, verdicts: pd.DataFrame, set_aside: pd.DataFram
     return keys, counted
 
 
+#: Rows of a Parquet ledger handed from DuckDB to the writer at a time (about 40 MB).
+LEDGER_BATCH_ROWS = 100_000
 #: Ledger columns holding text, which may be empty.
 TEXT_LEDGER_COLUMNS = ("source_file", "source_sheet", "department", "site", "activity_as_written", "unit_as_written",
                        "data_quality", "parent_line", "factor_set", "factor_key", "desnz_id", "factor_uom",
@@ -797,8 +800,12 @@ def write_ledger(connection, inventory, ledger: str | Path, keys: str, counted: 
                     + {int(first_input_row) - 1} AS input_row
         FROM checked c LEFT JOIN input_order o ON o.source_file = c.source_file AND o.source_sheet = c.source_sheet
         WHERE c.ok AND {counted}"""
-    connection.execute(f"""
-        COPY (SELECT {", ".join(f"{columns[column]} AS {column}" for column in LEDGER_COLUMNS)}
-              FROM ({numbered}) c JOIN verdicts v ON {keys} JOIN lines l ON l.activity = c.activity AND l.unit = c.unit
-              WHERE v.accepted ORDER BY c.input_row, l.line_order)
-        TO {sql_string(ledger)} (FORMAT {"CSV, HEADER" if csv else "PARQUET"})""")
+    query = f"""
+        SELECT {", ".join(f"{columns[column]} AS {column}" for column in LEDGER_COLUMNS)}
+        FROM ({numbered}) c JOIN verdicts v ON {keys} JOIN lines l ON l.activity = c.activity AND l.unit = c.unit
+        WHERE v.accepted ORDER BY c.input_row, l.line_order"""
+    if csv:
+        connection.execute(f"COPY ({query}) TO {sql_string(ledger)} (FORMAT CSV, HEADER)")
+        return
+    rows = connection.sql(query).to_arrow_reader(LEDGER_BATCH_ROWS)
+    write_ledger_batches(rows, rows.schema, ledger)

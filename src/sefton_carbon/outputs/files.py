@@ -10,6 +10,7 @@ from sefton_carbon.accounting.inventory import Inventory
 from sefton_carbon.engines.large import LargeInventory
 from sefton_carbon.engines.pipeline import compute_inventory_on_engine
 from sefton_carbon.errors import UsageError
+from sefton_carbon.io.columnar import write_ledger_batches
 from sefton_carbon.io.files import write_csv, write_text, writing
 from sefton_carbon.outputs.text import document_json, summary_json
 from sefton_carbon.returns.collection import Collection
@@ -20,25 +21,14 @@ LARGE_ENGINES = ("duckdb", "dask")
 
 def write_ledger(ledger: pd.DataFrame, path: str | Path) -> Path:
     """Write an inventory's ledger as CSV (`write_csv`), or as Parquet for a ``.parquet`` name,
-    typed as the DuckDB and Dask engines type theirs (`large.write_ledger`): text as strings, the
-    periods as dates, ``factor_year`` as a 32-bit integer, no market factor as null."""
+    typed as the DuckDB and Dask engines type theirs (`columnar.write_ledger_batches`)."""
     if Path(path).suffix.lower() != ".parquet":
         return write_csv(ledger, path)
     import pyarrow
-    import pyarrow.parquet as parquet
 
     table = pyarrow.Table.from_pandas(ledger, preserve_index=False)
-
-    def typed(field):
-        if field.name == "factor_year":
-            return pyarrow.int32()
-        if pyarrow.types.is_dictionary(field.type) or pyarrow.types.is_large_string(field.type):
-            return pyarrow.string()
-        return pyarrow.date32() if pyarrow.types.is_timestamp(field.type) else field.type
-
-    table = table.cast(pyarrow.schema([pyarrow.field(field.name, typed(field)) for field in table.schema]))
     with writing(path) as path:
-        parquet.write_table(table, path)
+        write_ledger_batches(table.to_batches(), table.schema, path)
     return path
 
 
