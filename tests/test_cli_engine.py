@@ -60,7 +60,7 @@ def test_an_output_folder_from_the_duckdb_engine_verifies(parquet_folder, return
                              "--format", "json")
     assert code == 0, err
     assert sorted(item.name for item in output.iterdir() if not item.name.startswith(".")) == [
-        "ledger.csv", "manifest.json", "rejected.csv", "summary.json"]
+        "files.csv", "ledger.csv", "manifest.json", "rejected.csv", "summary.json"]
     manifest = json.loads((output / "manifest.json").read_text())
     assert manifest["parameters"]["engine"] == "duckdb"
     expected = compute_inventory(returns, "2023/24")
@@ -83,20 +83,29 @@ def across_files_and_after(folder):
 
 
 def test_an_output_folder_from_the_dask_engine_is_the_duckdb_engines(tmp_path, run_cli):
-    """-o DIR on the Dask engine: the DuckDB engine's ledger.csv, rejected.csv and summary.json
-    (but for its ``engine``), and a manifest recording the Dask engine that verify recomputes on."""
+    """-o DIR on the Dask engine: the DuckDB engine's ledger.csv, rejected.csv, files.csv and
+    summary.json (but for its ``engine``), and a manifest recording the Dask engine that verify
+    recomputes on. The in-memory path writes the same ledger.csv and rejected.csv, and the same
+    files.csv but for the last digits of t CO2e, summed per group on the large engines."""
     paths = across_files_and_after(tmp_path)
-    folders = {engine: tmp_path / f"out-{engine}" for engine in ("duckdb", "dask")}
+    folders = {engine: tmp_path / f"out-{engine}" for engine in ("pandas", "duckdb", "dask")}
     for engine, folder in folders.items():
         code, _, err = run_cli("inventory", *paths, "--year", "2023/24", "--engine", engine, "-o", folder)
         assert code == 3, err  # rows set aside by the same-supply rule are rejected
         assert sorted(item.name for item in folder.iterdir()) == [
-            ".lock", "ledger.csv", "manifest.json", "rejected.csv", "summary.json"]  # no ledger parts left
-    for name in ("ledger.csv", "rejected.csv"):
+            ".lock", "files.csv", "ledger.csv", "manifest.json", "rejected.csv", "summary.json"]  # no ledger parts left
+    for name in ("ledger.csv", "rejected.csv", "files.csv"):
         assert (folders["dask"] / name).read_bytes() == (folders["duckdb"] / name).read_bytes(), name
+    for name in ("ledger.csv", "rejected.csv"):
+        assert (folders["pandas"] / name).read_bytes() == (folders["duckdb"] / name).read_bytes(), name
+    files = {engine: pd.read_csv(folders[engine] / "files.csv") for engine in ("pandas", "duckdb")}
+    pd.testing.assert_frame_equal(files["duckdb"], files["pandas"], check_exact=False, rtol=1e-12)
+    assert files["pandas"]["sha256"].str.len().eq(64).all() and files["pandas"]["rows_read"].tolist() == [3, 4, 1, 1]
     summaries = {engine: json.loads((folder / "summary.json").read_text()) for engine, folder in folders.items()}
-    assert summaries["dask"].pop("engine") == "dask" and summaries["duckdb"].pop("engine") == "duckdb"
+    for engine in folders:
+        assert summaries[engine].pop("engine") == engine
     assert summaries["dask"] == summaries["duckdb"]
+    assert len(summaries["pandas"]["files"]) == len(summaries["duckdb"]["files"]) == 4
     assert summaries["dask"]["rows"] == {"read": 9, "accounted": 5, "rejected": 4, "outside_boundary": 0}
     manifest = json.loads((folders["dask"] / "manifest.json").read_text())
     assert manifest["parameters"]["engine"] == "dask"
@@ -228,7 +237,7 @@ def test_duckdb_writes_the_ledger_and_rejected_rows_it_is_asked_for(tmp_path, ru
     code, out, err = run_cli("inventory", path, "--year", "2023/24", "--engine", "duckdb", "--ledger",
                              tmp_path / "ledger.csv", "--rejected", tmp_path / "rejected.csv", "--format", "csv")
     assert code == 3, err
-    assert f"1 rows rejected: listed in {tmp_path / 'rejected.csv'}" in err
+    assert f"1 input row(s) or file(s) rejected\nevery rejected row is listed in {tmp_path / 'rejected.csv'}" in err
     assert pd.read_csv(tmp_path / "rejected.csv")["source_row"].tolist() == [3]
     assert len(pd.read_csv(tmp_path / "ledger.csv")) == 2  # gas and its well-to-tank line
     figures = pd.read_csv(io.StringIO(out)).set_index(["group", "name"])["tco2e"]
@@ -409,18 +418,25 @@ def test_a_parquet_file_named_twice_is_read_once(tmp_path, engine):
 
 @pytest.mark.parametrize("engine", ["duckdb", "dask"])
 def test_a_file_refused_as_a_whole_on_a_large_engine_is_named_with_why(tmp_path, run_cli, engine):
-    """The only input lacks a required column: one line naming the file, its header row and what
-    it lacks, exit 3, as the in-memory path lists it (not an error in the engine's own SQL, nor
-    every required column said missing)."""
+    """The only input lacks a required column: the summary of no rows, and one line naming the
+    file, its header row and what it lacks, exit 3, as the in-memory path gives them (not an error
+    in the engine's own SQL, nor every required column said missing)."""
     path = tmp_path / "no-unit.csv"
     path.write_text("department,site,activity,quantity,period_start,period_end\n"
                     "Corporate,Town Hall,electricity,5,2023-04-01,2023-04-30\n", encoding="utf-8")
-    code, _, err = run_cli("inventory", path, "--year", "2023/24", "--engine", engine)
+    code, out, err = run_cli("inventory", path, "--year", "2023/24", "--engine", engine, "--format", "json")
     assert code == 3
-    assert err.strip() == f"error: {path}, row 1: the header row lacks unit (expected columns department, site, " \
-        "activity, quantity, unit, period_start, period_end; optional: meter, data_quality, notes)"
-    code, _, err = run_cli("inventory", path, "--year", "2023/24")
-    assert code == 3 and f"{path}, row 1: the header row lacks unit" in err
+    assert err.splitlines() == [
+        "1 input row(s) or file(s) rejected",
+        f"  {path}, row 1: the header row lacks unit (expected columns department, site, activity, quantity, unit, "
+        "period_start, period_end; optional: meter, data_quality, notes)"]
+    in_memory = run_cli("inventory", path, "--year", "2023/24", "--format", "json")
+    assert in_memory[0] == 3 and in_memory[2] == err
+    summary, expected = json.loads(out), json.loads(in_memory[1])
+    assert summary["engine"] == engine and expected["engine"] == "pandas"
+    assert summary["rows"] == expected["rows"] == {"read": 0, "accounted": 0, "rejected": 0, "outside_boundary": 0}
+    assert summary["files"] == [{**expected["files"][0], "sha256": None}] and expected["files"][0]["unreadable"]
+    assert summary["refused_whole"] == expected["refused_whole"] and len(summary["refused_whole"]) == 1
 
 
 @pytest.mark.parametrize("engine", ["duckdb", "dask"])
@@ -437,4 +453,28 @@ def test_a_file_refused_as_a_whole_beside_others_is_named_and_exits_3(tmp_path, 
     assert summary["refused_whole"] == [{"source_file": str(refused), "source_sheet": "", "source_row": 1,
                                          "column": "", "reason": summary["refused_whole"][0]["reason"]}]
     assert summary["refused_whole"][0]["reason"].startswith("the header row lacks unit")
-    assert f"1 file(s) or sheet(s) refused as a whole\n  {refused}, row 1: the header row lacks unit" in err
+    assert f"1 input row(s) or file(s) rejected\n  {refused}, row 1: the header row lacks unit" in err
+
+
+def test_every_engine_prints_the_same_summary_and_lists_the_same_rejected_rows(run_cli):
+    """The messy returns (a workbook, title rows, bad cells, an overlap, a copy across files and a
+    file refused as a whole) on every engine: the same stderr, line for line (the large engines
+    read the input again to list the rejected rows when no --rejected file is given), and the same
+    JSON but for ``engine``, the digests the large engines take only for -o DIR, and the last
+    digits of each file's t CO2e."""
+    pytest.importorskip("dask")
+    runs = {engine: run_cli("inventory", REPO / "examples" / "messy-returns", "--year", "2024/25", "--engine", engine,
+                            "--format", "json") for engine in ("pandas", "duckdb", "dask")}
+    assert {engine: code for engine, (code, _, _) in runs.items()} == {"pandas": 3, "duckdb": 3, "dask": 3}
+    err = runs["pandas"][2]
+    assert err.startswith("21 input row(s) or file(s) rejected\n") and len(err.splitlines()) == 22
+    summaries = {engine: json.loads(out) for engine, (_, out, _) in runs.items()}
+    expected = summaries.pop("pandas")
+    assert expected.pop("engine") == "pandas" and len(expected["refused_whole"]) == 1
+    for engine, summary in summaries.items():
+        assert runs[engine][2] == err, engine
+        assert summary.pop("engine") == engine
+        for entry, wanted in zip(summary["files"], expected["files"], strict=True):
+            assert entry["sha256"] is None and len(wanted["sha256"]) == 64
+            assert entry["tco2e"] == pytest.approx(wanted["tco2e"], rel=1e-12)
+        assert {**summary, "files": None} == {**expected, "files": None}

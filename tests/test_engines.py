@@ -15,7 +15,6 @@ from sefton_carbon import compute_inventory
 from sefton_carbon.accounting.factors import load_factors
 from sefton_carbon.engines.cluster import compute_dask_inventory
 from sefton_carbon.engines.large import compute_large_inventory
-from sefton_carbon.errors import DataError
 from sefton_carbon.returns.activity import read_activity
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
@@ -92,7 +91,7 @@ def test_dask_on_a_local_cluster_of_two_workers(activity_csv, tmp_path, run_cli)
     assert code == 3 and printed["rows"] == summary["rows"] and printed["engine"] == "dask"
     assert printed["total_tco2e"] == pytest.approx(summary["total_tco2e"], rel=1e-9)
     assert printed["by_scope"] == pytest.approx(summary["by_scope"], rel=1e-9)
-    assert "3 rows rejected" in err
+    assert "3 input row(s) or file(s) rejected\n" in err and err.count(": period lies outside") == 1
     expected = compute_large_inventory([folder], "2023/24", rejected=tmp_path / "rejected-duckdb.csv").summary
     # The three bad rows of the file are rejected by both engines, by the same rules, and listed alike.
     assert summary["rows"] == expected["rows"] == {"read": 5003, "accounted": 5000, "rejected": 3, "outside_boundary": 0}
@@ -107,7 +106,7 @@ def test_dask_on_a_local_cluster_of_two_workers(activity_csv, tmp_path, run_cli)
 
 def test_engine_option_on_the_command_line(activity_csv, run_cli):
     code, out, err = run_cli("inventory", activity_csv, "--year", "2023/24", "--engine", "duckdb", "--format", "json")
-    assert code == 3 and "3 rows rejected" in err
+    assert code == 3 and "3 input row(s) or file(s) rejected" in err
     assert json.loads(out)["rows"] == {"read": 5003, "accounted": 5000, "rejected": 3, "outside_boundary": 0}
     code, _, err = run_cli("inventory", activity_csv, "--year", "2023/24", "--engine", "spark")
     assert code == 2 and "--engine is pandas, duckdb or dask" in err
@@ -120,7 +119,7 @@ def test_dask_lists_the_rejected_rows_of_the_duckdb_engine(activity_csv, tmp_pat
     for engine in ("duckdb", "dask"):
         code, out, err = run_cli("inventory", activity_csv, "--year", "2023/24", "--engine", engine, "--format",
                                  "json", "--rejected", tmp_path / f"rejected-{engine}.csv")
-        assert code == 3 and f"3 rows rejected: listed in {tmp_path / f'rejected-{engine}.csv'}" in err
+        assert code == 3 and f"every rejected row is listed in {tmp_path / f'rejected-{engine}.csv'}" in err
         assert json.loads(out)["rows"] == {"read": 5003, "accounted": 5000, "rejected": 3, "outside_boundary": 0}
     listed = (tmp_path / "rejected-dask.csv").read_bytes()
     assert listed == (tmp_path / "rejected-duckdb.csv").read_bytes() and b"outside the reporting year" in listed
@@ -212,16 +211,18 @@ def test_duckdb_uses_a_factors_dir_as_the_pandas_path_does(activity_csv, tmp_pat
 
 
 def test_a_file_with_a_header_and_no_rows_is_refused_on_every_engine(tmp_path, activity_csv):
-    """As the in-memory path refuses it: alone, the run's one-line error; beside a file with rows,
-    named among the files refused as a whole."""
+    """As the in-memory path refuses it: alone, no rows and the file named among those refused as
+    a whole; beside a file with rows, the same."""
     path = tmp_path / "activity.csv"
     path.write_text("department,site,activity,quantity,unit,period_start,period_end\n", encoding="utf-8")
     pd.DataFrame(columns=["department", "site", "activity", "quantity", "unit", "period_start", "period_end"],
                  dtype=str).to_parquet(tmp_path / "activity.parquet", index=False)
     assert read_activity(path).rejected["reason"].tolist() == ["has a header row but no data rows"]
     for empty in (path, tmp_path / "activity.parquet"):
-        with pytest.raises(DataError, match="has a header row but no data rows"):
-            compute_large_inventory([empty], "2023/24")
+        alone = compute_large_inventory([empty], "2023/24").summary
+        assert alone["rows"] == {"read": 0, "accounted": 0, "rejected": 0, "outside_boundary": 0}
+        assert [entry["reason"] for entry in alone["refused_whole"]] == ["has a header row but no data rows"]
+        assert [entry["unreadable"] for entry in alone["files"]] == [True]
         summary = compute_large_inventory([empty, activity_csv], "2023/24").summary
         assert [entry["reason"] for entry in summary["refused_whole"]] == ["has a header row but no data rows"]
 

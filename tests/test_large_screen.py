@@ -31,7 +31,7 @@ def screens(path: Path) -> tuple[set, set]:
     inputs = large._register_inputs(connection, [path], set())
     columns = large._number_rows(connection, inputs, True)
     lookups = large._check_rows(connection, inputs, "numbered", columns)
-    _, flagged = large._sums_and_screen(connection, False, lookups)
+    _, flagged = large._sums_and_screen(connection, False, lookups, large.file_key_sql(inputs.order))
     everywhere = large._supply_screen(connection)
     connection.close()
     return ({(kind, int(key)) for kind, key in flagged[["kind", "key"]].itertuples(index=False)},

@@ -46,7 +46,13 @@ from sefton_carbon.accounting.catalogue import (
 from sefton_carbon.accounting.contracts import GRID_FALLBACK, MARKET_BASES, Contracts, market_factors
 from sefton_carbon.accounting.factors import FactorLibrary, FactorTable, factor_set_label, load_factors
 from sefton_carbon.accounting.gases import GAS_LABELS, GASES, UNATTRIBUTED, UNATTRIBUTED_LABEL
-from sefton_carbon.accounting.rows import REJECTED_COLUMNS, SUPPLY_WARNING, ActivityData
+from sefton_carbon.accounting.rows import (
+    FILES_COLUMNS,
+    REJECTED_COLUMNS,
+    SUPPLY_WARNING,
+    ActivityData,
+    refused_whole_records,
+)
 from sefton_carbon.accounting.sites import SitesRegister
 from sefton_carbon.accounting.spend import SPEND_PREFIX, SpendFactors
 from sefton_carbon.years import ReportingYear
@@ -105,6 +111,9 @@ class Inventory:
     files: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list[str] = field(default_factory=list)
     sites_given: bool = True
+    #: The engine whose figures these are: ``pandas`` (in memory), or the large-input engine that
+    #: summed the rows per group and priced the groups (its summary names it).
+    engine: str = "pandas"
     #: The rows this inventory was priced from (accepted and not), to price them again on another
     #: factor year (a restated baseline).
     activity: ActivityData | None = None
@@ -330,6 +339,7 @@ class Inventory:
         by_quality = self.totals(row_column="data_quality")
         total = self.total_tco2e
         return {
+            "engine": self.engine,
             "reporting_year": self.reporting_year.label,
             "factor_year": self.factor_year,
             "factor_set": self.factor_set,
@@ -352,6 +362,7 @@ class Inventory:
             "boundary": self.boundary.statement() if self.boundary else [],
             "files": self.files.to_dict(orient="records"),
             "notes": self.notes,
+            "refused_whole": refused_whole_records(self.activity.refused_whole if self.activity else None),
         }
 
     def under(self, option: BoundaryOption, sites: SitesRegister | None = None) -> Inventory:
@@ -592,7 +603,7 @@ def _reconcile(inventory: Inventory, files: pd.DataFrame) -> pd.DataFrame:
     unbalanced = files[files["rows_read"] != files["rows_accounted"] + files["rows_rejected"]]
     if not unbalanced.empty:
         raise AssertionError(f"reconciliation failed for {unbalanced.to_dict(orient='records')}")
-    return files
+    return files[[column for column in FILES_COLUMNS if column in files]]
 
 
 def _unpriced_rows(pair_of_row: np.ndarray, lines: pd.DataFrame) -> np.ndarray:

@@ -99,18 +99,20 @@ def _place(source_file, sheet, row, column) -> str:
         f"column '{column}'" if column else "") if part)
 
 
-def _report_rejected(rejected, rejected_file: Optional[Path]) -> None:
-    """Tell the user about rejected rows on stderr, listing them unless they went to a file."""
-    if rejected.empty:
+def _report_rejected(rejected, rejected_file: Optional[Path], count: Optional[int] = None) -> None:
+    """Tell the user about rejected rows on stderr, listing them unless they went to a file:
+    ``rejected`` holds them, or the first of them when ``count`` says how many there are."""
+    count = len(rejected) if count is None else count
+    if not count:
         return
-    _say(f"{len(rejected):,} input row(s) or file(s) rejected")
+    _say(f"{count:,} input row(s) or file(s) rejected")
     if rejected_file is not None:
         _say(f"every rejected row is listed in {rejected_file}")
         return
     for record in rejected.head(MAX_REJECTED_ON_SCREEN).itertuples(index=False):
         _say(f"  {_place(record.source_file, record.source_sheet, record.source_row, record.column)}: {record.reason}")
-    if len(rejected) > MAX_REJECTED_ON_SCREEN:
-        _say(f"  ... and {len(rejected) - MAX_REJECTED_ON_SCREEN:,} more: use --rejected FILE to "
+    if count > MAX_REJECTED_ON_SCREEN:
+        _say(f"  ... and {count - MAX_REJECTED_ON_SCREEN:,} more: use --rejected FILE to "
              "list them all")
 
 
@@ -138,16 +140,17 @@ def inventory(
 
     _refuse_writing_over(paths, {"--ledger": ledger, "--rejected": rejected}, {"--output": output}, pricing)
     result = run_inventory(paths, year, engine=engine, scheduler=scheduler, ledger=ledger, rejected=rejected,
-                           output=output, **pricing.arguments())
+                           output=output, list_rejected=0 if rejected else MAX_REJECTED_ON_SCREEN,
+                           **pricing.arguments())
     if output is not None:
         _say(f"outputs and manifest written to {output}")
-    if isinstance(result, LargeInventory):  # figures only; the engine wrote the ledger and rejected rows as it ran
-        _large_inventory(result.summary, rejected or (output / "rejected.csv" if output else None), output_format)
+    large = isinstance(result, LargeInventory)  # figures only: the engine wrote the ledger and rejected rows as it ran
     if ledger is not None:
-        _say(f"ledger: {len(result.ledger):,} lines written to {ledger}")
-    _print_summary(output_format, result.summary())
-    _report_rejected(result.rejected, rejected)
-    raise typer.Exit(EXIT_DATA if len(result.rejected) else EXIT_OK)
+        _say(f"ledger written to {ledger}" if large else f"ledger: {len(result.ledger):,} lines written to {ledger}")
+    _print_summary(output_format, result.summary if large else result.summary())
+    count = result.rejected_count if large else len(result.rejected)
+    _report_rejected(result.rejected, rejected, count)
+    raise typer.Exit(EXIT_DATA if count else EXIT_OK)
 
 
 def _print_summary(output_format: OutputFormat, summary: dict) -> None:
@@ -155,20 +158,6 @@ def _print_summary(output_format: OutputFormat, summary: dict) -> None:
     from sefton_carbon.outputs.text import document_json, format_table, summary_rows
 
     _print(output_format, lambda: format_table(summary), lambda: summary_rows(summary), lambda: document_json(summary))
-
-
-def _large_inventory(summary: dict, rejected: Optional[Path], output_format: OutputFormat) -> None:
-    """Print a large-input engine's figures and say how to list its rejected rows."""
-    _print_summary(output_format, summary)
-    if summary["rows"]["rejected"]:
-        _say(f"{summary['rows']['rejected']:,} rows rejected"
-             + (f": listed in {rejected}" if rejected else ": use --rejected FILE to list them"))
-    if summary["refused_whole"]:  # files and sheets not read at all, named as the in-memory path names them
-        _say(f"{len(summary['refused_whole']):,} file(s) or sheet(s) refused as a whole")
-    for entry in summary["refused_whole"]:
-        _say(f"  {_place(entry['source_file'], entry['source_sheet'], entry['source_row'], entry['column'])}: "
-             f"{entry['reason']}")
-    raise typer.Exit(EXIT_DATA if summary["rows"]["rejected"] or summary["refused_whole"] else EXIT_OK)
 
 
 @app.command()

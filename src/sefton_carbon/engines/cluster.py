@@ -56,11 +56,11 @@ from sefton_carbon.engines.large import (
     _register_inputs,
     _summary,
     _supply_screen,
+    compute_large_inventory,
     connect,
+    file_key_sql,
     group_sums_sql,
     read_with_retries,
-    refusal,
-    refused_whole,
     register_verdicts,
     write_ledger,
 )
@@ -163,7 +163,7 @@ def _file_part(connection, file: Path, by_site: bool, listing: bool, read_here: 
     if not inputs.native and not inputs.text_tables:  # refused as a whole: no rows
         return part
     part["columns"] = list(_check_file(connection, inputs))
-    groups = connection.execute(group_sums_sql(by_site, "checked")).df()
+    groups = connection.execute(group_sums_sql(by_site, "checked", file_key_sql(inputs.order))).df()
     part["groups"] = groups.assign(**_group_keys(groups, _keys(groups)))
     read = ", ".join(RULE_COLUMNS[:-1]) + ", " + SUPPLY_PLACE_SQL.format(metered=_metered_sql())
     part["rows"] = _rule_frame(connection.sql(f"SELECT {read} AS supply_place FROM checked WHERE ok").to_arrow_table())
@@ -243,17 +243,19 @@ def compute_dask_inventory(paths: list[str | Path], reporting_year: str | Report
         found, candidates = dask.compute([{key: part[key] for key in FIRST_PASS_KEYS} for part in parts],
                                          candidates.to_delayed(optimize_graph=False))
     refused = pd.concat([part["refused"] for part in found], ignore_index=True)
-    if not any(part["columns"] for part in found):  # every input refused as a whole: say why, as DuckDB does
-        raise refusal(refused)
+    read = [part["groups"] for part in found if part["groups"] is not None]
+    if not read:  # every input refused as a whole: nothing for the cluster to do; DuckDB writes the empty outputs
+        return {**compute_large_inventory(paths, year, ledger=ledger, rejected=rejected, **pricing_inputs).summary,
+                "engine": "dask"}
     _missing_columns({column for part in found for column in part["columns"]}, "Dask")
     order = pd.concat([part["order"] for part in found], ignore_index=True).assign(rank=lambda order: order.index)
     candidates = _in_reading_order(pd.concat(candidates, ignore_index=True), order).astype(  # as same_supply reads them
         {column: "category" for column in ["source_file", "source_sheet", *RULE_TEXT_COLUMNS]})
     supply = same_supply(candidates, load_catalogue().metered)
-    groups = _combined(pd.concat([part["groups"] for part in found if part["groups"] is not None], ignore_index=True))
-    summary, verdicts, inventory = _summary(_less(groups, candidates[supply.set_aside]), year, pricing, engine="dask")
+    groups = _combined(pd.concat(read, ignore_index=True))
+    summary, verdicts, inventory = _summary(_less(groups, candidates[supply.set_aside]), year, pricing, "dask",
+                                            order, refused)
     summary["possible_double_counts"] = _counted_warnings(candidates, supply, verdicts)
-    summary["refused_whole"] = refused_whole(refused)
     listing_priced_out = rejected is not None and not verdicts["accepted"].all()
     priced_out = []
     if ledger is not None or listing_priced_out:

@@ -7,12 +7,14 @@ from pathlib import Path
 import pandas as pd
 
 from sefton_carbon.accounting.inventory import Inventory
+from sefton_carbon.accounting.rows import FILES_COLUMNS
 from sefton_carbon.engines.large import LargeInventory
 from sefton_carbon.engines.pipeline import compute_inventory_on_engine
 from sefton_carbon.errors import UsageError
 from sefton_carbon.io.columnar import write_ledger_batches
-from sefton_carbon.io.files import write_csv, write_text, writing
+from sefton_carbon.io.files import recorded_name, sha256, write_csv, write_text, writing
 from sefton_carbon.outputs.text import document_json, summary_json
+from sefton_carbon.returns.activity import expand_paths
 from sefton_carbon.returns.collection import Collection
 
 #: The engines that write an output folder as they compute (`write_large_inventory_outputs`).
@@ -49,9 +51,9 @@ def write_large_inventory_outputs(paths: list[str | Path], reporting_year: str, 
                                   **pricing) -> tuple[LargeInventory, dict[str, Path]]:
     """Compute one year on a large-input engine (``engine``: ``duckdb``, or ``dask`` on the cluster
     at ``scheduler`` or a local pool; `compute_inventory_on_engine`, with the `PricingInputs`
-    ``pricing``) into a folder: ledger.csv and rejected.csv, written as it computes, and
-    summary.json; returns the result and the files written. Both engines write the same bytes but
-    for summary.json's ``engine``. There is no files.csv: the engines count rows by group, not by file."""
+    ``pricing``) into a folder: ledger.csv and rejected.csv, written as it computes, files.csv
+    (`large.files_table`) and summary.json; returns the result and the files written. Both engines
+    write the same bytes but for summary.json's ``engine``."""
     if engine not in LARGE_ENGINES:
         raise UsageError(f"an output folder computed as it is written is for the {' or '.join(LARGE_ENGINES)} "
                          f"engine, not '{engine}'")
@@ -60,6 +62,11 @@ def write_large_inventory_outputs(paths: list[str | Path], reporting_year: str, 
     written = {"ledger": folder / "ledger.csv", "rejected": folder / "rejected.csv"}
     result = compute_inventory_on_engine(paths, reporting_year, engine=engine, scheduler=scheduler,
                                          ledger=written["ledger"], rejected=written["rejected"], **pricing)
+    # The digest of each input, which the manifest records too, taken once the engine has read it.
+    digests = {recorded_name(file): sha256(file) for file in expand_paths(paths)}
+    for entry in result.summary["files"]:
+        entry["sha256"] = digests.get(entry["source_file"])
+    written["files"] = write_csv(pd.DataFrame(result.summary["files"], columns=FILES_COLUMNS), folder / "files.csv")
     written["summary"] = write_text(document_json(result.summary) + "\n", folder / "summary.json")
     return result, written
 

@@ -22,6 +22,8 @@ import tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+import pandas as pd
+
 from sefton_carbon import __version__, resources
 from sefton_carbon.accounting.inventory import Inventory
 from sefton_carbon.engines.large import LargeInventory
@@ -87,9 +89,10 @@ def _inputs(paths: list, parameters: dict, result: Inventory | LargeInventory, f
     files.append(factor_folder / "factors.csv")
     # An activity file is recorded with the digest of the bytes that were read, not of the file as it
     # may be now.
+    files_read = result.files if isinstance(result, Inventory) else pd.DataFrame(result.summary.get("files", []))
     read = {}
-    if isinstance(result, Inventory) and "sha256" in result.files:
-        read = dict(zip(result.files["source_file"].astype(str), result.files["sha256"]))
+    if "sha256" in files_read:
+        read = dict(zip(files_read["source_file"].astype(str), files_read["sha256"]))
     return [{"path": _recorded_path(path, folder), "sha256": read.get(recorded_name(path)) or sha256(path),
              "bytes": path.stat().st_size} for path in files]
 

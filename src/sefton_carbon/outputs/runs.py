@@ -4,7 +4,10 @@ asked (the ledger, the rejected rows, an output folder with its manifest)."""
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
+
+import pandas as pd
 
 from sefton_carbon.accounting.inventory import Inventory
 from sefton_carbon.engines.large import LargeInventory
@@ -18,12 +21,13 @@ from sefton_carbon.outputs.manifest import publish_inventory, publish_large_inve
 def run_inventory(paths: list[str | Path], reporting_year: str, *, engine: str = "auto",
                   scheduler: str | None = None, ledger: str | Path | None = None,
                   rejected: str | Path | None = None, output: str | Path | None = None,
-                  **pricing) -> Inventory | LargeInventory:
+                  list_rejected: int = 0, **pricing) -> Inventory | LargeInventory:
     """The inventory of one year on the engine `choose_engine` picks, with the `PricingInputs`
     ``pricing``; ``ledger`` and ``rejected`` are written as CSV (a ``.parquet`` ledger as Parquet,
     the same on every engine), and ``output`` is a folder of outputs with a manifest that
     `verify` recomputes on the same engine. The DuckDB and Dask engines write their ledger and
-    rejected rows as they compute (into ``output`` when given)."""
+    rejected rows as they compute (into ``output`` when given), and, with ``list_rejected``, give
+    that many of the first rejected entries as `LargeInventory.rejected` (`_first_rejected`)."""
     chosen = choose_engine(paths, engine)
     parameters = {"reporting_year": reporting_year, **pricing}
     if output is not None and ledger is not None and Path(ledger).suffix.lower() == ".parquet":
@@ -37,9 +41,17 @@ def run_inventory(paths: list[str | Path], reporting_year: str, *, engine: str =
             if asked is not None:  # the same file, also where it was asked for
                 Path(asked).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(Path(output) / name, asked)
-        return result
+        return _first_rejected(result, Path(output) / "rejected.csv", list_rejected)
     result = compute_inventory_on_engine(paths, reporting_year, engine=chosen, scheduler=scheduler, ledger=ledger,
                                          rejected=rejected, **pricing)
+    if isinstance(result, LargeInventory) and list_rejected and result.rejected_count:
+        if rejected is not None:
+            return _first_rejected(result, rejected, list_rejected)
+        with tempfile.TemporaryDirectory() as folder:  # the rows were not numbered: a second run lists them
+            listed = Path(folder) / "rejected.csv"
+            compute_inventory_on_engine(paths, reporting_year, engine=chosen, scheduler=scheduler,
+                                        rejected=listed, **pricing)
+            return _first_rejected(result, listed, list_rejected)
     if isinstance(result, Inventory):
         if output is not None:
             publish_inventory(result, output, "inventory", paths, parameters)
@@ -47,4 +59,14 @@ def run_inventory(paths: list[str | Path], reporting_year: str, *, engine: str =
             write_ledger(result.ledger, ledger)
         if rejected is not None:
             write_csv(result.rejected, rejected)
+    return result
+
+
+def _first_rejected(result: LargeInventory, rejected: Path, count: int) -> LargeInventory:
+    """``result`` with the first ``count`` entries of the rejected rows it wrote to ``rejected``
+    (`LargeInventory.rejected`), in the order of that file (by file, sheet and row, as the
+    in-memory path orders its own), their row numbers as integers."""
+    if count:
+        first = pd.read_csv(rejected, nrows=count, dtype=str, keep_default_na=False)
+        result.rejected = first.assign(source_row=pd.to_numeric(first["source_row"], errors="coerce").astype("Int64"))
     return result

@@ -1050,10 +1050,10 @@ def _name_warnings(lookups: dict[str, pd.DataFrame], checked: dict[str, np.ndarr
     return pd.Categorical(joined)
 
 
-def _read_one(path: Path, catalogue: Catalogue) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """The accepted and rejected rows of one file, every activity sheet of a workbook included, and
-    its counts (rows read, blank rows, sheets refused as a whole, and ``sha256``, the digest of the
-    bytes read).
+def _read_one(path: Path, catalogue: Catalogue) -> tuple[pd.DataFrame, pd.DataFrame, dict, pd.DataFrame]:
+    """The accepted and rejected rows of one file, every activity sheet of a workbook included, its
+    counts (rows read, blank rows, sheets refused as a whole, and ``sha256``, the digest of the
+    bytes read), and the entries of its sheets refused as a whole (among the rejected too).
 
     The file is hashed before its tables are read and again after, while their rows are checked;
     a file whose digests differ changed while it was read and is refused (a DataError). The first
@@ -1075,7 +1075,7 @@ def _read_one(path: Path, catalogue: Catalogue) -> tuple[pd.DataFrame, pd.DataFr
     counts = {"source_file": str(path), "rows_read": sum(int((~blank).sum()) for _, _, blank in checked),
               "blank_rows": sum(int(blank.sum()) for _, _, blank in checked), "sheets_refused": len(incomplete),
               "sha256": digest}
-    return rows, rejected, counts
+    return rows, rejected, counts, refused_sheets
 
 
 def _without_rows(path: Path, tables: list[_Table]) -> DataError:
@@ -1156,13 +1156,13 @@ def read_activity(paths: list[str | Path] | str | Path, catalogue: Catalogue | N
     catalogue = catalogue or load_catalogue()
     if isinstance(paths, (str, Path)):
         paths = [paths]
-    all_rows, all_rejected, all_counts = [], [], []
+    all_rows, all_rejected, all_counts, all_refused = [], [], [], []
     for path in expand_paths(paths):
         try:
-            rows, rejected, counts = _read_one(path, catalogue)
+            rows, rejected, counts, refused = _read_one(path, catalogue)
         except DataError as error:
             rows = None
-            rejected = refused_file(path, error)
+            rejected = refused = refused_file(path, error)
             counts = {"source_file": str(path), "rows_read": 0, "blank_rows": 0, "sheets_refused": 0,
                       "unreadable": True, "sha256": sha256(path)}
         name = recorded_name(path)
@@ -1170,6 +1170,7 @@ def read_activity(paths: list[str | Path] | str | Path, catalogue: Catalogue | N
             rows["source_file"] = _constant(name, len(rows))
             all_rows.append(rows)
         all_rejected.append(rejected.assign(source_file=name))
+        all_refused.append(refused.assign(source_file=name))
         all_counts.append({**counts, "source_file": name})
     rows = _concat(all_rows) if all_rows else _empty_rows()
     supply = same_supply(rows, catalogue.metered)
@@ -1182,7 +1183,8 @@ def read_activity(paths: list[str | Path] | str | Path, catalogue: Catalogue | N
     rejected["source_row"] = rejected["source_row"].astype("Int64")
     files = pd.DataFrame(all_counts)
     files["unreadable"] = files.get("unreadable", pd.Series(False, index=files.index)).fillna(False)
-    return ActivityData(rows=rows, rejected=rejected, files=files.astype({"unreadable": bool}))
+    return ActivityData(rows=rows, rejected=rejected, files=files.astype({"unreadable": bool}),
+                        refused_whole=pd.concat(all_refused, ignore_index=True))
 
 
 def _text_column(texts: np.ndarray) -> pd.Categorical:
