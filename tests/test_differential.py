@@ -55,7 +55,7 @@ def _rejected_rows(frame: pd.DataFrame, unreadable: set[str] = frozenset()) -> l
 
 #: Summary keys every engine gives alike, beyond the figures compared with a tolerance.
 SAME_KEYS = ("rows", "reporting_year", "factor_year", "factor_set", "gwp_basis", "scope_option", "scope_2_method",
-             "boundary", "notes", "refused_whole")
+             "boundary", "notes", "refused_whole", "ledger_lines")
 
 
 def assert_same_files(files: list[dict], expected: list[dict]) -> None:

@@ -49,7 +49,7 @@ def test_duckdb_gives_the_pandas_figures(activity_csv, tmp_path):
     ledger = pd.read_parquet(tmp_path / "ledger.parquet")
     mine = pandas_result.ledger[["source_row", "line", "tco2e"]].astype({"line": str})
     joined = ledger.merge(mine, on=["source_row", "line"], suffixes=("", "_pandas"))
-    assert len(joined) == len(ledger) == len(mine)
+    assert len(joined) == len(ledger) == len(mine) == summary["ledger_lines"] == expected["ledger_lines"]
     assert ((joined["tco2e"] - joined["tco2e_pandas"]).abs() <= 1e-9 * joined["tco2e_pandas"].abs()).all()
     rejected = pd.read_csv(tmp_path / "rejected.csv")
     assert list(rejected["source_row"]) == [5002, 5003, 5004]

@@ -165,6 +165,12 @@ class Inventory:
                              "warning": warned[SUPPLY_WARNING].astype(str)}).reset_index(drop=True)
 
     @property
+    def ledger_lines(self) -> int:
+        """Lines of the ledger: each accounted row once per line of its (activity, unit) pair (`ledger`)."""
+        lines_of_pair = self.lines.groupby("pair_id").size()
+        return int((self.row_weights * lines_of_pair.reindex(self.pair_of_row, fill_value=0).to_numpy()).sum())
+
+    @property
     def rows_outside_boundary(self) -> int:
         return int(self.row_weights[~self._row_inside].sum())
 
@@ -357,6 +363,7 @@ class Inventory:
             "estimated_share": float(by_quality.get("estimated", 0.0) / total) if total else 0.0,
             "rows": {"read": self.rows_read, "accounted": self.rows_accounted,
                      "rejected": self.rows_rejected, "outside_boundary": self.rows_outside_boundary},
+            "ledger_lines": self.ledger_lines,
             "possible_double_counts": len(self.possible_double_counts),
             "outside_boundary": self.outside_boundary(),
             "boundary": self.boundary.statement() if self.boundary else [],

@@ -145,9 +145,10 @@ def inventory(
     if output is not None:
         _say(f"outputs and manifest written to {output}")
     large = isinstance(result, LargeInventory)  # figures only: the engine wrote the ledger and rejected rows as it ran
+    summary = result.summary if large else result.summary()
     if ledger is not None:
-        _say(f"ledger written to {ledger}" if large else f"ledger: {len(result.ledger):,} lines written to {ledger}")
-    _print_summary(output_format, result.summary if large else result.summary())
+        _say(f"ledger: {summary['ledger_lines']:,} lines written to {ledger}")
+    _print_summary(output_format, summary)
     count = result.rejected_count if large else len(result.rejected)
     _report_rejected(result.rejected, rejected, count)
     raise typer.Exit(EXIT_DATA if count else EXIT_OK)
