@@ -5,13 +5,14 @@ import io
 import json
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from conftest import HEADER, REPO, gas_row, write_rows, xlsx_bytes
 from test_differential import same_supply_across_files
 from sefton_carbon import choose_engine, compute_inventory
-from sefton_carbon.accounting.inventory import LEDGER_COLUMNS
+from sefton_carbon.accounting.inventory import LEDGER_COLUMNS, LEDGER_PARQUET_TYPES
 
 
 @pytest.fixture
@@ -186,10 +187,13 @@ def test_a_rejected_quantity_reads_the_same_on_every_engine_whatever_the_file(tm
 
 def test_a_parquet_ledger_is_the_same_table_on_every_engine(tmp_path, run_cli):
     """--ledger FILE.parquet: the same columns, types, values and optional columns (none required)
-    from every engine, on rows the same-supply rule sets aside and on the example council with its registers."""
+    from every engine, on rows the same-supply rule sets aside, on the example council with its
+    registers, and with no line at all (the only input refused as a whole): one schema for all."""
     council = REPO / "examples" / "example-council"
     (tmp_path / "across").mkdir()
+    (tmp_path / "no-header.csv").write_text("a,b\n1,2\n", encoding="utf-8")
     runs = {"across": ([*across_files_and_after(tmp_path / "across")], "2023/24", []),
+            "refused": ([tmp_path / "no-header.csv"], "2023/24", []),
             "council": ([council / "returns" / "2024-25"], "2024/25",
                         ["--sites", council / "sites.csv", "--contracts", council / "contracts.csv",
                          "--spend-factors", council / "spend-factors.csv"])}
@@ -205,6 +209,9 @@ def test_a_parquet_ledger_is_the_same_table_on_every_engine(tmp_path, run_cli):
         schemas = {engine: [(field.name, field.type, field.nullable) for field in pq.read_schema(ledger)]
                    for engine, ledger in ledgers.items()}
         assert schemas["pandas"] == schemas["duckdb"] == schemas["dask"]
+        declared = [(name, pa.type_for_alias(kind), True) for name, kind in LEDGER_PARQUET_TYPES.items()]
+        assert schemas["pandas"] == declared
+    assert pd.read_parquet(tmp_path / "refused-pandas.parquet").empty
     assert read["pandas"]["market_kgco2e_per_kwh"].notna().any() and len(read["pandas"]) > 1000
     assert pd.read_parquet(tmp_path / "across-pandas.parquet")["input_row"].unique().tolist() == [1, 2, 3, 4, 5]
     for engine in ("pandas", "duckdb", "dask"):  # with -o DIR the ledger is the folder's CSV file

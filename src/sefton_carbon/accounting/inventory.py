@@ -79,6 +79,17 @@ LEDGER_COLUMNS = [
     *(f"{value}_per_unit" for value in FACTOR_VALUES), "unit_conversion",
     "unit_conversion_note", "quantity_in_factor_unit", *VALUES,
     "market_kgco2e_per_kwh", "market_basis", "tco2e_market", "in_boundary", "outside_reason"]
+#: Each ledger column's type in a Parquet ledger (Arrow's names), the same on every engine and
+#: whether or not the ledger has lines: row numbers, scope and category as whole numbers, text,
+#: days, the factor year, the boundary flag; every other column (quantities, factors, t CO2e) a double.
+LEDGER_PARQUET_TYPES = {
+    column: "int64" if column in ("input_row", "source_row", "scope", "category", "factor_source_row")
+    else "string" if column in ("line", "parent_line", "source_file", "source_sheet", "department", "site",
+                                "activity", "activity_as_written", "unit", "unit_as_written", "data_quality",
+                                "factor_set", "factor_key", "desnz_id", "factor_uom", "factor_unit",
+                                "unit_conversion_note", "market_basis", "outside_reason")
+    else "date32" if column in ("period_start", "period_end") else "int32" if column == "factor_year"
+    else "bool" if column == "in_boundary" else "double" for column in LEDGER_COLUMNS}
 
 
 @dataclass

@@ -29,6 +29,7 @@ from sefton_carbon.accounting.inventory import (
     FACTOR_VALUES,
     KG_PER_TONNE,
     LEDGER_COLUMNS,
+    LEDGER_PARQUET_TYPES,
     LINE_OUTSIDE_REASON,
     ROWS_IN_GROUP,
     VALUES,
@@ -855,4 +856,4 @@ def write_ledger(connection, inventory, ledger: str | Path, keys: str, counted: 
         connection.execute(f"COPY ({query}) TO {sql_string(ledger)} (FORMAT CSV, HEADER)")
         return
     rows = connection.sql(query).to_arrow_reader(LEDGER_BATCH_ROWS)
-    write_ledger_batches(rows, rows.schema, ledger)
+    write_ledger_batches(rows, LEDGER_PARQUET_TYPES, ledger)

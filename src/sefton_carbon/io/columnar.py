@@ -123,30 +123,19 @@ def parquet_table(path: str | Path):
         return parquet.read_table(path, partitioning=None)
 
 
-def _ledger_type(field):
-    """A ledger column's Parquet type: text as strings, days as dates, ``factor_year`` as a 32-bit
-    integer, anything else as it is."""
-    import pyarrow
-
-    if field.name == "factor_year":
-        return pyarrow.int32()
-    if pyarrow.types.is_dictionary(field.type) or pyarrow.types.is_large_string(field.type):
-        return pyarrow.string()
-    return pyarrow.date32() if pyarrow.types.is_timestamp(field.type) else field.type
-
-
-def write_ledger_batches(batches, schema, path: str | Path) -> None:
-    """Write a ledger's rows (Arrow record batches with ``schema``) as Parquet, every engine the same
-    way: each column typed by `_ledger_type`, and every column optional (DuckDB's own writer marks
-    a column required where its statistics show no missing value, which differs from input to
-    input)."""
+def write_ledger_batches(batches, types: dict[str, str], path: str | Path) -> None:
+    """Write a ledger's rows (Arrow record batches) as Parquet, every engine the same way: each
+    column of the type ``types`` names (Arrow's name for it: ``inventory.LEDGER_PARQUET_TYPES``),
+    and every column optional (DuckDB's own writer marks a column required where its statistics
+    show no missing value, which differs from input to input)."""
     import pyarrow
     import pyarrow.parquet as parquet
 
-    typed = pyarrow.schema([pyarrow.field(field.name, _ledger_type(field), nullable=True) for field in schema])
-    with parquet.ParquetWriter(path, typed) as writer:
+    schema = pyarrow.schema([pyarrow.field(name, pyarrow.type_for_alias(kind), nullable=True)
+                             for name, kind in types.items()])
+    with parquet.ParquetWriter(path, schema) as writer:
         for batch in batches:
-            writer.write_batch(batch.cast(typed))
+            writer.write_batch(batch.select(schema.names).cast(schema))
 
 
 def partition_conflict(path: str | Path, columns: list[str], rename) -> DataError | None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sefton_carbon.accounting.inventory import Inventory
+from sefton_carbon.accounting.inventory import LEDGER_PARQUET_TYPES, Inventory
 from sefton_carbon.accounting.rows import FILES_COLUMNS
 from sefton_carbon.engines.large import LargeInventory
 from sefton_carbon.engines.pipeline import compute_inventory_on_engine
@@ -30,7 +30,7 @@ def write_ledger(ledger: pd.DataFrame, path: str | Path) -> Path:
 
     table = pyarrow.Table.from_pandas(ledger, preserve_index=False)
     with writing(path) as path:
-        write_ledger_batches(table.to_batches(), table.schema, path)
+        write_ledger_batches(table.to_batches(), LEDGER_PARQUET_TYPES, path)
     return path
 
 
