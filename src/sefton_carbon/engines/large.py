@@ -7,13 +7,14 @@ reasons for the others are the same word for word. DuckDB reads Parquet, and CSV
 reads as the library does; the library's reader reads the others (workbooks, title rows, UTF-16
 and Windows-1252, lines DuckDB cannot read) into Arrow tables that join the same plan.
 
-The accepted rows are summed per distinct (department, activity, unit, period, data quality, and
-site when a register prices by site: `group_columns`), and the sums are priced by
+The accepted rows are summed per distinct (file, department, activity, unit, period, data quality,
+and site when a register prices by site: `group_columns`), and the sums are priced by
 `Pricing.price` itself (`_summary`): apportionment to the year, factors, the boundary, registers
 (emissions are linear in quantity). The same-supply rule (`returns.same_supply`) sees the accepted
 rows of the supplies where it can find something, and the rows it sets aside leave the sums
-(`_less`). The ledger and the rejected rows, when asked for, take a second pass over the rows and
-join the verdict of each sum back to them. `engines.cluster` runs the same plan on Dask.
+(`_less`). Each file's rows read, blank, accounted and rejected, and its t CO2e, come from the
+sums of its groups (`files_table`). The ledger and the rejected rows, when asked for, take a second
+pass over the rows and join the verdict of each sum back to them. `engines.cluster` runs the same plan on Dask.
 """
 
 from __future__ import annotations
