@@ -188,12 +188,14 @@ def test_a_rejected_quantity_reads_the_same_on_every_engine_whatever_the_file(tm
 def test_a_parquet_ledger_is_the_same_table_on_every_engine(tmp_path, run_cli):
     """--ledger FILE.parquet: the same columns, types, values and optional columns (none required)
     from every engine, on rows the same-supply rule sets aside, on the example council with its
-    registers, and with no line at all (the only input refused as a whole): one schema for all."""
+    registers, from one file (Dask joins no parts), and with no line at all (the only input refused
+    as a whole): one schema for all."""
     council = REPO / "examples" / "example-council"
     (tmp_path / "across").mkdir()
     (tmp_path / "no-header.csv").write_text("a,b\n1,2\n", encoding="utf-8")
     runs = {"across": ([*across_files_and_after(tmp_path / "across")], "2023/24", []),
             "refused": ([tmp_path / "no-header.csv"], "2023/24", []),
+            "one file": ([write_rows(tmp_path / "one.csv", [gas_row()])], "2023/24", []),
             "council": ([council / "returns" / "2024-25"], "2024/25",
                         ["--sites", council / "sites.csv", "--contracts", council / "contracts.csv",
                          "--spend-factors", council / "spend-factors.csv"])}
@@ -485,3 +487,64 @@ def test_every_engine_prints_the_same_summary_and_lists_the_same_rejected_rows(r
             assert entry["sha256"] is None and len(wanted["sha256"]) == 64
             assert entry["tco2e"] == pytest.approx(wanted["tco2e"], rel=1e-12)
         assert {**summary, "files": None} == {**expected, "files": None}
+
+
+def _found_cases(folder):
+    """The inputs of `test_what_a_hostile_test_found_is_the_same_on_every_engine`, by name."""
+    folder.mkdir()
+    blank = folder / "blank.csv"
+    blank.write_text(",".join(HEADER) + "\n" + ",,,,,,,,\n" * 2, encoding="utf-8")
+    blank_parquet = folder / "blank.parquet"
+    pd.DataFrame({column: [None, None] for column in HEADER}, dtype=object).to_parquet(blank_parquet, index=False)
+    old_mac = folder / "old-mac.csv"
+    old_mac.write_bytes(b"\r".join(",".join(map(str, row)).encode() for row in [HEADER, gas_row(), gas_row(
+        20, start="2023-05-01", end="2023-05-31")]) + b"\r")
+    tie = write_rows(folder / "tie.csv", [gas_row(department="Education", site="School"),
+                                          gas_row(department="Communities", site="Library")])
+    formula = write_rows(folder / "=sum.csv", [gas_row(quantity="abc")])
+    return {"every row blank": [blank, blank_parquet, tie], "old Mac line ends": [old_mac],
+            "equal totals": [tie], "a file named like a formula": [formula, tie]}
+
+
+@pytest.mark.parametrize("case", ["every row blank", "old Mac line ends", "equal totals",
+                                  "a file named like a formula"])
+def test_what_a_hostile_test_found_is_the_same_on_every_engine(tmp_path, run_cli, case):
+    """Files whose rows are all blank, refused as a whole (not counted as blank rows); a CSV file
+    whose lines end in a carriage return alone, read (not an internal error); departments with
+    equal totals, listed by name; a file named like a formula, named as it is on stderr (not as
+    its defused cell in rejected.csv). Every engine: the same exit code, stderr and JSON but for
+    ``engine`` and the digests."""
+    pytest.importorskip("dask")
+    paths = _found_cases(tmp_path / "inputs")[case]
+    runs = {engine: run_cli("inventory", *paths, "--year", "2023/24", "--engine", engine, "--format", "json")
+            for engine in ("pandas", "duckdb", "dask")}
+    code, out, err = runs.pop("pandas")
+    expected = {**json.loads(out), "engine": None, "files": [{**entry, "sha256": None}
+                                                            for entry in json.loads(out)["files"]]}
+    for engine, (engine_code, engine_out, engine_err) in runs.items():
+        assert (engine_code, engine_err) == (code, err), engine
+        assert {**json.loads(engine_out), "engine": None} == expected, engine
+    if case == "every row blank":
+        assert code == 3 and [(entry["rows_read"], entry["blank_rows"], entry["unreadable"])
+                              for entry in expected["files"]] == [(0, 0, True), (0, 0, True), (2, 0, False)]
+        assert err.count("has a header row but no data rows") == 2
+    elif case == "old Mac line ends":
+        assert code == 0 and expected["rows"]["accounted"] == 2
+    elif case == "equal totals":
+        assert list(expected["by_department"]) == ["Communities", "Education"]
+    else:
+        assert f"\n  {paths[0]}, row 2, column 'quantity'" in err
+
+
+def test_output_folder_files_named_again_as_ledger_or_rejected(tmp_path, run_cli):
+    """-o DIR with --rejected DIR/rejected.csv (or --ledger DIR/ledger.csv): the folder's own file,
+    written once, on every engine (the large engines copied it onto itself: an internal error)."""
+    pytest.importorskip("dask")
+    path = write_rows(tmp_path / "returns.csv", [gas_row(), gas_row(quantity="x", start="2023-05-01")])
+    for engine in ("pandas", "duckdb", "dask"):
+        output = tmp_path / f"out-{engine}"
+        for option, name in (("--rejected", "rejected.csv"), ("--ledger", "ledger.csv")):
+            code, _, err = run_cli("inventory", path, "--year", "2023/24", "--engine", engine, "-o", output,
+                                   option, output / name)
+            assert code == 3 and "internal error" not in err, (engine, err)
+        assert run_cli("verify", output)[0] == 0

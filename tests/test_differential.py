@@ -43,7 +43,7 @@ DASK_CASES = {"header only", "missing required columns", "merged header cells", 
 def dask_inventory(paths: list[Path], year: str = YEAR, **options) -> dict:
     """`compute_dask_inventory` on Dask's synchronous scheduler (no process pool in tests)."""
     with dask.config.set(scheduler="synchronous"):
-        return compute_dask_inventory(paths, year, **options)
+        return compute_dask_inventory(paths, year, **options).summary
 
 
 def _rejected_rows(frame: pd.DataFrame, unreadable: set[str] = frozenset()) -> list[tuple]:

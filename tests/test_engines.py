@@ -84,7 +84,7 @@ def test_dask_on_a_local_cluster_of_two_workers(activity_csv, tmp_path, run_cli)
     frame.to_parquet(folder, partition_cols=["year", "part"], index=False)  # four files, a task each
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         summary = compute_dask_inventory([folder], "2023/24", scheduler=cluster.scheduler_address,
-                                         rejected=tmp_path / "rejected-dask.csv")
+                                         rejected=tmp_path / "rejected-dask.csv").summary
         code, out, err = run_cli("inventory", folder, "--year", "2023/24", "--engine", "dask",
                                  "--scheduler", cluster.scheduler_address, "--format", "json")
     printed = json.loads(out)  # the command prints figures rounded to what the data can support
@@ -243,7 +243,7 @@ def test_large_engines_read_header_names_and_template_rows_as_the_pandas_path_do
     dask = pytest.importorskip("dask")
     with dask.config.set(scheduler="synchronous"):
         for path in (tmp_path / "renamed.csv", tmp_path / "renamed.parquet"):
-            summary = compute_dask_inventory([path], "2023/24")
+            summary = compute_dask_inventory([path], "2023/24").summary
             assert summary["rows"] == expected["rows"]
             assert summary["by_department"] == pytest.approx(expected["by_department"], rel=1e-9)
 

@@ -294,8 +294,10 @@ class Inventory:
         return {int(category): float(value) for category, value in sums.items()}
 
     def by(self, column: str) -> dict[str, float]:
-        """Total per value of a row column (department, activity, site...) [t CO2e], largest first."""
-        sums = self.totals(row_column=column).sort_values(ascending=False, kind="stable")
+        """Total per value of a row column (department, activity, site...) [t CO2e], largest first,
+        equal totals by name (so that the order does not depend on the order rows were read in)."""
+        sums = self.totals(row_column=column)
+        sums = sums.iloc[np.lexsort((sums.index.astype(str), -sums.to_numpy()))]
         return {str(key): float(value) for key, value in sums.items()}
 
     def by_gas(self) -> dict[str, float]:
@@ -343,8 +345,8 @@ class Inventory:
         """What the boundary leaves out: rows and t CO2e (location-based), by reason."""
         outside = ~self._row_inside
         counts = pd.Series(self.row_weights[outside]).groupby(self.outside[outside].to_numpy(), sort=False).sum()
-        by_reason = {str(reason): int(count) for reason, count in counts.sort_values(ascending=False,
-                                                                                   kind="stable").items()}
+        counts = counts.iloc[np.lexsort((counts.index.astype(str), -counts.to_numpy()))]  # equal counts by reason
+        by_reason = {str(reason): int(count) for reason, count in counts.items()}
         excluded = self.totals(line_column="scope", inside=False, method="location")
         excluded = excluded[excluded.index != OUTSIDE_OF_SCOPES_NUMBER]
         return {"rows": self.rows_outside_boundary, "rows_by_reason": by_reason,

@@ -38,11 +38,14 @@ import numpy as np
 import pandas as pd
 
 from sefton_carbon.accounting.catalogue import load_catalogue
+from sefton_carbon.accounting.inventory import LEDGER_PARQUET_TYPES
 from sefton_carbon.accounting.rows import REJECTED_COLUMNS
 from sefton_carbon.engines.large import (
     COUNT_COLUMNS,
+    LEDGER_BATCH_ROWS,
     PRICED_OUT_SQL,
     SUPPLY_CANDIDATES_SQL,
+    LargeInventory,
     _check_rows,
     _counted_warnings,
     _group_keys,
@@ -61,10 +64,11 @@ from sefton_carbon.engines.large import (
     file_key_sql,
     group_sums_sql,
     read_with_retries,
+    refuse_blank_files,
     register_verdicts,
     write_ledger,
 )
-from sefton_carbon.io.columnar import reading, sql_string
+from sefton_carbon.io.columnar import reading, sql_string, write_ledger_batches
 from sefton_carbon.io.files import write_csv, writing
 from sefton_carbon.returns.activity import REQUIRED_COLUMNS, expand_paths
 from sefton_carbon.returns.collection import PricingInputs
@@ -164,6 +168,9 @@ def _file_part(connection, file: Path, by_site: bool, listing: bool, read_here: 
         return part
     part["columns"] = list(_check_file(connection, inputs))
     groups = connection.execute(group_sums_sql(by_site, "checked", file_key_sql(inputs.order))).df()
+    groups, refused = refuse_blank_files(groups, inputs)
+    if groups.empty:  # every row blank: refused as a whole, as by the DuckDB engine
+        return {**part, "refused": refused[REJECTED_COLUMNS]}
     part["groups"] = groups.assign(**_group_keys(groups, _keys(groups)))
     read = ", ".join(RULE_COLUMNS[:-1]) + ", " + SUPPLY_PLACE_SQL.format(metered=_metered_sql())
     part["rows"] = _rule_frame(connection.sql(f"SELECT {read} AS supply_place FROM checked WHERE ok").to_arrow_table())
@@ -213,14 +220,14 @@ def _scheduler(address: str | None):
 
 def compute_dask_inventory(paths: list[str | Path], reporting_year: str | ReportingYear, *,
                            scheduler: str | None = None, ledger: str | Path | None = None,
-                           rejected: str | Path | None = None, **pricing_inputs) -> dict:
+                           rejected: str | Path | None = None, **pricing_inputs) -> LargeInventory:
     """The inventory of one year computed on Dask, from the inputs the DuckDB engine reads (CSV,
     Excel and Parquet files, folders of them, hive-partitioned Parquet folders): on the cluster at
     ``scheduler``, or locally (`_scheduler`). Gives the DuckDB engine's figures, ``rows`` and
     ``possible_double_counts``, and writes its ledger to ``ledger`` (CSV, or Parquet for a
     ``.parquet`` name) and its rejected rows to ``rejected`` when given, the same bytes as the
     DuckDB engine's CSV files (`_per_row_pass`). ``pricing_inputs`` are the `PricingInputs`.
-    Returns the summary figures.
+    Returns the summary figures (`LargeInventory`, with the rejected rows written).
 
     Workers read the files at the paths given, from the client's working folder (a local pool does;
     on a cluster, give paths every worker reads alike), so that files are named alike; they write
@@ -245,8 +252,9 @@ def compute_dask_inventory(paths: list[str | Path], reporting_year: str | Report
     refused = pd.concat([part["refused"] for part in found], ignore_index=True)
     read = [part["groups"] for part in found if part["groups"] is not None]
     if not read:  # every input refused as a whole: nothing for the cluster to do; DuckDB writes the empty outputs
-        return {**compute_large_inventory(paths, year, ledger=ledger, rejected=rejected, **pricing_inputs).summary,
-                "engine": "dask"}
+        result = compute_large_inventory(paths, year, ledger=ledger, rejected=rejected, **pricing_inputs)
+        result.summary["engine"] = "dask"
+        return result
     _missing_columns({column for part in found for column in part["columns"]}, "Dask")
     order = pd.concat([part["order"] for part in found], ignore_index=True).assign(rank=lambda order: order.index)
     candidates = _in_reading_order(pd.concat(candidates, ignore_index=True), order).astype(  # as same_supply reads them
@@ -262,10 +270,11 @@ def compute_dask_inventory(paths: list[str | Path], reporting_year: str | Report
         with _scheduler(scheduler):
             priced_out = _per_row_pass(files, found, verdicts, supply.rejected, inventory, ledger,
                                        listing_priced_out)
+    listed = None
     if rejected is not None:
-        write_csv(_sorted_rejected([refused, *(part["rejected"] for part in found), supply.rejected, *priced_out]),
-                  rejected)
-    return summary
+        listed = _sorted_rejected([refused, *(part["rejected"] for part in found), supply.rejected, *priced_out])
+        write_csv(listed, rejected)
+    return LargeInventory(summary=summary, ledger_path=Path(ledger) if ledger is not None else None, rejected=listed)
 
 
 #: What the client keeps of each file's first pass (`_checked_file`); its accepted rows go to the shuffle.
@@ -343,7 +352,7 @@ def _file_rows(path: str, read_by_library: bool, verdicts: pd.DataFrame, invento
 def _join_ledger(parts: list[Path], ledger: Path) -> None:
     """The ledger parts of the files (`large.write_ledger`), in reading order, as one file: a CSV
     file keeps the first part's header only; Parquet parts are copied by DuckDB, row for row in
-    that order, into one Parquet file."""
+    that order, into one Parquet file, written as every engine writes one (`columnar.write_ledger_batches`)."""
     if ledger.suffix.lower() != ".parquet":
         with open(ledger, "wb") as joined:
             for number, part in enumerate(parts):
@@ -354,11 +363,11 @@ def _join_ledger(parts: list[Path], ledger: Path) -> None:
         return
     listed = ", ".join(sql_string(part) for part in parts)
     with connect() as connection:
-        connection.execute(f"""
-            COPY (SELECT * EXCLUDE (filename, file_row_number)
-                  FROM read_parquet([{listed}], filename = true, file_row_number = true)
-                  ORDER BY filename, file_row_number)
-            TO {sql_string(ledger)} (FORMAT PARQUET)""")
+        rows = connection.sql(f"""
+            SELECT * EXCLUDE (filename, file_row_number)
+            FROM read_parquet([{listed}], filename = true, file_row_number = true)
+            ORDER BY filename, file_row_number""").to_arrow_reader(LEDGER_BATCH_ROWS)
+        write_ledger_batches(rows, LEDGER_PARQUET_TYPES, ledger)
 
 
 def _sorted_rejected(listed: list[pd.DataFrame]) -> pd.DataFrame:

@@ -57,9 +57,11 @@ from sefton_carbon.returns.activity import (
     column_for_header,
     expand_paths,
     reads_as_plain_csv,
+    refused_file,
     register_lookups,
     rows_from_ids,
     text_tables,
+    without_data_rows,
 )
 from sefton_carbon.returns.collection import Pricing, PricingInputs
 from sefton_carbon.returns.same_supply import SameSupply, same_supply
@@ -155,8 +157,8 @@ class LargeInventory:
 
     summary: dict
     ledger_path: Path | None = None
-    #: The first rejected entries (`REJECTED_COLUMNS`), in the order of the rejected rows' file, when
-    #: listed (`outputs.runs.run_inventory`); their count is ``rejected_count``.
+    #: The rejected entries (`REJECTED_COLUMNS`) as written to the rejected rows' file, when one
+    #: was asked for (None otherwise); their count is ``rejected_count``.
     rejected: pd.DataFrame | None = None
 
     @property
@@ -306,6 +308,9 @@ class _Inputs:
     #: ``source_file``, ``source_sheet`` and ``rank``: each file (and sheet) in the order the
     #: in-memory path reads them (`expand_paths`), which orders rows before their row numbers.
     order: pd.DataFrame
+    #: Per file, the entry refusing it as a whole should every row it holds be blank
+    #: (`activity.without_data_rows`; `refuse_blank_files`).
+    if_blank: pd.DataFrame
 
 
 def _named_for_duckdb(path: Path) -> Path:
@@ -383,9 +388,12 @@ def _register_inputs(connection, paths: list[str | Path], read_here: set[Path]) 
         renamed_view(connection, f"source_{number}", f"native_{number}", column_for_header, files)
     renamed = {str(path): recorded_name(path) for path in [*parquet, *csv_files] if recorded_name(path) != str(path)}
     names, refused, sheets = [], [], {}
+    if_blank = [refused_file(path, without_data_rows(path)).assign(source_file=recorded_name(path))
+                for path in [*parquet, *csv_files]]  # their header is on the first row
     for path in library:
-        tables, refused_whole = text_tables(path)
+        tables, refused_whole, if_all_blank = text_tables(path)
         refused.append(refused_whole)
+        if_blank.append(if_all_blank)
         sheets[recorded_name(path)] = []
         for table in tables:
             names.append(f"text_table_{len(names)}")
@@ -397,7 +405,8 @@ def _register_inputs(connection, paths: list[str | Path], read_here: set[Path]) 
     return _Inputs(native=views, renamed=renamed, text_tables=names,
                    order=pd.DataFrame(order, columns=["source_file", "source_sheet"]).assign(rank=range(len(order))),
                    refused=pd.concat(refused, ignore_index=True) if refused
-                   else pd.DataFrame(columns=REJECTED_COLUMNS))
+                   else pd.DataFrame(columns=REJECTED_COLUMNS),
+                   if_blank=pd.concat(if_blank, ignore_index=True))
 
 
 def _number_rows(connection, inputs: _Inputs, numbered: bool) -> dict[str, str]:
@@ -640,6 +649,7 @@ def _large_inventory(paths: list[str | Path], year: ReportingYear, pricing: Pric
     with reading(paths):
         lookups = _check_rows(connection, inputs, "numbered", columns)
         groups, flagged = _sums_and_screen(connection, by_site, lookups, file_key_sql(inputs.order))
+        groups, inputs.refused = refuse_blank_files(groups, inputs)
         if len(flagged) and not numbered:
             # The rule has rows to look at, and names rows by number: number them.
             _number_rows(connection, inputs, True)
@@ -648,12 +658,30 @@ def _large_inventory(paths: list[str | Path], year: ReportingYear, pricing: Pric
     groups = _less(groups, supply_rows[supply.set_aside])
     summary, verdicts, inventory = _summary(groups, year, pricing, "duckdb", inputs.order, inputs.refused)
     summary["possible_double_counts"] = _counted_warnings(supply_rows, supply, verdicts)
+    listed = None
     if ledger is not None or rejected is not None:
         with reading(paths):
-            _write_rows(connection, verdicts, inventory, ledger, rejected,
-                        pd.concat([inputs.refused, supply.rejected], ignore_index=True), inputs.order)
+            listed = _write_rows(connection, verdicts, inventory, ledger, rejected,
+                                 pd.concat([inputs.refused, supply.rejected], ignore_index=True), inputs.order)
     connection.close()
-    return LargeInventory(summary=summary, ledger_path=Path(ledger) if ledger is not None else None)
+    return LargeInventory(summary=summary, ledger_path=Path(ledger) if ledger is not None else None,
+                          rejected=listed)
+
+
+def refuse_blank_files(groups: pd.DataFrame, inputs: _Inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The group sums without the files whose every row is blank, and the files and sheets refused
+    as a whole with those files among them (`_Inputs.if_blank`), in reading order: the in-memory
+    path refuses such a file as it refuses one holding a header alone (`activity._read_one`)."""
+    read = groups.groupby(groups["source_file"].astype(str))["read"].sum()
+    blank = read.index[read.to_numpy() == 0]
+    if not len(blank):
+        return groups, inputs.refused
+    refused = pd.concat([inputs.refused, inputs.if_blank[inputs.if_blank["source_file"].astype(str).isin(blank)]],
+                        ignore_index=True)
+    rank = refused["source_file"].astype(str).map(
+        inputs.order.drop_duplicates("source_file").set_index("source_file")["rank"])
+    refused = refused.iloc[np.argsort(rank.to_numpy(), kind="stable")].reset_index(drop=True)
+    return groups[~groups["source_file"].astype(str).isin(blank)].reset_index(drop=True), refused
 
 
 def files_table(groups: pd.DataFrame, inventory, order: pd.DataFrame, refused: pd.DataFrame) -> pd.DataFrame:
@@ -742,11 +770,12 @@ def _summary(groups: pd.DataFrame, year: ReportingYear, pricing: Pricing, engine
 
 
 def _write_rows(connection, verdicts: pd.DataFrame, inventory, ledger: str | Path | None,
-                rejected: str | Path | None, set_aside: pd.DataFrame, order: pd.DataFrame) -> None:
+                rejected: str | Path | None, set_aside: pd.DataFrame, order: pd.DataFrame) -> pd.DataFrame | None:
     """The per-row pass over ``checked``: the ledger (each accepted row's lines, priced with the
     coefficients of its group's inventory) and the rejected rows (the row rules' reasons; in
     ``set_aside``, the files and sheets refused as a whole and the rows the same-supply rule set
-    aside; and the reasons pricing gave their group), streamed to files."""
+    aside; and the reasons pricing gave their group), streamed to files. Returns the rejected rows
+    written (None when not asked for)."""
     keys, counted = register_verdicts(connection, verdicts, set_aside)
     if rejected is not None:
         refused = connection.execute(f"""
@@ -757,10 +786,11 @@ def _write_rows(connection, verdicts: pd.DataFrame, inventory, ledger: str | Pat
             UNION ALL
             {PRICED_OUT_SQL.format(keys=keys, counted=counted)}
             ORDER BY source_file, source_sheet, source_row""").df()
-        write_csv(refused[REJECTED_COLUMNS], rejected)
-    if ledger is None:
-        return
-    write_ledger(connection, inventory, ledger, keys, counted, order)
+        refused = refused[REJECTED_COLUMNS]
+        write_csv(refused, rejected)
+    if ledger is not None:
+        write_ledger(connection, inventory, ledger, keys, counted, order)
+    return refused if rejected is not None else None
 
 
 #: The rows of ``checked`` (aliased ``c``) accepted by the row rules and not set aside, in a

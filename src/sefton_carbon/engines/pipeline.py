@@ -163,6 +163,5 @@ def compute_inventory_on_engine(paths: list[str | Path], reporting_year: str | R
         return compute_large_inventory(paths, reporting_year, ledger=ledger, rejected=rejected, **pricing)
     if find_spec("dask") is None:
         raise UsageError("--engine dask needs Dask: pip install 'sefton-carbon[cluster]'")
-    return LargeInventory(summary=compute_dask_inventory(paths, reporting_year, scheduler=scheduler, ledger=ledger,
-                                                         rejected=rejected, **pricing),
-                          ledger_path=Path(ledger) if ledger is not None else None)
+    return compute_dask_inventory(paths, reporting_year, scheduler=scheduler, ledger=ledger, rejected=rejected,
+                                  **pricing)

@@ -7,8 +7,6 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import pandas as pd
-
 from sefton_carbon.accounting.inventory import Inventory
 from sefton_carbon.engines.large import LargeInventory
 from sefton_carbon.engines.pipeline import choose_engine, compute_inventory_on_engine
@@ -26,8 +24,9 @@ def run_inventory(paths: list[str | Path], reporting_year: str, *, engine: str =
     ``pricing``; ``ledger`` and ``rejected`` are written as CSV (a ``.parquet`` ledger as Parquet,
     the same on every engine), and ``output`` is a folder of outputs with a manifest that
     `verify` recomputes on the same engine. The DuckDB and Dask engines write their ledger and
-    rejected rows as they compute (into ``output`` when given), and, with ``list_rejected``, give
-    that many of the first rejected entries as `LargeInventory.rejected` (`_first_rejected`)."""
+    rejected rows as they compute (into ``output`` when given) and give them as
+    `LargeInventory.rejected`; with ``list_rejected`` and no file for them, an engine that found
+    rejected rows reads the input again to give them (it numbers rows only when asked to list them)."""
     chosen = choose_engine(paths, engine)
     parameters = {"reporting_year": reporting_year, **pricing}
     if output is not None and ledger is not None and Path(ledger).suffix.lower() == ".parquet":
@@ -38,20 +37,17 @@ def run_inventory(paths: list[str | Path], reporting_year: str, *, engine: str =
             raise UsageError("--scheduler is for --engine dask")
         result = publish_large_inventory(paths, reporting_year, output, parameters, engine=chosen, scheduler=scheduler)
         for asked, name in ((ledger, "ledger.csv"), (rejected, "rejected.csv")):
-            if asked is not None:  # the same file, also where it was asked for
+            # the same file, also where it was asked for (unless that is the folder's own file)
+            if asked is not None and Path(asked).resolve() != (Path(output) / name).resolve():
                 Path(asked).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(Path(output) / name, asked)
-        return _first_rejected(result, Path(output) / "rejected.csv", list_rejected)
+        return result
     result = compute_inventory_on_engine(paths, reporting_year, engine=chosen, scheduler=scheduler, ledger=ledger,
                                          rejected=rejected, **pricing)
-    if isinstance(result, LargeInventory) and list_rejected and result.rejected_count:
-        if rejected is not None:
-            return _first_rejected(result, rejected, list_rejected)
+    if isinstance(result, LargeInventory) and list_rejected and result.rejected_count and rejected is None:
         with tempfile.TemporaryDirectory() as folder:  # the rows were not numbered: a second run lists them
-            listed = Path(folder) / "rejected.csv"
-            compute_inventory_on_engine(paths, reporting_year, engine=chosen, scheduler=scheduler,
-                                        rejected=listed, **pricing)
-            return _first_rejected(result, listed, list_rejected)
+            result.rejected = compute_inventory_on_engine(paths, reporting_year, engine=chosen, scheduler=scheduler,
+                                                          rejected=Path(folder) / "rejected.csv", **pricing).rejected
     if isinstance(result, Inventory):
         if output is not None:
             publish_inventory(result, output, "inventory", paths, parameters)
@@ -61,12 +57,3 @@ def run_inventory(paths: list[str | Path], reporting_year: str, *, engine: str =
             write_csv(result.rejected, rejected)
     return result
 
-
-def _first_rejected(result: LargeInventory, rejected: Path, count: int) -> LargeInventory:
-    """``result`` with the first ``count`` entries of the rejected rows it wrote to ``rejected``
-    (`LargeInventory.rejected`), in the order of that file (by file, sheet and row, as the
-    in-memory path orders its own), their row numbers as integers."""
-    if count:
-        first = pd.read_csv(rejected, nrows=count, dtype=str, keep_default_na=False)
-        result.rejected = first.assign(source_row=pd.to_numeric(first["source_row"], errors="coerce").astype("Int64"))
-    return result

@@ -1080,8 +1080,13 @@ def _read_one(path: Path, catalogue: Catalogue) -> tuple[pd.DataFrame, pd.DataFr
 
 def _without_rows(path: Path, tables: list[_Table]) -> DataError:
     """The error of a file whose activity tables hold no data row (all blank, or none at all)."""
-    return DataError("has a header row but no data rows", file=str(path), sheet=tables[0].sheet,
-                     row=tables[0].first_row - 1)
+    return without_data_rows(path, tables[0].sheet, tables[0].first_row - 1)
+
+
+def without_data_rows(path: Path, sheet: str | None = None, header_row: int = 1) -> DataError:
+    """The error of a file whose activity tables hold no data row (all blank, or none at all),
+    naming its first table's sheet and header row."""
+    return DataError("has a header row but no data rows", file=str(path), sheet=sheet, row=header_row)
 
 
 def _refused_sheets(path: Path, incomplete: list[DataError]) -> pd.DataFrame:
@@ -1101,10 +1106,14 @@ def refused_file(path: Path, error: DataError) -> pd.DataFrame:
 
 def reads_as_plain_csv(path: Path) -> bool:
     """Whether DuckDB reads a file as this module does: a CSV file in UTF-8 with its header on the
-    first line. Other files (workbooks, title rows above the header, UTF-16 or Windows-1252 text)
-    are read here (`text_tables`) for the engines that otherwise read files themselves."""
+    first line, its lines ended by a line feed. Other files (workbooks, title rows above the header,
+    UTF-16 or Windows-1252 text, lines ended by a carriage return alone, as on old Macs) are read
+    here (`text_tables`) for the engines that otherwise read files themselves."""
     if path.suffix.lower() not in CSV_SUFFIXES:
         return False
+    with open(path, "rb") as stream:
+        if b"\r" in stream.readline(1 << 16).rstrip(b"\r\n"):
+            return False
     try:
         encoding = _detect_encoding(path)
         return encoding == "utf-8-sig" and _find_csv_header(path, encoding)[0] == 0
@@ -1112,20 +1121,24 @@ def reads_as_plain_csv(path: Path) -> bool:
         return False  # read here, where the fault becomes the file's rejected entry
 
 
-def text_tables(path: Path) -> tuple[list, pd.DataFrame]:
+def text_tables(path: Path) -> tuple[list, pd.DataFrame, pd.DataFrame]:
     """A file read by this module's reader for `checked_sql` run over many files at once
     (`engines.large`): each of its activity tables as an Arrow table of the cells as text (the
     quantity as numbers where the reader parsed them), with ``source_file``, ``source_sheet``,
-    ``source_row``, ``extra_fields`` and the `refusals`; and the rejected entries of the file or
-    of its sheets when refused as a whole (as `read_activity` lists them)."""
+    ``source_row``, ``extra_fields`` and the `refusals`; the rejected entries of the file or of
+    its sheets when refused as a whole (as `read_activity` lists them); and the entry refusing
+    the file should every row it holds be blank (as `_read_one` refuses it)."""
+    name = recorded_name(path)
     try:
         tables, incomplete = _read_tables(path)
     except DataError as error:
-        return [], refused_file(path, error).assign(source_file=recorded_name(path))
+        refused = refused_file(path, error).assign(source_file=name)
+        return [], refused, refused
+    if_blank = refused_file(path, _without_rows(path, tables)).assign(source_file=name)
     if not any(len(table.frame) for table in tables):  # as `_read_one` refuses it (blank rows aside)
-        return [], refused_file(path, _without_rows(path, tables)).assign(source_file=recorded_name(path))
-    read = [_source_table(table, recorded_name(path), as_text=True) for table in tables]
-    return read, _refused_sheets(path, incomplete).assign(source_file=recorded_name(path))
+        return [], if_blank, if_blank
+    read = [_source_table(table, name, as_text=True) for table in tables]
+    return read, _refused_sheets(path, incomplete).assign(source_file=name), if_blank
 
 
 def expand_paths(paths: list[str | Path]) -> list[Path]:
