@@ -496,13 +496,16 @@ def _found_cases(folder):
     blank.write_text(",".join(HEADER) + "\n" + ",,,,,,,,\n" * 2, encoding="utf-8")
     blank_parquet = folder / "blank.parquet"
     pd.DataFrame({column: [None, None] for column in HEADER}, dtype=object).to_parquet(blank_parquet, index=False)
+    blank_book = folder / "blank.xlsx"  # a sheet refused as a whole, and one of blank rows
+    blank_book.write_bytes(xlsx_bytes({"Gas": [[column for column in HEADER if column != "unit"], gas_row()],
+                                       "Power": [HEADER, [" "] + [None] * 8, [" "] + [None] * 8]}))
     old_mac = folder / "old-mac.csv"
     old_mac.write_bytes(b"\r".join(",".join(map(str, row)).encode() for row in [HEADER, gas_row(), gas_row(
         20, start="2023-05-01", end="2023-05-31")]) + b"\r")
     tie = write_rows(folder / "tie.csv", [gas_row(department="Education", site="School"),
                                           gas_row(department="Communities", site="Library")])
     formula = write_rows(folder / "=sum.csv", [gas_row(quantity="abc")])
-    return {"every row blank": [blank, blank_parquet, tie], "old Mac line ends": [old_mac],
+    return {"every row blank": [blank, blank_parquet, blank_book, tie], "old Mac line ends": [old_mac],
             "equal totals": [tie], "a file named like a formula": [formula, tie]}
 
 
@@ -526,8 +529,8 @@ def test_what_a_hostile_test_found_is_the_same_on_every_engine(tmp_path, run_cli
         assert {**json.loads(engine_out), "engine": None} == expected, engine
     if case == "every row blank":
         assert code == 3 and [(entry["rows_read"], entry["blank_rows"], entry["unreadable"])
-                              for entry in expected["files"]] == [(0, 0, True), (0, 0, True), (2, 0, False)]
-        assert err.count("has a header row but no data rows") == 2
+                              for entry in expected["files"]] == [(0, 0, True)] * 3 + [(2, 0, False)]
+        assert err.count("has a header row but no data rows") == 3 and "lacks unit" not in err
     elif case == "old Mac line ends":
         assert code == 0 and expected["rows"]["accounted"] == 2
     elif case == "equal totals":

@@ -671,13 +671,14 @@ def _large_inventory(paths: list[str | Path], year: ReportingYear, pricing: Pric
 def refuse_blank_files(groups: pd.DataFrame, inputs: _Inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The group sums without the files whose every row is blank, and the files and sheets refused
     as a whole with those files among them (`_Inputs.if_blank`), in reading order: the in-memory
-    path refuses such a file as it refuses one holding a header alone (`activity._read_one`)."""
+    path refuses such a file as it refuses one holding a header alone (`activity._read_one`), with
+    that one entry (a sheet of it refused as a whole is not listed apart)."""
     read = groups.groupby(groups["source_file"].astype(str))["read"].sum()
     blank = read.index[read.to_numpy() == 0]
     if not len(blank):
         return groups, inputs.refused
-    refused = pd.concat([inputs.refused, inputs.if_blank[inputs.if_blank["source_file"].astype(str).isin(blank)]],
-                        ignore_index=True)
+    refused = pd.concat([inputs.refused[~inputs.refused["source_file"].astype(str).isin(blank)],
+                         inputs.if_blank[inputs.if_blank["source_file"].astype(str).isin(blank)]], ignore_index=True)
     rank = refused["source_file"].astype(str).map(
         inputs.order.drop_duplicates("source_file").set_index("source_file")["rank"])
     refused = refused.iloc[np.argsort(rank.to_numpy(), kind="stable")].reset_index(drop=True)
