@@ -778,20 +778,20 @@ def _write_rows(connection, verdicts: pd.DataFrame, inventory, ledger: str | Pat
     aside; and the reasons pricing gave their group), streamed to files. Returns the rejected rows
     written (None when not asked for)."""
     keys, counted = register_verdicts(connection, verdicts, set_aside)
+    listed = None
     if rejected is not None:
-        refused = connection.execute(f"""
+        listed = connection.execute(f"""
             SELECT source_file, source_sheet, source_row, "column", value, reason
             FROM checked WHERE NOT ok AND NOT blank
             UNION ALL
             SELECT source_file, source_sheet, source_row, "column", value, reason FROM set_aside
             UNION ALL
             {PRICED_OUT_SQL.format(keys=keys, counted=counted)}
-            ORDER BY source_file, source_sheet, source_row""").df()
-        refused = refused[REJECTED_COLUMNS]
-        write_csv(refused, rejected)
+            ORDER BY source_file, source_sheet, source_row""").df()[REJECTED_COLUMNS]
+        write_csv(listed, rejected)
     if ledger is not None:
         write_ledger(connection, inventory, ledger, keys, counted, order)
-    return refused if rejected is not None else None
+    return listed
 
 
 #: The rows of ``checked`` (aliased ``c``) accepted by the row rules and not set aside, in a

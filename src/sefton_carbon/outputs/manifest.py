@@ -89,7 +89,7 @@ def _inputs(paths: list, parameters: dict, result: Inventory | LargeInventory, f
     files.append(factor_folder / "factors.csv")
     # An activity file is recorded with the digest of the bytes that were read, not of the file as it
     # may be now.
-    files_read = result.files if isinstance(result, Inventory) else pd.DataFrame(result.summary.get("files", []))
+    files_read = result.files if isinstance(result, Inventory) else pd.DataFrame(result.summary["files"])
     read = {}
     if "sha256" in files_read:
         read = dict(zip(files_read["source_file"].astype(str), files_read["sha256"]))

@@ -56,4 +56,3 @@ def run_inventory(paths: list[str | Path], reporting_year: str, *, engine: str =
         if rejected is not None:
             write_csv(result.rejected, rejected)
     return result
-
