@@ -66,10 +66,11 @@ from sefton_carbon.engines.large import (
     read_with_retries,
     refuse_blank_files,
     register_verdicts,
+    with_digests,
     write_ledger,
 )
 from sefton_carbon.io.columnar import reading, sql_string, write_ledger_batches
-from sefton_carbon.io.files import write_csv, writing
+from sefton_carbon.io.files import digests_when_idle, write_csv, writing
 from sefton_carbon.returns.activity import REQUIRED_COLUMNS, expand_paths
 from sefton_carbon.returns.collection import PricingInputs
 from sefton_carbon.returns.same_supply import same_supply
@@ -240,6 +241,7 @@ def compute_dask_inventory(paths: list[str | Path], reporting_year: str | Report
     pricing = _load_pricing(year, PricingInputs(**pricing_inputs))
     by_site = pricing.sites is not None or pricing.contracts is not None
     files = expand_paths(paths)
+    digests = digests_when_idle(files)
     parts = [dask.delayed(_checked_file, pure=True)(str(file), by_site, rejected is not None) for file in files]
     rule_rows = dd.from_delayed([part["rows"] for part in parts], meta=_no_rows(), verify_meta=False)
     if len(parts) > 1:  # one file holds every row of every supply already
@@ -274,7 +276,8 @@ def compute_dask_inventory(paths: list[str | Path], reporting_year: str | Report
     if rejected is not None:
         listed = _sorted_rejected([refused, *(part["rejected"] for part in found), supply.rejected, *priced_out])
         write_csv(listed, rejected)
-    return LargeInventory(summary=summary, ledger_path=Path(ledger) if ledger is not None else None, rejected=listed)
+    return with_digests(LargeInventory(summary=summary, ledger_path=Path(ledger) if ledger is not None else None,
+                                       rejected=listed), digests)
 
 
 #: What the client keeps of each file's first pass (`_checked_file`); its accepted rows go to the shuffle.

@@ -19,6 +19,7 @@ pass over the rows and join the verdict of each sum back to them. `engines.clust
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +49,7 @@ from sefton_carbon.io.columnar import (
     sql_string,
     write_ledger_batches,
 )
-from sefton_carbon.io.files import recorded_name, write_csv
+from sefton_carbon.io.files import digests_when_idle, recorded_name, write_csv
 from sefton_carbon.returns.activity import (
     ID_LOOKUPS,
     PARQUET_SUFFIX,
@@ -590,8 +591,18 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
     """
     year = ReportingYear.parse(reporting_year)
     pricing = _load_pricing(year, PricingInputs(**pricing_inputs))
-    return read_with_retries(paths, lambda read_here: _large_inventory(
-        paths, year, pricing, ledger, rejected, memory_limit, threads, read_here))
+    digests = digests_when_idle(expand_paths(paths))
+    return with_digests(read_with_retries(paths, lambda read_here: _large_inventory(
+        paths, year, pricing, ledger, rejected, memory_limit, threads, read_here)), digests)
+
+
+def with_digests(result: LargeInventory, digests: Future) -> LargeInventory:
+    """``result`` with each input file's ``sha256`` in its ``files``, as the in-memory path gives
+    them; ``digests`` is `io.files.digests_when_idle` of the inputs, taken while the engine read them."""
+    found = digests.result()
+    for entry in result.summary["files"]:
+        entry["sha256"] = found.get(entry["source_file"])
+    return result
 
 
 def read_with_retries(paths: list[str | Path], work, read_here: set[Path] | None = None):
@@ -693,8 +704,7 @@ def files_table(groups: pd.DataFrame, inventory, order: pd.DataFrame, refused: p
     are the group sums (`group_sums_sql`) of every row, accepted or not; ``inventory`` is the
     inventory of the accepted groups (`_summary`), its rows standing for their groups' rows;
     ``order`` and ``refused`` are `_Inputs.order` and `_Inputs.refused`. ``sha256`` is left
-    empty: these engines do not read a file's bytes twice to take its digest (the manifest of an
-    output folder records it)."""
+    empty here, for `with_digests` to fill."""
     names = pd.Index(order["source_file"].astype(str).drop_duplicates())
     counted = groups.groupby(groups["source_file"].astype(str))[["read", "blank"]].sum()
     accounted = pd.Series(inventory.row_weights, index=inventory.rows["source_file"].astype(str)).groupby(level=0).sum()

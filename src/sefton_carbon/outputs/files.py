@@ -12,9 +12,8 @@ from sefton_carbon.engines.large import LargeInventory
 from sefton_carbon.engines.pipeline import compute_inventory_on_engine
 from sefton_carbon.errors import UsageError
 from sefton_carbon.io.columnar import write_ledger_batches
-from sefton_carbon.io.files import recorded_name, sha256, write_csv, write_text, writing
+from sefton_carbon.io.files import write_csv, write_text, writing
 from sefton_carbon.outputs.text import document_json, summary_json
-from sefton_carbon.returns.activity import expand_paths
 from sefton_carbon.returns.collection import Collection
 
 #: The engines that write an output folder as they compute (`write_large_inventory_outputs`).
@@ -62,10 +61,6 @@ def write_large_inventory_outputs(paths: list[str | Path], reporting_year: str, 
     written = {"ledger": folder / "ledger.csv", "rejected": folder / "rejected.csv"}
     result = compute_inventory_on_engine(paths, reporting_year, engine=engine, scheduler=scheduler,
                                          ledger=written["ledger"], rejected=written["rejected"], **pricing)
-    # The digest of each input, which the manifest records too, taken once the engine has read it.
-    digests = {recorded_name(file): sha256(file) for file in expand_paths(paths)}
-    for entry in result.summary["files"]:
-        entry["sha256"] = digests.get(entry["source_file"])
     written["files"] = write_csv(pd.DataFrame(result.summary["files"], columns=FILES_COLUMNS), folder / "files.csv")
     written["summary"] = write_text(document_json(result.summary) + "\n", folder / "summary.json")
     return result, written
