@@ -1,6 +1,7 @@
 """inventory --engine: auto picks the engine from the inputs; an option an engine cannot honour is
 refused with exit 2 and one line, never ignored."""
 
+import datetime as dt
 import hashlib
 import io
 import json
@@ -539,6 +540,114 @@ def test_what_a_hostile_test_found_is_the_same_on_every_engine(tmp_path, run_cli
         assert list(expected["by_department"]) == ["Communities", "Education"]
     else:
         assert f"\n  {paths[0]}, row 2, column 'quantity'" in err
+
+
+def _parquet_return(path, columns: dict, rows: int = 2) -> Path:
+    """A Parquet return of ``rows`` gas rows from April 2023 at the Town Hall. ``columns``: name ->
+    values (an Arrow array keeps its type), each replacing the usual column of its name (None
+    leaves it out) or added after them (``site#2``: a second column named site)."""
+    usual = {"department": ["Corporate"] * rows, "site": ["Town Hall"] * rows, "activity": ["natural_gas"] * rows,
+             "quantity": [100.0 * (number + 1) for number in range(rows)], "unit": ["kWh"] * rows,
+             "period_start": [f"2023-{4 + number:02d}-01" for number in range(rows)],
+             "period_end": [f"2023-{4 + number:02d}-28" for number in range(rows)]}
+    given = {name: values for name, values in {**usual, **columns}.items() if values is not None}
+    pq.write_table(pa.Table.from_arrays(
+        [values if isinstance(values, pa.Array) else pa.array(values) for values in given.values()],
+        names=[name.split("#")[0] for name in given]), path)
+    return path
+
+
+def _fourth_cases(folder):
+    """The inputs of `test_what_a_fourth_hostile_test_found_is_the_same_on_every_engine`, by name."""
+    folder.mkdir()
+    good = write_rows(folder / "good.csv", [gas_row(department="Highways", site="Depot")])
+    no_site = _parquet_return(folder / "no-site.parquet", {"site": None})
+    no_unit = _parquet_return(folder / "no-unit.parquet", {"unit": None})
+    twice = _parquet_return(folder / "two-departments.parquet", {"Department": ["Housing", "Housing"]})
+    site_twice = _parquet_return(folder / "site-twice.parquet", {"site#2": ["Depot", "Depot"]})
+    duckdb_names = _parquet_return(folder / "duckdb-names.parquet", {"filename": ["a", "b"],
+                                                                      "file_row_number": ["c", "d"]})
+    own_names = _parquet_return(folder / "own-names.parquet", {
+        "source_file": ["x0", "x1"], "source_row": ["x2", "x3"], "source_sheet": ["x4", "x5"],
+        "quantity": [100.0, -2.0]})
+    own_names_csv = write_rows(folder / "own-names.csv", [[*gas_row(quantity=-2), "x1", "x2"]],
+                               header=[*HEADER, "source_file", "source_row"])
+    days = pa.array([dt.date(2023, 4, 1), dt.date(2023, 5, 1)], pa.date32())
+    as_dates = _parquet_return(folder / "dates.parquet", {"period_start": days, "period_end": days})
+    stamps = pa.array([dt.datetime(2023, 6, 1), dt.datetime(2023, 7, 1)], pa.timestamp("us", tz="UTC"))
+    as_timestamps = _parquet_return(folder / "timestamps.parquet", {"department": ["Housing", "Housing"],
+                                                                    "period_start": stamps, "period_end": stamps})
+    return {"a Parquet file lacking a column, beside others": [good, no_site, no_unit],
+            "a Parquet file lacking a column, alone": [no_unit],
+            "two columns that mean one": [good, twice], "two columns of one name": [site_twice, good],
+            "columns named as DuckDB names its own": [duckdb_names],
+            "columns named as the engines name their own": [own_names, own_names_csv],
+            "dates typed otherwise in another file": [as_dates, as_timestamps]}
+
+
+@pytest.mark.parametrize("case", ["a Parquet file lacking a column, beside others",
+                                  "a Parquet file lacking a column, alone", "two columns that mean one",
+                                  "two columns of one name", "columns named as DuckDB names its own",
+                                  "columns named as the engines name their own",
+                                  "dates typed otherwise in another file"])
+def test_what_a_fourth_hostile_test_found_is_the_same_on_every_engine(tmp_path, run_cli, case):
+    """Parquet files whose header is not one the reader accepts (a required column lacking, two
+    columns meaning one, a name given twice) refused as a whole by every engine, as in memory (the
+    large engines read the missing column as empty, or stopped the run); extra columns named as
+    DuckDB's own (``filename``, ``file_row_number``: a binder error) or the engines' own
+    (``source_file``...: they named rows after them, and wrote an empty ledger) left unread; and
+    each file's cells read as its own types (DuckDB turned one file's timestamps into dates when
+    another had dates). Every engine: the same exit code, stderr and JSON but for ``engine``, and
+    with -o the same ledger and rejected rows."""
+    pytest.importorskip("dask")
+    paths = _fourth_cases(tmp_path / "inputs")[case]
+    runs = {}
+    for engine in ("pandas", "duckdb", "dask"):
+        engine_code, engine_out, engine_err = run_cli("inventory", *paths, "--year", "2023/24", "--engine", engine,
+                                                      "--format", "json", "-o", tmp_path / engine)
+        runs[engine] = engine_code, engine_out, engine_err.replace(str(tmp_path / engine), "DIR")
+    code, out, err = runs.pop("pandas")
+    expected = {**json.loads(out), "engine": None}
+    for engine, (engine_code, engine_out, engine_err) in runs.items():
+        assert (engine_code, engine_err) == (code, err), engine
+        assert {**json.loads(engine_out), "engine": None} == expected, engine
+        for name in ("ledger.csv", "rejected.csv"):
+            assert (tmp_path / engine / name).read_bytes() == (tmp_path / "pandas" / name).read_bytes(), (engine, name)
+    refused = {entry["source_file"].rsplit("/", 1)[-1]: entry["reason"] for entry in expected["refused_whole"]}
+    rows = expected["rows"]
+    if case == "a Parquet file lacking a column, beside others":
+        assert code == 3 and rows["accounted"] == 1 and sorted(refused) == ["no-site.parquet", "no-unit.parquet"]
+        assert refused["no-site.parquet"].startswith("the header row lacks site")
+    elif case == "a Parquet file lacking a column, alone":
+        assert code == 3 and rows["read"] == 0 and refused["no-unit.parquet"].startswith("the header row lacks unit")
+    elif case == "two columns that mean one":
+        assert code == 3 and rows["accounted"] == 1
+        assert refused == {"two-departments.parquet": "columns 'department', 'Department' all mean 'department': "
+                                                      "keep one"}
+    elif case == "two columns of one name":
+        assert code == 3 and refused == {"site-twice.parquet": "columns 'site', 'site' all mean 'site': keep one"}
+    elif case == "columns named as DuckDB names its own":
+        assert code == 0 and rows == {"read": 2, "accounted": 2, "rejected": 0, "outside_boundary": 0}
+    elif case == "columns named as the engines name their own":
+        assert code == 3 and rows == {"read": 3, "accounted": 1, "rejected": 2, "outside_boundary": 0}
+        assert "x1" not in err and "x3" not in err and f"{paths[0]}, row 3, column 'quantity'" in err
+        ledger = pd.read_csv(tmp_path / "pandas" / "ledger.csv")
+        assert len(ledger) == 2 and set(ledger["source_file"]) == {str(paths[0])}  # direct and well-to-tank
+    else:
+        assert code == 3 and rows == {"read": 4, "accounted": 2, "rejected": 2, "outside_boundary": 0}
+        assert "'2023-06-01 00:00:00+00' is not a date" in err
+
+
+def test_a_failed_run_leaves_no_output_folder(tmp_path, run_cli):
+    """-o DIR on a run that stops with a usage error: no folder left behind (the large engines
+    left one holding only its lock)."""
+    pytest.importorskip("dask")
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "returns.parq").write_text("not a return", encoding="utf-8")
+    for engine in ("pandas", "duckdb", "dask"):
+        code, _, err = run_cli("inventory", tmp_path / "in", "--year", "2023/24", "--engine", engine,
+                               "-o", tmp_path / "out")
+        assert code == 2 and "no activity files" in err and not (tmp_path / "out").exists(), engine
 
 
 def test_output_folder_files_named_again_as_ledger_or_rejected(tmp_path, run_cli):

@@ -39,6 +39,7 @@ from sefton_carbon.accounting.inventory import (
 from sefton_carbon.accounting.rows import FILES_COLUMNS, REJECTED_COLUMNS, ActivityData, refused_whole_records
 from sefton_carbon.errors import DataError, UsageError
 from sefton_carbon.io.columnar import (
+    DUCKDB_ADDED_COLUMNS,
     defused_sql,
     duckdb_source,
     hive_partitions,
@@ -57,6 +58,7 @@ from sefton_carbon.returns.activity import (
     checked_sql,
     column_for_header,
     expand_paths,
+    holds_activity_header,
     reads_as_plain_csv,
     refused_file,
     register_lookups,
@@ -340,16 +342,21 @@ def _holds_a_line_after_the_header(file: Path) -> bool:
 
 
 def _read_natively_as_parquet(file: Path) -> bool:
-    """Whether DuckDB reads a Parquet file itself: it is one, it holds rows, no folder of its path
-    names a hive partition for a column it holds (`columnar.partition_conflict`), and no partition
-    value holds '=' (which DuckDB cannot read). The library's reader reads the others as the
-    in-memory path does, or refuses them as a whole, naming why."""
+    """Whether DuckDB reads a Parquet file itself: it is one, it holds rows, its columns and hive
+    partitions make the header the library reads (`activity.holds_activity_header`), no folder of
+    its path names a hive partition for a column it holds (`columnar.partition_conflict`), no
+    partition value holds '=' (which DuckDB cannot read), and no column of it is named as one
+    DuckDB adds (`DUCKDB_ADDED_COLUMNS`). The library's reader reads the others as the in-memory
+    path does, or refuses them as a whole, naming why."""
     try:
         footer = parquet_footer(file)
     except DataError:
         return False
-    return (partition_conflict(file, footer.schema.to_arrow_schema().names, column_for_header) is None
-            and not any("=" in value for value in hive_partitions(file).values()) and footer.num_rows > 0)
+    columns, partitions = footer.schema.to_arrow_schema().names, hive_partitions(file)
+    return (footer.num_rows > 0 and holds_activity_header([*columns, *partitions], file)
+            and partition_conflict(file, columns, column_for_header) is None
+            and not any("=" in value for value in partitions.values())
+            and not {column.lower() for column in columns} & set(DUCKDB_ADDED_COLUMNS))
 
 
 def _sorted_inputs(paths: list[str | Path], read_here: set[Path]) -> tuple[list[Path], list[Path], list[Path], list]:
@@ -385,7 +392,7 @@ def _register_inputs(connection, paths: list[str | Path], read_here: set[Path]) 
     for number, (files, is_parquet) in enumerate(native):
         views.append((f"native_{number}", is_parquet))
         connection.execute(f"CREATE OR REPLACE TEMP VIEW source_{number} AS SELECT * FROM "
-                           f"{duckdb_source(files, column_for_header, row_numbers=is_parquet)}")
+                           f"{duckdb_source(files, column_for_header, row_numbers=is_parquet, only_named=True)}")
         renamed_view(connection, f"source_{number}", f"native_{number}", column_for_header, files)
     renamed = {str(path): recorded_name(path) for path in [*parquet, *csv_files] if recorded_name(path) != str(path)}
     names, refused, sheets = [], [], {}

@@ -22,7 +22,12 @@ def sql_string(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
-def duckdb_source(paths: list[str | Path], rename=None, row_numbers: bool = False) -> str:
+#: The columns DuckDB adds to the rows of a file it reads (its name, and a Parquet row's number):
+#: a file holding a column of one of these names (in any case) cannot be read with them.
+DUCKDB_ADDED_COLUMNS = ("filename", "file_row_number")
+
+
+def duckdb_source(paths: list[str | Path], rename=None, row_numbers: bool = False, only_named: bool = False) -> str:
     """A DuckDB table expression reading Parquet files and hive-partitioned folders
     (``year=2023/council=sefton/part-0.parquet``), or CSV files and folders of them, with a
     ``filename`` column (and, with ``row_numbers``, Parquet's ``file_row_number``, from 0).
@@ -30,9 +35,11 @@ def duckdb_source(paths: list[str | Path], rename=None, row_numbers: bool = Fals
     CSV files are read strictly, as `csv_layout` finds them: the header on the first line, every
     cell as text, and a line with more or fewer cells than the header is an error naming its line
     (DuckDB's own dialect detection would rather skip lines above a ragged one). Files with other
-    headers (Parquet: other columns, or other hive partitions) are read apart, their columns named
-    by ``rename`` (header as written -> column name, or None to keep it), and put together by name:
-    a column one file lacks is empty there.
+    headers (Parquet: other columns, their types, or other hive partitions) are read apart, their
+    columns named by ``rename`` (header as written -> column name, or None to keep it, or with
+    ``only_named`` to leave it unread), and put together by name: a column one file lacks is empty
+    there. A Parquet column typed differently in two files (a date in one, a timestamp in the
+    other) is read as text from each, as each file alone would give it, unless both are numbers.
     """
     files = []
     for given in paths:
@@ -45,23 +52,32 @@ def duckdb_source(paths: list[str | Path], rename=None, row_numbers: bool = Fals
     csv_files = [found for path in files if path not in parquet for found in _csv_files(path)]
     if parquet and csv_files:
         raise UsageError("give either CSV files or Parquet files and folders, not both")
+    named = _named(rename, only_named)
     if parquet:
-        # A layout: the file's own columns, those of them typed null (no value in any row), and the
-        # hive partitions its folders name.
+        # A layout: the file's own columns and their types, and the hive partitions its folders name.
         layouts: dict[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], list[Path]] = {}
         for path in parquet:
             for file in input_files(path, {".parquet"}) if path.is_dir() else [path]:
                 schema = parquet_footer(file).schema.to_arrow_schema()
-                untyped = tuple(field.name for field in schema if str(field.type) == "null")
-                layouts.setdefault((tuple(schema.names), untyped, tuple(hive_partitions(file))), []).append(file)
+                layouts.setdefault((tuple(schema.names), tuple(str(field.type) for field in schema),
+                                    tuple(hive_partitions(file))), []).append(file)
+        names_of = {layout: named([*layout[0], *layout[2]], group[0]) for layout, group in layouts.items()}
+        types_of: dict[str, set[str]] = {}
+        for (own, types, _), names in names_of.items():
+            for written, kind in zip(own, types):
+                if written in names:
+                    types_of.setdefault(names[written], set()).add(kind)
+        # a column typed null (no value in any row), or typed otherwise in another layout (unless
+        # numbers in both), is read as text: as the file alone gives it, not cast to another's type
+        as_text = {name for name, kinds in types_of.items()
+                   if "null" in kinds or (len(kinds) > 1 and not all(_is_number(kind) for kind in kinds))}
         kept = ", filename" + (", file_row_number" if row_numbers else "")
         numbers = ", file_row_number=true" if row_numbers else ""
         selects = []
-        for (own, untyped, partitions), group in layouts.items():  # each layout read apart and renamed
-            names = column_names([*own, *partitions], rename or (lambda written: None), group[0])
-            # a column typed null is text with no value: it joins another layout's text column
-            cells = {written: f"CAST({sql_identifier(written)} AS VARCHAR)" if written in untyped
-                     else sql_identifier(written) for written in names}
+        for layout, group in layouts.items():  # each layout read apart and renamed
+            names = names_of[layout]
+            cells = {written: f"CAST({sql_identifier(written)} AS VARCHAR)" if name in as_text
+                     else sql_identifier(written) for written, name in names.items()}
             selected = ", ".join(f"{cells[written]} AS {sql_identifier(name)}" for written, name in names.items())
             listed = ", ".join(sql_string(path) for path in group)
             selects.append(f"SELECT {selected}{kept} FROM read_parquet([{listed}], filename=true, "
@@ -73,13 +89,29 @@ def duckdb_source(paths: list[str | Path], rename=None, row_numbers: bool = Fals
         layouts.setdefault((tuple(header), delimiter), []).append(path)
     selects = []
     for (header, delimiter), group in layouts.items():
-        names = column_names(header, rename or (lambda written: None), group[0])
+        names = named(header, group[0])
         columns = ", ".join(f"{sql_string(name)}: 'VARCHAR'" for name in header)
         selected = ", ".join(f"{sql_identifier(written)} AS {sql_identifier(name)}" for written, name in names.items())
         selects.append(f"SELECT {selected}, filename FROM read_csv([{', '.join(sql_string(path) for path in group)}], "
                        f"header=true, auto_detect=false, delim={sql_string(delimiter)}, quote='\"', escape='\"', "
                        f"columns={{{columns}}}, filename=true)")
     return "(" + " UNION ALL BY NAME ".join(selects) + ")"
+
+
+def _named(rename, only_named: bool):
+    """``named(written, where)``: `column_names` of the columns as written, by ``rename``; with
+    ``only_named``, of those alone that ``rename`` names (the others are not read)."""
+    rename = rename or (lambda written: None)
+
+    def named(written, where) -> dict[str, str]:
+        return column_names([column for column in written if not only_named or rename(column)], rename, where)
+
+    return named
+
+
+def _is_number(arrow_type: str) -> bool:
+    """Whether an Arrow type (as ``str(field.type)`` writes it) is a number: an integer, a float, a decimal."""
+    return arrow_type.startswith(("int", "uint", "float", "double", "halffloat", "decimal"))
 
 
 #: The value of a hive partition that holds no value (Hive's and Spark's name for it).
@@ -102,7 +134,8 @@ def _reading_parquet(path: str | Path):
     try:
         yield
     except (pyarrow.ArrowException, OSError) as error:
-        raise DataError(f"is not a Parquet file this version can read ({error})", file=str(path)) from None
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise DataError(f"is not a Parquet file this version can read ({first_line})", file=str(path)) from None
 
 
 def parquet_footer(path: str | Path):
@@ -116,11 +149,12 @@ def parquet_footer(path: str | Path):
 
 def parquet_table(path: str | Path):
     """A Parquet file's rows as an Arrow table, without the hive partitions its folders name
-    (`hive_partitions`, which the reader applies by its own rule)."""
+    (`hive_partitions`, which the reader applies by its own rule); two columns of one name are
+    read as they are."""
     import pyarrow.parquet as parquet
 
-    with _reading_parquet(path):
-        return parquet.read_table(path, partitioning=None)
+    with _reading_parquet(path), parquet.ParquetFile(path) as file:
+        return file.read()
 
 
 def write_ledger_batches(batches, types: dict[str, str], path: str | Path) -> None:

@@ -42,6 +42,7 @@ from sefton_carbon.io.cells import DATE_WINDOW, in_date_window, parse_date, pars
 from sefton_carbon.io.columnar import (
     fast_number_sql,
     hive_partitions,
+    parquet_footer,
     parquet_table,
     partition_conflict,
     sql_identifier,
@@ -199,6 +200,17 @@ def _find_header(rows: list[list[str]], path: Path, sheet: str | None) -> tuple[
     raise DataError(f"no header row in the first {HEADER_SEARCH_ROWS} rows: expected columns "
                     f"{', '.join(REQUIRED_COLUMNS)} (optional: {', '.join(OPTIONAL_COLUMNS)})",
                     file=str(path), sheet=sheet)
+
+
+def holds_activity_header(columns: list[str], path: Path) -> bool:
+    """Whether a table whose columns are named ``columns`` (a Parquet file's, its hive partitions
+    among them) has the header this module reads (`_find_header`): every required column, none
+    given twice. A file without one is read here (`text_tables`), which refuses it, naming why."""
+    try:
+        _find_header([columns], path, None)
+    except DataError:
+        return False
+    return True
 
 
 @dataclass
@@ -389,13 +401,17 @@ def _read_parquet(path: Path) -> _Table:
     DuckDB reads them, unless the file holds the column too (`partition_conflict`: refused)."""
     import pyarrow
 
-    table = parquet_table(path)
-    conflict = partition_conflict(path, table.column_names, column_for_header)
+    columns = parquet_footer(path).schema.to_arrow_schema().names
+    conflict = partition_conflict(path, columns, column_for_header)
     if conflict:
         raise conflict
+    position, found = _find_header([[*columns, *hive_partitions(path)]], path, None)  # before reading any row
+    table = parquet_table(path)
     for key, value in hive_partitions(path).items():
         table = table.append_column(key, pyarrow.array([value] * table.num_rows, pyarrow.string()))
-    position, found = _find_header([table.column_names], path, None)
+    # the activity columns alone, each once, in order (another column may share its name with a third)
+    table = table.select(sorted(found.values()))
+    found = {column: sorted(found.values()).index(index) for column, index in found.items()}
     numeric = {column for column, index in found.items() if column == "quantity" and (
         pyarrow.types.is_floating(table.column(index).type) or pyarrow.types.is_integer(table.column(index).type))}
     connection = _connection()
