@@ -5,6 +5,9 @@ import datetime as dt
 import hashlib
 import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -574,7 +577,7 @@ def _fourth_cases(folder):
                                header=[*HEADER, "source_file", "source_row"])
     days = pa.array([dt.date(2023, 4, 1), dt.date(2023, 5, 1)], pa.date32())
     as_dates = _parquet_return(folder / "dates.parquet", {"period_start": days, "period_end": days})
-    stamps = pa.array([dt.datetime(2023, 6, 1), dt.datetime(2023, 7, 1)], pa.timestamp("us", tz="UTC"))
+    stamps = pa.array([dt.datetime(2023, 6, 1), dt.datetime(2023, 7, 1, 13, 45)], pa.timestamp("us", tz="UTC"))
     as_timestamps = _parquet_return(folder / "timestamps.parquet", {"department": ["Housing", "Housing"],
                                                                     "period_start": stamps, "period_end": stamps})
     return {"a Parquet file lacking a column, beside others": [good, no_site, no_unit],
@@ -633,9 +636,22 @@ def test_what_a_fourth_hostile_test_found_is_the_same_on_every_engine(tmp_path, 
         assert "x1" not in err and "x3" not in err and f"{paths[0]}, row 3, column 'quantity'" in err
         ledger = pd.read_csv(tmp_path / "pandas" / "ledger.csv")
         assert len(ledger) == 2 and set(ledger["source_file"]) == {str(paths[0])}  # direct and well-to-tank
-    else:
-        assert code == 3 and rows == {"read": 4, "accounted": 2, "rejected": 2, "outside_boundary": 0}
-        assert "'2023-06-01 00:00:00+00' is not a date" in err
+    else:  # a midnight in UTC is its day; a time of day is not
+        assert code == 3 and rows == {"read": 4, "accounted": 3, "rejected": 1, "outside_boundary": 0}
+        assert f"{paths[1]}, row 3, column 'period_start': period_start '2023-07-01 13:45:00+00' holds a time" in err
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_timestamps_with_a_time_zone_read_alike_on_any_machine(tmp_path, engine):
+    """A Parquet timestamp column with a time zone, at midnight UTC in June: the day it names, on a
+    machine in London too (DuckDB wrote it in the machine's zone, 01:00+01, which is not a day)."""
+    stamps = pa.array([dt.datetime(2023, 6, 1), dt.datetime(2023, 6, 30)], pa.timestamp("us", tz="UTC"))
+    path = _parquet_return(tmp_path / "utc.parquet", {"period_start": stamps[:1], "period_end": stamps[1:]}, rows=1)
+    ran = subprocess.run([sys.executable, "-m", "sefton_carbon", "inventory", path, "--year", "2023/24", "--engine",
+                          engine, "--format", "json"], capture_output=True, text=True, env={**os.environ,
+                                                                                            "TZ": "Europe/London"})
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(ran.stdout)["rows"] == {"read": 1, "accounted": 1, "rejected": 0, "outside_boundary": 0}
 
 
 def test_a_failed_run_leaves_no_output_folder(tmp_path, run_cli):

@@ -24,7 +24,11 @@ DATE_WINDOW = (dt.date(1990, 1, 1), dt.date(2100, 12, 31))
 #: text or an attack, never a figure, a name or a note of a return or register.
 MAX_CELL_CHARACTERS = 131_072
 
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})([ T]00:00(:00)?)?$")
+#: An ISO date, or a midnight on it as a date-time column writes it (``2023-04-01 00:00:00``; Parquet
+#: timestamps with a time zone, ``2023-04-01 00:00:00+00``): the day as written.
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})([ T]00:00(:00(\.0+)?)? ?(Z|[+-]\d{2}(:?\d{2})?)?)?$")
+#: A date with a time of day that is not midnight: a period is made of whole days.
+DATE_AND_TIME = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}[ T]\d{1,2}:\d{2}")
 
 _UK_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 

@@ -38,7 +38,7 @@ from sefton_carbon.accounting.catalogue import Catalogue, load_catalogue
 from sefton_carbon.accounting.rows import NAME_WARNING, REJECTED_COLUMNS, SUPPLY_WARNING, ActivityData
 from sefton_carbon.accounting.units import UnitError, parse_unit
 from sefton_carbon.errors import DataError, UsageError
-from sefton_carbon.io.cells import DATE_WINDOW, in_date_window, parse_date, parse_quantity
+from sefton_carbon.io.cells import DATE_AND_TIME, DATE_WINDOW, in_date_window, parse_date, parse_quantity
 from sefton_carbon.io.columnar import (
     fast_number_sql,
     hive_partitions,
@@ -541,6 +541,9 @@ def read_date_cell(text: str, column: str) -> tuple[dt.date | None, str | None]:
     if not value:
         return None, None
     day = parse_date(value)
+    if day is None and DATE_AND_TIME.match(value):
+        return None, (f"{column} '{value}' holds a time of day: a period is whole days, so give the date alone, "
+                      f"as {_DATE_EXAMPLES[column]}")
     if day is None:
         return None, f"{column} '{value}' is not a date: write {_DATE_EXAMPLES[column]}"
     if not in_date_window(day):
@@ -946,10 +949,18 @@ def _database(process: int):
     return duckdb.connect()
 
 
+#: The settings of every DuckDB connection that reads returns: no progress bar, and the time zone
+#: UTC, so that a Parquet timestamp with a time zone reads as the same text on any machine (DuckDB
+#: writes one in its session's zone, by default the machine's: a UTC midnight in June is
+#: ``2023-06-01 01:00:00+01`` in London).
+SESSION_SETTINGS = ("SET enable_progress_bar = false", "SET TimeZone = 'UTC'")
+
+
 def _connection():
     """A connection of its own to `_database`: the tables one reader registers are not another's."""
     connection = _database(os.getpid()).cursor()
-    connection.execute("SET enable_progress_bar = false")
+    for setting in SESSION_SETTINGS:
+        connection.execute(setting)
     return connection
 
 
