@@ -119,7 +119,7 @@ def _report_rejected(rejected, rejected_file: Optional[Path], count: Optional[in
 @app.command()
 @with_pricing_inputs
 def inventory(
-    paths: Annotated[list[Path], typer.Argument(help="Activity files (.csv, .xlsx, .xls, .parquet) or folders.")],
+    paths: Annotated[list[Path], typer.Argument(help="Activity files (.csv, .xlsx, .xls, .ods, .parquet) or folders.")],
     year: YearOption,
     output_format: FormatOption = OutputFormat.table,
     ledger: Annotated[Optional[Path], typer.Option(
