@@ -6,7 +6,7 @@ import pytest
 
 from conftest import HEADER, gas_row, write_rows
 from sefton_carbon.errors import UsageError
-from sefton_carbon.returns.activity import parse_date, read_activity
+from sefton_carbon.returns.activity import parse_date, read_activity, read_date_cell
 
 
 def test_title_rows_and_row_numbers(tmp_path):
@@ -77,10 +77,27 @@ def test_xlsx_with_real_dates_and_numbers(tmp_path):
     ("03/04/2023", dt.date(2023, 4, 3)),  # UK order: 3 April
     ("2024-02-29", dt.date(2024, 2, 29)), ("45017", dt.date(2023, 4, 1)),
     ("2023-04-01 00:00:00", dt.date(2023, 4, 1)),
+    ("2023-04-01 00:00:00+00", dt.date(2023, 4, 1)), ("2023-04-01T00:00:00Z", dt.date(2023, 4, 1)),
+    ("2023-04-01 00:00:00.000000", dt.date(2023, 4, 1)),
     ("31/02/2024", None), ("2023-13-01", None), ("April 2023", None), ("", None),
+    ("2023-04-01 13:45:00", None), ("2023-04-01 00:00:01+00", None),
 ])
 def test_parse_date(text, expected):
     assert parse_date(text) == expected
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("2023-04-01 13:45", "period_start '2023-04-01 13:45' holds a time of day: a period is whole days, so give "
+                         "the date alone, as 2023-04-01 or 01/04/2023"),
+    ("2023-04-01 00:00:01", "holds a time of day"),
+    ("2023-02-30 00:00:00", "period_start '2023-02-30 00:00:00' is not a date: write 2023-04-01 or 01/04/2023"),
+    ("2023-04-01 00:00:00+01:00:00", "is not a date"),
+])
+def test_a_date_with_a_time_of_day_is_refused_saying_so(text, reason):
+    """A date-time at midnight is its day; another time of day is named as such, and a day that
+    does not exist is not a date whatever its time."""
+    day, error = read_date_cell(text, "period_start")
+    assert day is None and reason in error
 
 
 @pytest.mark.parametrize("row, column, fragment", [

@@ -580,7 +580,12 @@ def _fourth_cases(folder):
     stamps = pa.array([dt.datetime(2023, 6, 1), dt.datetime(2023, 7, 1, 13, 45)], pa.timestamp("us", tz="UTC"))
     as_timestamps = _parquet_return(folder / "timestamps.parquet", {"department": ["Housing", "Housing"],
                                                                     "period_start": stamps, "period_end": stamps})
+    not_a_number = _parquet_return(folder / "nan.parquet", {"quantity": pa.array([float("nan"), 100.0])})
+    (folder / "filename=x").mkdir()
+    partition = _parquet_return(folder / "filename=x" / "part-0.parquet", {})
     return {"a Parquet file lacking a column, beside others": [good, no_site, no_unit],
+            "a NaN among a Parquet column's numbers": [not_a_number],
+            "a hive partition named as DuckDB names its own": [partition],
             "a Parquet file lacking a column, alone": [no_unit],
             "two columns that mean one": [good, twice], "two columns of one name": [site_twice, good],
             "columns named as DuckDB names its own": [duckdb_names],
@@ -589,6 +594,8 @@ def _fourth_cases(folder):
 
 
 @pytest.mark.parametrize("case", ["a Parquet file lacking a column, beside others",
+                                  "a NaN among a Parquet column's numbers",
+                                  "a hive partition named as DuckDB names its own",
                                   "a Parquet file lacking a column, alone", "two columns that mean one",
                                   "two columns of one name", "columns named as DuckDB names its own",
                                   "columns named as the engines name their own",
@@ -600,7 +607,7 @@ def test_what_a_fourth_hostile_test_found_is_the_same_on_every_engine(tmp_path, 
     DuckDB's own (``filename``, ``file_row_number``: a binder error) or the engines' own
     (``source_file``...: they named rows after them, and wrote an empty ledger) left unread; and
     each file's cells read as its own types (DuckDB turned one file's timestamps into dates when
-    another had dates). Every engine: the same exit code, stderr and JSON but for ``engine``, and
+    another had dates), a NaN among numbers included. Every engine: the same exit code, stderr and JSON but for ``engine``, and
     with -o the same ledger and rejected rows."""
     pytest.importorskip("dask")
     paths = _fourth_cases(tmp_path / "inputs")[case]
@@ -621,6 +628,11 @@ def test_what_a_fourth_hostile_test_found_is_the_same_on_every_engine(tmp_path, 
     if case == "a Parquet file lacking a column, beside others":
         assert code == 3 and rows["accounted"] == 1 and sorted(refused) == ["no-site.parquet", "no-unit.parquet"]
         assert refused["no-site.parquet"].startswith("the header row lacks site")
+    elif case == "a NaN among a Parquet column's numbers":  # DuckDB took the footer's statistics to mean no NaN
+        assert code == 3 and rows == {"read": 2, "accounted": 1, "rejected": 1, "outside_boundary": 0}
+        assert f"{paths[0]}, row 2, column 'quantity': quantity is NaN" in err
+    elif case == "a hive partition named as DuckDB names its own":
+        assert code == 0 and rows == {"read": 2, "accounted": 2, "rejected": 0, "outside_boundary": 0}
     elif case == "a Parquet file lacking a column, alone":
         assert code == 3 and rows["read"] == 0 and refused["no-unit.parquet"].startswith("the header row lacks unit")
     elif case == "two columns that mean one":
@@ -654,16 +666,19 @@ def test_timestamps_with_a_time_zone_read_alike_on_any_machine(tmp_path, engine)
     assert json.loads(ran.stdout)["rows"] == {"read": 1, "accounted": 1, "rejected": 0, "outside_boundary": 0}
 
 
-def test_a_failed_run_leaves_no_output_folder(tmp_path, run_cli):
-    """-o DIR on a run that stops with a usage error: no folder left behind (the large engines
-    left one holding only its lock)."""
+def test_a_run_stopped_by_its_inputs_leaves_no_output_folder(tmp_path, run_cli):
+    """-o DIR on a run that stops with a usage error (no activity files; a sites register that is
+    not there): no folder left behind (the large engines left one holding only its lock)."""
     pytest.importorskip("dask")
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "returns.parq").write_text("not a return", encoding="utf-8")
+    returns = write_rows(tmp_path / "returns.csv", [gas_row()])
     for engine in ("pandas", "duckdb", "dask"):
-        code, _, err = run_cli("inventory", tmp_path / "in", "--year", "2023/24", "--engine", engine,
-                               "-o", tmp_path / "out")
-        assert code == 2 and "no activity files" in err and not (tmp_path / "out").exists(), engine
+        for given, says in (([tmp_path / "in"], "no activity files"),
+                            ([returns, "--sites", tmp_path / "no-sites.csv"], "no-sites.csv")):
+            code, _, err = run_cli("inventory", *given, "--year", "2023/24", "--engine", engine,
+                                   "-o", tmp_path / "out")
+            assert code == 2 and says in err and not (tmp_path / "out").exists(), (engine, err)
 
 
 def test_output_folder_files_named_again_as_ledger_or_rejected(tmp_path, run_cli):

@@ -326,38 +326,27 @@ def _named_for_duckdb(path: Path) -> Path:
 
 
 def _read_natively(file: Path, read_here: set[Path]) -> bool:
-    """Whether DuckDB reads a CSV file itself: it reads as the library does, it holds a line after
-    its header, and DuckDB has not already failed on it in this run (``read_here``, compared as
-    resolved paths). A file of a header alone is left to the library's reader, which refuses it
-    as the in-memory path does."""
-    return (file.resolve() not in {path.resolve() for path in read_here} and reads_as_plain_csv(file)
-            and _holds_a_line_after_the_header(file))
-
-
-def _holds_a_line_after_the_header(file: Path) -> bool:
-    """Whether a CSV file has a line with a cell after its first, judged from its first 64 KiB (a
-    longer start is taken to hold one: the rules count blank rows wherever they are)."""
-    with open(file, "rb") as stream:
-        start = stream.read(1 << 16)
-    return len(start) == 1 << 16 or any(line.strip(b" ,;\t") for line in start.splitlines()[1:])
+    """Whether DuckDB reads a CSV file itself: it reads as the library does, and DuckDB has not
+    already failed on it in this run (``read_here``, compared as resolved paths)."""
+    return file.resolve() not in {path.resolve() for path in read_here} and reads_as_plain_csv(file)
 
 
 def _read_natively_as_parquet(file: Path) -> bool:
-    """Whether DuckDB reads a Parquet file itself: it is one, it holds rows, its columns and hive
+    """Whether DuckDB reads a Parquet file itself: it is one, its columns and hive
     partitions make the header the library reads (`activity.holds_activity_header`), no folder of
     its path names a hive partition for a column it holds (`columnar.partition_conflict`), no
     partition value holds '=' (which DuckDB cannot read), and no column of it is named as one
-    DuckDB adds (`DUCKDB_ADDED_COLUMNS`). The library's reader reads the others as the in-memory
+    DuckDB adds (`DUCKDB_ADDED_COLUMNS`), nor any partition. The library's reader reads the others as the in-memory
     path does, or refuses them as a whole, naming why."""
     try:
         footer = parquet_footer(file)
     except DataError:
         return False
     columns, partitions = footer.schema.to_arrow_schema().names, hive_partitions(file)
-    return (footer.num_rows > 0 and holds_activity_header([*columns, *partitions], file)
+    return (holds_activity_header([*columns, *partitions], file)
             and partition_conflict(file, columns, column_for_header) is None
             and not any("=" in value for value in partitions.values())
-            and not {column.lower() for column in columns} & set(DUCKDB_ADDED_COLUMNS))
+            and not {column.lower() for column in [*columns, *partitions]} & set(DUCKDB_ADDED_COLUMNS))
 
 
 def _sorted_inputs(paths: list[str | Path], read_here: set[Path]) -> tuple[list[Path], list[Path], list[Path], list]:
@@ -689,11 +678,13 @@ def _large_inventory(paths: list[str | Path], year: ReportingYear, pricing: Pric
 
 
 def refuse_blank_files(groups: pd.DataFrame, inputs: _Inputs) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The group sums without the files whose every row is blank, and the files and sheets refused
-    as a whole with those files among them (`_Inputs.if_blank`), in reading order: the in-memory
-    path refuses such a file as it refuses one holding a header alone (`activity._read_one`), with
-    that one entry (a sheet of it refused as a whole is not listed apart)."""
-    read = groups.groupby(groups["source_file"].astype(str))["read"].sum()
+    """The group sums without the files that hold no row but blank ones (a header alone, or blank
+    rows), and the files and sheets refused as a whole with those files among them
+    (`_Inputs.if_blank`), in reading order: the in-memory path refuses such a file
+    (`activity._read_one`), with that one entry (a sheet of it refused as a whole is not listed
+    apart). A file already refused as a whole has that same entry."""
+    files = inputs.if_blank["source_file"].astype(str)
+    read = groups.groupby(groups["source_file"].astype(str))["read"].sum().reindex(files, fill_value=0)
     blank = read.index[read.to_numpy() == 0]
     if not len(blank):
         return groups, inputs.refused

@@ -28,7 +28,7 @@ MAX_CELL_CHARACTERS = 131_072
 #: timestamps with a time zone, ``2023-04-01 00:00:00+00``): the day as written.
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})([ T]00:00(:00(\.0+)?)? ?(Z|[+-]\d{2}(:?\d{2})?)?)?$")
 #: A date with a time of day that is not midnight: a period is made of whole days.
-DATE_AND_TIME = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}[ T]\d{1,2}:\d{2}")
+DATE_AND_TIME = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}[ T](?!0?0:00(:00(\.0+)?)?( ?(Z|[+-]\S*))?$)\d{1,2}:\d{2}")
 
 _UK_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 

@@ -80,8 +80,10 @@ def duckdb_source(paths: list[str | Path], rename=None, row_numbers: bool = Fals
                      else sql_identifier(written) for written, name in names.items()}
             selected = ", ".join(f"{cells[written]} AS {sql_identifier(name)}" for written, name in names.items())
             listed = ", ".join(sql_string(path) for path in group)
+            # can_have_nan: a float column's statistics in the footer leave NaN out, and DuckDB would
+            # otherwise take them to mean no cell is NaN (isnan() false on a NaN: duckdb/duckdb#25521)
             selects.append(f"SELECT {selected}{kept} FROM read_parquet([{listed}], filename=true, "
-                           f"hive_partitioning=true{numbers})")
+                           f"hive_partitioning=true, can_have_nan=true{numbers})")
         return "(" + " UNION ALL BY NAME ".join(selects) + ")"
     layouts: dict[tuple[tuple[str, ...], str], list[Path]] = {}
     for path in csv_files:

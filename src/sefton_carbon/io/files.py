@@ -159,17 +159,21 @@ def sha256_in_background(path: str | Path) -> Future:
 
 
 def digests_when_idle(files: list[Path]) -> Future:
-    """`sha256` of each file, as ``{recorded_name: digest}``, computed in a thread of its own that
-    yields the processor to the caller's threads (on Linux, at the lowest priority, nice 19): an
+    """`sha256` of each file, as ``{recorded_name: digest}`` (the future's result), computed in a
+    thread of its own that yields the processor to the caller's threads (on Linux, at the lowest priority, nice 19): an
     engine that keeps every core busy reading the same files is slowed by less than the run-to-run
     spread (measured on a 784 MiB CSV file, which takes 0.7 s to hash on one core)."""
-    def hashed() -> dict[str, str]:
+    digests: Future = Future()
+
+    def hashed() -> None:
         if sys.platform == "linux":  # a thread's own priority: Linux only (elsewhere the whole process's)
             with contextlib.suppress(OSError):
                 os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-        return {recorded_name(file): sha256(file) for file in files}
+        try:
+            digests.set_result({recorded_name(file): sha256(file) for file in files})
+        except BaseException as error:  # the caller meets it in digests.result()
+            digests.set_exception(error)
 
-    hashing = ThreadPoolExecutor(max_workers=1)
-    digests = hashing.submit(hashed)
-    hashing.shutdown(wait=False)
+    # a daemon: a run that fails before it asks for the digests does not wait for them to exit
+    threading.Thread(target=hashed, name="digests", daemon=True).start()
     return digests

@@ -18,7 +18,6 @@ import contextlib
 import fcntl
 import json
 import os
-import shutil
 import tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -147,21 +146,14 @@ def write_manifest(folder: str | Path, command: str, paths: list, parameters: di
 def publishing(folder: str | Path):
     """Hold ``folder`` for one run that writes its outputs and manifest: a second run into the same
     folder waits until the first has finished, so their files never interleave. The lock is a
-    hidden file in the folder, left in place (it holds nothing) and not part of the publication.
-    A run that fails takes away the folder it created, with what it had written there, as a run
-    that fails before publishing leaves none."""
+    hidden file in the folder, left in place (it holds nothing) and not part of the publication."""
     folder = Path(folder)
-    created = not folder.exists()
     with writing(folder / ".lock") as lock_path:
         lock = open(lock_path, "w")
     with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield folder
-        except BaseException:
-            if created:
-                shutil.rmtree(folder, ignore_errors=True)
-            raise
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
@@ -189,6 +181,10 @@ def publish_large_inventory(paths: list, reporting_year: str, folder: str | Path
     machine)."""
     parameters = {**parameters, "reporting_year": reporting_year, "engine": engine}
     pricing = {name: parameters.get(name) for name in PRICING_PARAMETERS}
+    # The engine writes into the folder as it computes: inputs it cannot use stop the run before
+    # the folder is made, as on the in-memory path, which publishes once it has computed.
+    expand_paths(paths)
+    PricingInputs(**pricing).load()
     with publishing(folder) as held:
         result, written = write_large_inventory_outputs(paths, reporting_year, held, engine=engine,
                                                         scheduler=scheduler, **pricing)
