@@ -59,8 +59,8 @@ from sefton_carbon.engines.large import (
     _register_inputs,
     _summary,
     _supply_screen,
-    compute_large_inventory,
     connect,
+    duckdb_inventory,
     file_key_sql,
     group_sums_sql,
     read_with_retries,
@@ -254,9 +254,9 @@ def compute_dask_inventory(paths: list[str | Path], reporting_year: str | Report
     refused = pd.concat([part["refused"] for part in found], ignore_index=True)
     read = [part["groups"] for part in found if part["groups"] is not None]
     if not read:  # every input refused as a whole: nothing for the cluster to do; DuckDB writes the empty outputs
-        result = compute_large_inventory(paths, year, ledger=ledger, rejected=rejected, **pricing_inputs)
+        result = duckdb_inventory(paths, year, pricing, ledger, rejected)
         result.summary["engine"] = "dask"
-        return result
+        return with_digests(result, digests)
     _missing_columns({column for part in found for column in part["columns"]}, "Dask")
     order = pd.concat([part["order"] for part in found], ignore_index=True).assign(rank=lambda order: order.index)
     candidates = _in_reading_order(pd.concat(candidates, ignore_index=True), order).astype(  # as same_supply reads them

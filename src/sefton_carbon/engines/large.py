@@ -332,12 +332,12 @@ def _read_natively(file: Path, read_here: set[Path]) -> bool:
 
 
 def _read_natively_as_parquet(file: Path) -> bool:
-    """Whether DuckDB reads a Parquet file itself: it is one, its columns and hive
-    partitions make the header the library reads (`activity.holds_activity_header`), no folder of
-    its path names a hive partition for a column it holds (`columnar.partition_conflict`), no
-    partition value holds '=' (which DuckDB cannot read), and no column of it is named as one
-    DuckDB adds (`DUCKDB_ADDED_COLUMNS`), nor any partition. The library's reader reads the others as the in-memory
-    path does, or refuses them as a whole, naming why."""
+    """Whether DuckDB reads a Parquet file itself: it is one, its columns and hive partitions make
+    the header the library reads (`activity.holds_activity_header`), no folder of its path names a
+    hive partition for a column it holds (`columnar.partition_conflict`), no partition value holds
+    '=' (which DuckDB cannot read), and no column or partition of it is named as one DuckDB adds
+    (`DUCKDB_ADDED_COLUMNS`). The library's reader reads the others as the in-memory path does, or
+    refuses them as a whole, naming why."""
     try:
         footer = parquet_footer(file)
     except DataError:
@@ -589,8 +589,16 @@ def compute_large_inventory(paths: list[str | Path], reporting_year: str | Repor
     year = ReportingYear.parse(reporting_year)
     pricing = _load_pricing(year, PricingInputs(**pricing_inputs))
     digests = digests_when_idle(expand_paths(paths))
-    return with_digests(read_with_retries(paths, lambda read_here: _large_inventory(
-        paths, year, pricing, ledger, rejected, memory_limit, threads, read_here)), digests)
+    return with_digests(duckdb_inventory(paths, year, pricing, ledger, rejected, memory_limit, threads), digests)
+
+
+def duckdb_inventory(paths: list[str | Path], year: ReportingYear, pricing: Pricing, ledger: str | Path | None = None,
+                     rejected: str | Path | None = None, memory_limit: str = "700MB",
+                     threads: int | None = None) -> LargeInventory:
+    """`compute_large_inventory` with its ``pricing`` loaded (`_load_pricing`), and the files'
+    digests left for the caller to add (`with_digests`)."""
+    return read_with_retries(paths, lambda read_here: _large_inventory(
+        paths, year, pricing, ledger, rejected, memory_limit, threads, read_here))
 
 
 def with_digests(result: LargeInventory, digests: Future) -> LargeInventory:
@@ -620,8 +628,8 @@ def read_with_retries(paths: list[str | Path], work, read_here: set[Path] | None
 
 
 def connect(memory_limit: str | None = None, threads: int | None = None):
-    """A DuckDB connection for the engines' plan, with the readers' `SESSION_SETTINGS`, and without two of DuckDB's
-    optimizers, which make the plan slower on large inputs (measured on 10,001,000 rows):
+    """A DuckDB connection for the engines' plan, with the readers' `SESSION_SETTINGS`, and without
+    two of DuckDB's optimizers, which make the plan slower on large inputs (measured on 10,001,000 rows):
 
     - build_side_probe_side: the lookup tables of `checked_sql` hold each distinct cell once, so
       they are never larger than the rows and are the build side of its joins, as written; from

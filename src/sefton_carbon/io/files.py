@@ -160,9 +160,10 @@ def sha256_in_background(path: str | Path) -> Future:
 
 def digests_when_idle(files: list[Path]) -> Future:
     """`sha256` of each file, as ``{recorded_name: digest}`` (the future's result), computed in a
-    thread of its own that yields the processor to the caller's threads (on Linux, at the lowest priority, nice 19): an
-    engine that keeps every core busy reading the same files is slowed by less than the run-to-run
-    spread (measured on a 784 MiB CSV file, which takes 0.7 s to hash on one core)."""
+    thread of its own that yields the processor to the caller's threads (on Linux, at the lowest
+    priority, nice 19): an engine that keeps every core busy reading the same files is slowed by
+    less than the run-to-run spread (measured on a 784 MiB CSV file, which takes 0.7 s to hash on
+    one core)."""
     digests: Future = Future()
 
     def hashed() -> None:

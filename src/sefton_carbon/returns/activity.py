@@ -401,17 +401,18 @@ def _read_parquet(path: Path) -> _Table:
     DuckDB reads them, unless the file holds the column too (`partition_conflict`: refused)."""
     import pyarrow
 
-    columns = parquet_footer(path).schema.to_arrow_schema().names
+    columns, partitions = parquet_footer(path).schema.to_arrow_schema().names, hive_partitions(path)
     conflict = partition_conflict(path, columns, column_for_header)
     if conflict:
         raise conflict
-    position, found = _find_header([[*columns, *hive_partitions(path)]], path, None)  # before reading any row
+    position, found = _find_header([[*columns, *partitions]], path, None)  # before reading any row
     table = parquet_table(path)
-    for key, value in hive_partitions(path).items():
+    for key, value in partitions.items():
         table = table.append_column(key, pyarrow.array([value] * table.num_rows, pyarrow.string()))
     # the activity columns alone, each once, in order (another column may share its name with a third)
-    table = table.select(sorted(found.values()))
-    found = {column: sorted(found.values()).index(index) for column, index in found.items()}
+    kept = sorted(found.values())
+    table = table.select(kept)
+    found = {column: kept.index(index) for column, index in found.items()}
     numeric = {column for column, index in found.items() if column == "quantity" and (
         pyarrow.types.is_floating(table.column(index).type) or pyarrow.types.is_integer(table.column(index).type))}
     connection = _connection()
